@@ -1,0 +1,86 @@
+"""Scalar test functions from the seed notebooks, each written once for every backend.
+
+Seed numbering follows ``shared/seeds``: 000 (SymPy/JAX/torch intro),
+001 (Coursera lab: SymPy vs np.gradient vs JAX), 002 (differentiation
+chrestomathy: tanh, cubic, dual numbers), 003 (JAX autodiff tutorial),
+004 (finite differences, softplus).
+"""
+
+import numpy as np
+
+from harness.extend import Case, register_case
+
+SEED_GRID = tuple(np.linspace(-5, 5, 100))  # seed 001's x_array_2
+
+register_case(
+    Case(
+        "square",
+        lambda xp, x: x**2,
+        "x²",
+        seed_points=(1.0, 2.0, 3.0),
+        orders=(1, 2),
+        source="seed 001 (f(x) = x², f'(3) = 6)",
+    )
+)
+register_case(
+    Case(
+        "sin_square",
+        lambda xp, x: xp.sin(x) + x**2,
+        "sin x + x²",
+        domain=(-2.0, 2.0),
+        seed_points=(1.0,),
+        orders=(1, 2),
+        source="seed 000 (f'(1) = 2 + cos 1, grad(grad(f)))",
+    )
+)
+register_case(
+    Case(
+        "tanh",
+        lambda xp, x: xp.tanh(x),
+        "tanh x",
+        seed_points=(2.0,),
+        orders=(1, 2, 3),
+        source="seeds 002, 003 (tanh'(2), tanh''(2), tanh'''(2))",
+        note="tanh' = 1 − tanh² cancels in the tails: every exact method loses digits there.",
+    )
+)
+register_case(
+    Case(
+        "softplus",
+        lambda xp, x: xp.log(1 + xp.exp(x)),
+        "log(1 + eˣ)",
+        grid=20,
+        seed_points=(0.0,),
+        source="seed 004 (softplus, whose derivative is the sigmoid)",
+    )
+)
+register_case(
+    Case(
+        "exp_sin",
+        lambda xp, x: xp.exp(-2 * x) + 3 * xp.sin(3 * x),
+        "e^(−2x) + 3 sin 3x",
+        seed_points=SEED_GRID,
+        source="seed 001 (f_composed on np.linspace(-5, 5, 100))",
+    )
+)
+register_case(
+    Case(
+        "cubic",
+        lambda xp, x: x**3 + 2 * x**2 - 3 * x + 1,
+        "x³ + 2x² − 3x + 1",
+        seed_points=(1.0, 2.0),
+        orders=(1, 2, 3, 4),
+        source="seeds 002, 003 (f'(1) = 4, f'(2) = 17, up to the 4th derivative)",
+    )
+)
+register_case(
+    Case(
+        "abs",
+        lambda xp, x: xp.abs(x),
+        "|x|",
+        seed_points=(-2.0, 0.0, 1.0),
+        kinks=(0.0,),
+        source="seed 001 (diff(abs(x)) leaves an unevaluated Derivative)",
+        note="Not differentiable at 0: no error figure there; each method's value at 0 is its convention.",
+    )
+)

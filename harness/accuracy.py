@@ -1,0 +1,94 @@
+"""Error figures of a computed derivative against the reference.
+
+Per point: ``abs_err = |d − ref|`` (computed against the double-double
+reference, so it is exact well below float64 resolution) and
+``rel_err = abs_err / max(|ref|, s)``.  The floor ``s = REL_FLOOR · max|ref|``
+(over the cell's defined points; 1 where the reference vanishes everywhere)
+keeps a point where the derivative crosses zero from swamping the figure:
+there the error is measured against a thousandth of the derivative's largest
+magnitude, not against a value that may be arbitrarily close to zero (a grid
+point 2·10⁻⁴ from a root of the cubic's derivative would otherwise grade every
+exact method by that root's conditioning, not by its arithmetic).
+A cell's ``max_rel_err`` is the largest ``rel_err`` and ``digits`` is
+``−log10(max_rel_err)``, capped at ``DIGITS_CAP`` (which thus means "exact at
+every point").  Points where the derivative does not exist get no error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.reference import Reference
+
+REL_FLOOR = 1e-3
+DIGITS_CAP = 17.0
+
+
+class BadResult(Exception):
+    """The method returned something that is not a derivative: status ``failed``."""
+
+
+@dataclass
+class Accuracy:
+    abs_err: np.ndarray  # per point, NaN where undefined
+    rel_err: np.ndarray
+    max_abs_err: float
+    max_rel_err: float
+    digits: float
+    seed_digits: float  # the same figure over the seeds' own points only
+    n_undefined: int
+
+
+def digits_of(rel_err: float) -> float:
+    if np.isnan(rel_err):
+        return np.nan
+    return DIGITS_CAP if rel_err == 0 else min(DIGITS_CAP, float(-np.log10(rel_err)))
+
+
+def check_result(values, shape) -> np.ndarray:
+    """The method's output as float64, or BadResult when it has the wrong shape."""
+    values = np.asarray(values)
+    if values.shape != shape:
+        raise BadResult(f"returned shape {values.shape}, expected {shape}")
+    if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+        raise BadResult(f"returned dtype {values.dtype}, expected a real float array")
+    return values.astype(np.float64)  # exact for float32 results
+
+
+def point_errors(values: np.ndarray, ref: Reference):
+    """Per-point (abs_err, rel_err); NaN where the derivative is undefined."""
+    defined = ref.defined
+    abs_err = np.full(values.shape, np.nan)
+    rel_err = np.full(values.shape, np.nan)
+    d = values[defined]
+    # Sterbenz: d − hi is exact whenever d is within a factor 2 of the reference.
+    abs_err[defined] = np.abs((d - ref.hi[defined]) - ref.lo[defined])
+    scale = np.max(np.abs(ref.hi[defined]), initial=0.0)
+    floor = REL_FLOOR * scale if scale > 0 else 1.0
+    rel_err[defined] = abs_err[defined] / np.maximum(np.abs(ref.hi[defined]), floor)
+    return abs_err, rel_err
+
+
+def accuracy(values: np.ndarray, ref: Reference, seed_mask: np.ndarray) -> Accuracy:
+    """Error figures of ``values`` (float64, one per point) against ``ref``."""
+    bad = ref.defined & ~np.isfinite(values)
+    if bad.any():
+        raise BadResult(f"{int(bad.sum())} of {int(ref.defined.sum())} points are NaN or infinite")
+    abs_err, rel_err = point_errors(values, ref)
+
+    def worst(err, mask=None):
+        err = err[ref.defined if mask is None else mask & ref.defined]
+        return float(err.max()) if err.size else np.nan
+
+    max_rel = worst(rel_err)
+    return Accuracy(
+        abs_err=abs_err,
+        rel_err=rel_err,
+        max_abs_err=worst(abs_err),
+        max_rel_err=max_rel,
+        digits=digits_of(max_rel),
+        seed_digits=digits_of(worst(rel_err, seed_mask)),
+        n_undefined=int((~ref.defined).sum()),
+    )

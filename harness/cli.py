@@ -1,0 +1,111 @@
+"""The ``diffbench`` command line: ``run``, ``list`` and ``report``.
+
+Bad input (unknown names, missing files, unwritable folders) ends with one line
+on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.registry import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, status 2 (argparse prints usage first)
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_plugin(p):
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                   help="load cases/methods from a file of your own (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="diffbench", description="Compare ways of differentiating functions.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="measure case × method × order × dtype × device")
+    run.add_argument("--cases", help="comma-separated names or glob patterns (default: all)")
+    run.add_argument("--methods", help="comma-separated names or glob patterns (default: all)")
+    run.add_argument("--dtypes", default="float64,float32", help="float64,float32 (default: both)")
+    run.add_argument("--devices", help="cpu,gpu (default: cpu, and gpu when one is present)")
+    run.add_argument("--orders", help="derivative orders, e.g. 1,2 (default: each case's own)")
+    run.add_argument("--timeout", type=float, default=None, help="seconds per cell (default 120)")
+    run.add_argument("--out", default="results", help="output folder (default: results/)")
+    run.add_argument("--report", action="store_true",
+                     help="then write the run's HTML report into reports/ and print its path")
+    run.add_argument("--quiet", action="store_true", help="no line per cell on stderr")
+    _add_plugin(run)
+
+    lst = sub.add_parser("list", help="print the registered cases or methods")
+    lst.add_argument("what", choices=["cases", "methods"])
+    _add_plugin(lst)
+
+    rep = sub.add_parser("report", help="write a self-contained HTML report of results files")
+    rep.add_argument("results", nargs="+", help="results .parquet files or folders")
+    rep.add_argument("-o", "--output", help="HTML file (default: reports/<run-id>.html)")
+    return parser
+
+
+def _run(args) -> int:
+    import harness
+
+    df = harness.run(
+        cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
+        orders=args.orders, out=args.out, plugins=args.plugin, timeout=args.timeout,
+        progress=None if args.quiet else sys.stderr,
+    )
+    counts = df["status"].value_counts().to_dict()
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    print(f"{len(df)} cells: {summary}", file=sys.stderr)
+    print(df.attrs["path"])
+    if args.report:
+        from harness.report import write_report
+
+        print(write_report([df.attrs["path"]]))
+    return 0 if df.attrs["meta"]["complete"] else 130
+
+
+def _list(args) -> int:
+    from harness.registry import CASES, METHODS, load_plugin
+
+    for plugin in args.plugin:
+        load_plugin(plugin)
+    if args.what == "cases":
+        for c in CASES.all().values():
+            kinks = f"  kinks at {', '.join(map(str, c.kinks))}" if c.kinks else ""
+            source = f"  ({c.source})" if c.source else ""
+            orders = ",".join(map(str, c.orders))
+            print(f"{c.name:<12} {c.formula:<20} dim {c.dim}  {c.quantity} orders {orders:<8} "
+                  f"on [{c.domain[0]:g}, {c.domain[1]:g}]{kinks}{source}")
+    else:
+        for m in METHODS.all().values():
+            print(f"{m.name:<10} {m.family:<10} up to order {m.max_order}  "
+                  f"on {','.join(m.devices):<8} {m.description}")
+    return 0
+
+
+def _report(args) -> int:
+    from harness.report import write_report
+
+    path = write_report(args.results, Path(args.output) if args.output else None)
+    print(path)
+    return 0
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return {"run": _run, "list": _list, "report": _report}[args.command](args)
+    except UsageError as exc:
+        print(f"diffbench: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `diffbench list cases | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

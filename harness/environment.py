@@ -1,0 +1,81 @@
+"""Run metadata: when, where, on what hardware and with which library versions.
+
+Versions come from the installed distributions' metadata, so gathering them
+imports neither JAX nor PyTorch; GPUs are listed by ``nvidia-smi`` when present.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+LIBRARIES = (
+    "diffbench", "numpy", "sympy", "mpmath", "scipy", "jax", "jaxlib", "torch",
+    "pandas", "pyarrow", "matplotlib", "array-api-compat",
+)
+
+
+def _run(cmd: list[str], cwd=None) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, cwd=cwd)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def versions() -> dict:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpus() -> list[dict]:
+    """CUDA GPUs as nvidia-smi reports them (name, driver, memory); [] without one."""
+    if not shutil.which("nvidia-smi"):
+        return []
+    query = "--query-gpu=index,name,driver_version,memory.total"
+    rows = _run(["nvidia-smi", query, "--format=csv,noheader"])
+    keys = ("index", "name", "driver", "memory")
+    return [dict(zip(keys, (v.strip() for v in row.split(",")))) for row in rows.splitlines() if row]
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    commit = _run(["git", "rev-parse", "HEAD"], cwd=here)
+    if commit and _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here):
+        commit += "-dirty"
+    return commit or None
+
+
+def run_metadata() -> dict:
+    now = dt.datetime.now(dt.timezone.utc)
+    return {
+        "timestamp": now.isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "host": platform.node(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "gpus": gpus(),
+        "versions": versions(),
+    }

@@ -1,0 +1,97 @@
+"""The HTML report: one self-contained file built from results files only.
+
+It reads Parquet with pandas, draws with matplotlib and fills a Jinja2
+template; it never imports a differentiation backend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from harness.registry import UsageError
+from harness.report import plots
+from harness.results import read
+
+TEMPLATE = "report.html.j2"
+
+
+def fmt_time(seconds) -> str:
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return ""
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def fmt_num(value, spec=".1f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return format(value, spec)
+
+
+def _kink_table(points, methods):
+    """What each method returns where the derivative does not exist."""
+    undefined = points[~points["defined"].astype(bool)]
+    rows = []
+    for (case, order, dtype, x), g in undefined.groupby(["case", "order", "dtype", "x"], sort=False):
+        values = dict(zip(g["method"], g["value"]))
+        rows.append({"case": case, "order": order, "dtype": dtype, "x": x,
+                     "values": [values.get(m) for m in methods]})
+    return rows
+
+
+def build_context(cells, points, metas) -> dict:
+    methods = list(dict.fromkeys(cells["method"]))
+    curves = []
+    for (case, order), g in points.groupby(["case", "order"], sort=False):
+        kinks = sorted(set(g.loc[~g["defined"].astype(bool), "x"]))
+        curves.append({"case": case, "order": order,
+                       "svg": plots.derivative_curves(g, methods, kinks)})
+    failures = cells[cells["status"].isin(["failed", "timeout"])]
+    skipped = cells[cells["status"].isin(["unsupported", "unavailable"])]
+    skipped = skipped.groupby(["method", "status", "message"], sort=False).size().reset_index(name="cells")
+    cases, method_info = {}, {}
+    for m in metas:
+        cases.update(m.get("cases", {}))
+        method_info.update(m.get("methods", {}))
+    return {
+        "metas": metas,
+        "cases": cases,
+        "method_info": method_info,
+        "meta_json": [json.dumps(m, indent=2, default=str) for m in metas],
+        "cells": cells.to_dict("records"),
+        "status_counts": cells["status"].value_counts().to_dict(),
+        "methods": methods,
+        "heatmap": plots.accuracy_heatmap(cells, methods),
+        "timing": plots.timing_chart(cells, methods),
+        "curves": curves,
+        "kinks": _kink_table(points, methods),
+        "failures": failures.to_dict("records"),
+        "skipped": skipped.to_dict("records"),
+    }
+
+
+def render(context: dict) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("harness", "report"), autoescape=select_autoescape(),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(time=fmt_time, num=fmt_num)
+    return env.get_template(TEMPLATE).render(**context)
+
+
+def write_report(results, output: Path | None = None) -> Path:
+    """Write the report of the results files/folders ``results``; returns its path."""
+    cells, points, metas = read(results)
+    if output is None:
+        output = Path("reports") / f"{metas[-1]['run_id']}.html"
+    html = render(build_context(cells, points, metas))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {output}: {exc.strerror}") from exc
+    return output

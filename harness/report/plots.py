@@ -1,0 +1,125 @@
+"""Figures of a run, drawn from its results tables and returned as inline SVG text.
+
+Only matplotlib's object API is used (no pyplot, no display backend), and text
+stays text in the SVG so the report remains small and searchable.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib import rcParams
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+rcParams["svg.fonttype"] = "none"
+rcParams["font.size"] = 9
+
+MARKERS = "os^vDPX*<>ph"
+DIGITS_MAX = 16  # top of the colour scale: float64 resolution
+
+
+def to_svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    svg = buf.getvalue()
+    return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
+
+
+def _styles(methods):
+    return {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(methods)}
+
+
+def accuracy_heatmap(cells, methods) -> str:
+    """Digits per (case, order) × method, one panel per dtype and device."""
+    groups = list(cells.groupby(["dtype", "device"], sort=False))
+    rows = list(dict.fromkeys(zip(cells["case"], cells["order"])))
+    fig = Figure(figsize=(1.2 + 0.75 * len(methods) * len(groups), 0.8 + 0.32 * len(rows)))
+    axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
+    cmap = ListedColormap(
+        [(0.78 + 0.2 * (1 - t), 0.3 + 0.65 * t, 0.35 + 0.2 * t) for t in np.linspace(0, 1, 17)]
+    )
+    for ax, ((dtype, device), g) in zip(axes, groups):
+        table = np.full((len(rows), len(methods)), np.nan)
+        labels = np.full(table.shape, "", dtype=object)
+        for r in g.itertuples():
+            i, j = rows.index((r.case, r.order)), methods.index(r.method)
+            if r.status == "ok":
+                table[i, j] = r.digits
+                labels[i, j] = f"{r.digits:.1f}"
+            else:
+                labels[i, j] = {"unsupported": "—", "unavailable": "n/a"}.get(r.status, r.status)
+        im = ax.imshow(np.clip(table, 0, DIGITS_MAX), cmap=cmap, vmin=0, vmax=DIGITS_MAX, aspect="auto")
+        for (i, j), text in np.ndenumerate(labels):
+            ax.text(j, i, text, ha="center", va="center", fontsize=7.5)
+        ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
+        ax.set_yticks(range(len(rows)), [f"{c} (order {o})" for c, o in rows])
+        ax.set_title(f"{dtype}, {device}")
+    fig.colorbar(im, ax=list(axes), label="correct digits (−log₁₀ max rel. error)", shrink=0.8)
+    return to_svg(fig)
+
+
+def timing_chart(cells, methods) -> str:
+    """Steady-state time per call and setup time, per case and method (log scale)."""
+    ok = cells[cells["status"] == "ok"]
+    groups = list(ok.groupby(["dtype", "device"], sort=False))
+    rows = list(dict.fromkeys(zip(ok["case"], ok["order"])))
+    if not groups:
+        return ""
+    style = _styles(methods)
+    fig = Figure(figsize=(9, 0.9 + 0.3 * len(rows) * len(groups)))
+    axes = fig.subplots(len(groups), 2, squeeze=False, sharey="row")
+    for (ax_eval, ax_setup), ((dtype, device), g) in zip(axes, groups):
+        for m in methods:
+            gm = g[g["method"] == m]
+            y = [rows.index((c, o)) for c, o in zip(gm["case"], gm["order"])]
+            ax_eval.errorbar(gm["eval_s"], y, xerr=gm["eval_iqr_s"] / 2, fmt=style[m], label=m, ms=5)
+            ax_setup.plot(gm["setup_s"], y, style[m], label=m, ms=5)
+        for ax, what in ((ax_eval, "steady-state time per call (median, IQR bar)"),
+                         (ax_setup, "setup: derive / trace / compile + first call")):
+            ax.set_xscale("log")
+            ax.set_xlabel(f"{what} [s]")
+            ax.set_title(f"{dtype}, {device}")
+            ax.grid(True, which="both", alpha=0.3)
+        ax_eval.set_yticks(range(len(rows)), [f"{c} (order {o})" for c, o in rows])
+        ax_eval.invert_yaxis()
+    axes[0, 1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    return to_svg(fig)
+
+
+def derivative_curves(case_points, methods, kinks) -> str:
+    """One case and order: the reference f and f⁽ⁿ⁾ with each method's values, and
+    each method's error per point in float64 and float32 (as the seeds plot them)."""
+    style = _styles(methods)
+    fig = Figure(figsize=(10, 3))
+    ax_val, *ax_errs = fig.subplots(1, 3)
+    dtype = "float64" if (case_points["dtype"] == "float64").any() else "float32"
+    x64 = case_points[case_points["dtype"] == dtype].drop_duplicates("x").sort_values("x")
+    order = int(case_points["order"].iloc[0])
+    ax_val.plot(x64["x"], x64["f"], color="0.6", lw=1, label="f (reference)")
+    ax_val.plot(x64["x"], x64["ref"], color="k", lw=1.4, label="f" + "'" * order + " (reference)")
+    for m in methods:
+        pm = case_points[(case_points["method"] == m) & (case_points["dtype"] == dtype)]
+        if len(pm):
+            step = max(1, len(pm) // 25)  # markers thin enough to see the curve
+            ax_val.plot(pm["x"].iloc[::step], pm["value"].iloc[::step], style[m], ms=3.5,
+                        mfc="none", label=m)
+    ax_val.set_title(f"values ({dtype})")
+    ax_val.legend(fontsize=6.5, frameon=False)
+    for ax, dtype in zip(ax_errs, ("float64", "float32")):
+        pd_ = case_points[case_points["dtype"] == dtype]
+        for m in methods:
+            pm = pd_[(pd_["method"] == m) & pd_["defined"]].sort_values("x")
+            if len(pm):
+                # unfloored |d − ref|/|ref|: losses show in full; exact values sit on the axis
+                err = np.maximum(pm["abs_err"].to_numpy() / np.abs(pm["ref"].to_numpy()), 1e-17)
+                ax.semilogy(pm["x"], err, style[m] + "-", ms=2.5, lw=0.7, label=m)
+        ax.set_title(f"relative error per point ({dtype})")
+        ax.set_ylim(1e-17, 1)
+        ax.grid(True, which="major", alpha=0.3)
+    for ax in (ax_val, *ax_errs):
+        for k in kinks:
+            ax.axvline(k, color="r", ls=":", lw=1)
+        ax.set_xlabel("x")
+    return to_svg(fig)

@@ -1,0 +1,226 @@
+"""Enumerate case × method × order × dtype × device and measure every cell.
+
+Each cell ends in one status of ``results.STATUSES`` with a message; an
+exception inside a method is a result, never the end of the run.  The order of
+work in a cell is fixed: reference, prepare (derive / trace), input moved to
+the device, first call (compile, warm-up), checks, then the steady-state
+timing loop.  Only the last is ``eval_s``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+from harness import accuracy as acc
+from harness.environment import gpus, run_metadata
+from harness.extend import Cell, Unavailable, Unsupported
+from harness.reference import reference
+from harness.registry import CASES, METHODS, UsageError
+from harness.results import CELL_COLUMNS, POINT_COLUMNS, new_run_id
+from harness.timing import measure
+
+DTYPES = ("float64", "float32")
+DEVICES = ("cpu", "gpu")
+DEFAULT_TIMEOUT_S = 120.0
+
+
+class CellTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Raise CellTimeout in the main thread after ``seconds`` (Python code only)."""
+    main = threading.current_thread() is threading.main_thread()
+    usable = seconds and hasattr(signal, "setitimer") and main
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise CellTimeout(f"cell exceeded its {seconds:g} s budget")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def default_devices() -> list[str]:
+    return ["cpu", "gpu"] if gpus() else ["cpu"]
+
+
+def _names(value, known, what) -> list[str]:
+    if value is None:
+        return list(known)
+    items = [v.strip() for v in (value.split(",") if isinstance(value, str) else value)]
+    for item in items:
+        if item not in known:
+            raise UsageError(f"unknown {what} {item!r} (choose from {', '.join(known)})")
+    return items
+
+
+def plan(cases=None, methods=None, dtypes=None, devices=None, orders=None) -> list[tuple]:
+    """The (method, Cell) pairs to measure, in a stable order."""
+    case_list = CASES.select(cases)
+    method_list = METHODS.select(methods)
+    dtype_list = _names(dtypes, DTYPES, "dtype")
+    device_list = _names(devices or default_devices(), DEVICES, "device")
+    if orders is not None:
+        try:
+            orders = {int(o) for o in (orders.split(",") if isinstance(orders, str) else orders)}
+        except ValueError:
+            raise UsageError(f"orders must be whole numbers, got {orders!r}") from None
+    cells = [
+        (method, Cell(case, order, dtype, device))
+        for case in case_list
+        for order in case.orders
+        if orders is None or order in orders
+        for method in method_list
+        for dtype in dtype_list
+        for device in device_list
+    ]
+    if not cells:
+        raise UsageError("the selection has no cells (no case has the orders asked for)")
+    return cells
+
+
+def _check_method(method, cell: Cell):
+    for module in method.requires:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # any import failure: the backend is not usable here
+            raise Unavailable(f"cannot import {module}: {exc}") from exc
+    if cell.device not in method.devices:
+        raise Unsupported(f"{method.name} runs on {', '.join(method.devices)} only")
+    if cell.order > method.max_order:
+        raise Unsupported(f"{method.name} computes derivatives up to order {method.max_order}")
+
+
+def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAULT_TIMEOUT_S,
+                 timing: dict | None = None):
+    """One cell's row (a dict) and its per-point rows (a list of dicts)."""
+    case = cell.case
+    x64 = case.points()
+    seed_mask = np.isin(x64, np.asarray(case.seed_points, float))
+    x = x64.astype(cell.dtype)
+    row = dict.fromkeys(CELL_COLUMNS)
+    row.update(
+        run_id=run_id, case=case.name, method=method.name, family=method.family,
+        quantity=case.quantity, order=cell.order, dtype=cell.dtype, device=cell.device,
+        n_points=int(x.size), message="",
+    )
+    points, values, ref = [], None, None
+    started = time.perf_counter()
+    try:
+        with time_limit(timeout):
+            _check_method(method, cell)
+            ref = reference(case, cell.order, x.astype(np.float64))
+            row["reference"] = ref.kind
+            t0 = time.perf_counter()
+            evaluator = method.prepare(cell)
+            t1 = time.perf_counter()
+            xd = evaluator.to_device(x)
+            t2 = time.perf_counter()
+            out = evaluator.call(xd)
+            t3 = time.perf_counter()
+            row.update(setup_s=(t1 - t0) + (t3 - t2), first_call_s=t3 - t2)
+            row["detail"] = json.dumps(evaluator.info, default=str) if evaluator.info else None
+            values = acc.check_result(evaluator.to_numpy(out), x.shape)
+            a = acc.accuracy(values, ref, seed_mask)
+            row.update(
+                max_abs_err=a.max_abs_err, max_rel_err=a.max_rel_err, digits=a.digits,
+                seed_digits=a.seed_digits, n_undefined=a.n_undefined,
+            )
+            if a.n_undefined:
+                where = ", ".join(f"x={v:g}" for v in x[~ref.defined])
+                row["message"] = f"derivative undefined at {where}: no error computed there"
+            steady = measure(lambda: evaluator.call(xd), **(timing or {}))
+            row.update(
+                eval_s=steady.median_s, eval_iqr_s=steady.iqr_s,
+                timing_number=steady.number, timing_repeats=steady.repeats, status="ok",
+            )
+    except Unavailable as exc:
+        row.update(status="unavailable", message=str(exc))
+    except Unsupported as exc:
+        row.update(status="unsupported", message=str(exc))
+    except CellTimeout as exc:
+        row.update(status="timeout", message=str(exc))
+    except Exception as exc:  # the method's failure is a result
+        row.update(status="failed", message=f"{type(exc).__name__}: {exc}".strip())
+    row["cell_s"] = time.perf_counter() - started
+    if values is not None and ref is not None:
+        points = _point_rows(row, x, values, ref, seed_mask)
+    return row, points
+
+
+def _point_rows(row: dict, x, values, ref, seed_mask) -> list[dict]:
+    abs_err, rel_err = acc.point_errors(values, ref)
+    keys = {k: row[k] for k in ("run_id", "case", "method", "order", "dtype", "device")}
+    return [
+        dict(keys, x=float(x[i]), value=float(values[i]), ref=float(ref.hi[i]),
+             ref_lo=float(ref.lo[i]), ref_text=ref.text[i], f=float(ref.f[i]),
+             abs_err=float(abs_err[i]), rel_err=float(rel_err[i]),
+             seed=bool(seed_mask[i]), defined=bool(ref.defined[i]))
+        for i in range(x.size)
+    ]
+
+
+def _progress(i: int, n: int, row: dict, stream) -> None:
+    what = f"{row['case']}/{row['method']}/{row['dtype']}/{row['device']} order {row['order']}"
+    if row["status"] == "ok":
+        result = f"ok  {row['digits']:5.1f} digits  {row['eval_s'] * 1e6:10.1f} µs"
+    else:
+        result = f"{row['status']}: {row['message'][:80]}"
+    print(f"[{i:>{len(str(n))}}/{n}] {what:<45} {result}", file=stream, flush=True)
+
+
+def _describe_cases(pairs) -> dict:
+    cases = {cell.case.name: cell.case for _, cell in pairs}
+    return {n: {"formula": c.formula, "domain": list(c.domain), "grid": c.grid,
+                "seed_points": len(c.seed_points), "kinks": list(c.kinks),
+                "source": c.source, "note": c.note} for n, c in cases.items()}
+
+
+def _describe_methods(pairs) -> dict:
+    methods = {m.name: m for m, _ in pairs}
+    return {n: {"family": m.family, "description": m.description} for n, m in methods.items()}
+
+
+def run_cells(pairs, timeout=DEFAULT_TIMEOUT_S, progress=None, timing=None):
+    """Measure ``pairs`` from :func:`plan`; (cells, points, metadata) as DataFrames.
+
+    ``timing`` passes ``repeats`` / ``min_batch_s`` to :func:`harness.timing.measure`.
+    Ctrl-C stops after the finished cells, which are kept (metadata
+    ``complete`` is then False).
+    """
+    import pandas as pd
+
+    meta = {"run_id": new_run_id(), **run_metadata(), "complete": False,
+            "cases": _describe_cases(pairs), "methods": _describe_methods(pairs)}
+    rows, points = [], []
+    try:
+        for i, (method, cell) in enumerate(pairs, 1):
+            row, pts = measure_cell(method, cell, meta["run_id"], timeout, timing)
+            rows.append(row)
+            points += pts
+            if progress:
+                _progress(i, len(pairs), row, progress)
+        meta["complete"] = True
+    except KeyboardInterrupt:
+        print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
+    meta["n_cells"] = len(rows)
+    cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
+    points = pd.DataFrame(points, columns=POINT_COLUMNS)
+    return cells, points, meta

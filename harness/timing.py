@@ -1,0 +1,42 @@
+"""Steady-state timing of one prepared call.
+
+The caller has already run the first call (compile, warm-up), which it reports
+as setup.  Here ``timeit`` calibrates the loop with ``autorange`` (enough calls
+to take ``MIN_BATCH_S``), then takes ``repeats`` batches with the garbage
+collector off; a call's time is a batch's time over its count.  The median and
+interquartile range of those per-call times are reported.
+"""
+
+from __future__ import annotations
+
+import timeit
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_BATCH_S = 0.1
+REPEATS = 7
+
+
+@dataclass
+class Timing:
+    median_s: float
+    iqr_s: float
+    number: int  # calls per batch
+    repeats: int
+    samples_s: list  # per-call time of each batch
+
+
+def measure(call, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S) -> Timing:
+    """Time ``call()`` (which must return only once its work is done)."""
+    timer = timeit.Timer(call)
+    number = 1
+    while True:  # timeit's autorange, with our own batch target
+        elapsed = timer.timeit(number)
+        if elapsed >= min_batch_s:
+            break
+        # aim straight for the target rather than stepping 1, 2, 5, 10, ...
+        number = max(number * 2, int(number * min_batch_s / max(elapsed, 1e-9) * 1.2))
+    samples = np.array(timer.repeat(repeat=repeats, number=number)) / number
+    q1, median, q3 = np.percentile(samples, [25, 50, 75])
+    return Timing(float(median), float(q3 - q1), number, repeats, samples.tolist())

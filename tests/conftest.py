@@ -1,0 +1,30 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+EXAMPLE_PLUGIN = ROOT / "examples" / "my_plugin.py"
+
+# A short timing loop: the tests check what is measured, not how fast.
+FAST = {"repeats": 5, "min_batch_s": 0.002}
+
+
+@pytest.fixture(scope="session")
+def fast():
+    return FAST
+
+
+def run_python(code: str, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+    """Run code in a fresh interpreter (for import-time and process-level checks)."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+
+
+def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout)

@@ -1,0 +1,68 @@
+"""Reference derivatives against closed forms evaluated independently in mpmath."""
+
+import mpmath
+import numpy as np
+import pytest
+
+from harness import reference as reference_mod
+from harness.registry import CASES
+from harness.reference import ReferenceMismatch, reference
+
+mpmath.mp.dps = 50
+
+
+def sech2(x):
+    return 1 / mpmath.cosh(x) ** 2
+
+
+# (case, order, x, closed form): none of these is computed by the code under test.
+CLOSED_FORMS = [
+    ("tanh", 1, 2.0, mpmath.mpf("0.07065082485316446568624765586105932")),  # the issue's figure
+    ("tanh", 1, 2.0, sech2(2)),
+    ("tanh", 2, 2.0, -2 * mpmath.tanh(2) * sech2(2)),
+    ("tanh", 3, 2.0, 2 * sech2(2) * (2 * mpmath.tanh(2) ** 2 - sech2(2))),
+    ("sin_square", 1, 1.0, 2 + mpmath.cos(1)),
+    ("sin_square", 2, 1.0, 2 - mpmath.sin(1)),
+    ("softplus", 1, 0.0, mpmath.mpf(1) / 2),
+    ("exp_sin", 1, -5.0, -2 * mpmath.exp(10) + 9 * mpmath.cos(-15)),
+    ("exp_sin", 1, 0.3, -2 * mpmath.exp(-2 * mpmath.mpf(0.3)) + 9 * mpmath.cos(3 * mpmath.mpf(0.3))),
+    ("cubic", 1, 1.0, 4),
+    ("cubic", 1, 2.0, 17),
+    ("cubic", 2, 1.0, 10),
+    ("cubic", 3, 1.0, 6),
+    ("cubic", 4, 1.0, 0),
+    ("square", 1, 3.0, 6),
+    ("abs", 1, -2.0, -1),
+]
+
+
+@pytest.mark.parametrize("case, order, x, expected", CLOSED_FORMS)
+def test_reference_matches_closed_form_to_30_digits(case, order, x, expected):
+    ref = reference(CASES.get(case), order, np.array([x]))
+    value = mpmath.mpf(ref.text[0])
+    tol = mpmath.mpf(10) ** -30 * max(1, abs(expected))
+    assert abs(value - expected) <= tol, (ref.text[0], expected)
+    assert abs((mpmath.mpf(ref.hi[0]) + mpmath.mpf(ref.lo[0])) - expected) <= tol
+
+
+def test_reference_is_checked_against_sympy():
+    ref = reference(CASES.get("tanh"), 1, np.array([2.0]))
+    assert ref.kind == "mpmath.diff, checked against sympy"
+
+
+def test_abs_at_zero_is_undefined_not_a_number():
+    ref = reference(CASES.get("abs"), 1, np.array([-1.0, 0.0, 1.0]))
+    assert ref.defined.tolist() == [True, False, True]
+    assert ref.text[1] == "undefined" and np.isnan(ref.hi[1])
+    assert ref.hi[0] == -1 and ref.hi[2] == 1
+
+
+def test_a_disagreeing_cross_check_is_refused(monkeypatch):
+    """The cross-check must be able to fail: feed it a derivative off by 1e-35."""
+    reference_mod._cache.clear()
+    monkeypatch.setattr(
+        reference_mod, "_sympy_derivative",
+        lambda case, order: lambda x: 1 / mpmath.cosh(x) ** 2 * (1 + mpmath.mpf("1e-35")),
+    )
+    with pytest.raises(ReferenceMismatch, match="tanh order 1"):
+        reference(CASES.get("tanh"), 1, np.array([2.0]))
