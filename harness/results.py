@@ -42,6 +42,8 @@ def new_run_id() -> str:
 def _table(df, meta: dict):
     import pyarrow as pa
 
+    df = df.copy()
+    df.attrs = {}  # the API's attrs (points, metadata) travel as their own table and metadata
     table = pa.Table.from_pandas(df, preserve_index=False)
     payload = json.dumps({"schema_version": SCHEMA_VERSION, **meta}).encode()
     return table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: payload})

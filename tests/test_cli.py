@@ -1,0 +1,70 @@
+"""The command line, as a user types it."""
+
+import pytest
+
+from tests.conftest import EXAMPLE_PLUGIN, run_cli
+
+
+def test_list_cases_and_methods():
+    cases = run_cli("list", "cases")
+    assert cases.returncode == 0
+    for name in ("square", "sin_square", "tanh", "softplus", "exp_sin", "cubic", "abs"):
+        assert any(line.startswith(name + " ") for line in cases.stdout.splitlines())
+    assert "kinks at 0.0" in cases.stdout
+    methods = run_cli("list", "methods")
+    for name, family in [("sympy", "symbolic"), ("forward", "numerical"), ("backward", "numerical"),
+                         ("central", "numerical"), ("jax", "automatic"), ("torch", "automatic")]:
+        assert any(line.split()[:2] == [name, family] for line in methods.stdout.splitlines())
+
+
+def test_plugin_adds_a_case_and_a_method(tmp_path):
+    listed = run_cli("list", "cases", "--plugin", EXAMPLE_PLUGIN)
+    assert "sigmoid" in listed.stdout
+    proc = run_cli("run", "--plugin", EXAMPLE_PLUGIN, "--cases", "sigmoid", "--methods", "five-point,c*",
+                   "--dtypes", "float64", "--out", tmp_path / "res", "--report", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results_path, report_path = proc.stdout.split()
+    assert results_path.endswith(".parquet") and report_path.endswith(".html")
+    assert "2 cells: 2 ok" in proc.stderr
+    import pandas as pd
+
+    df = pd.read_parquet(results_path).set_index("method")
+    assert df.loc["five-point", "digits"] > df.loc["central", "digits"] > 9  # 4th order beats 2nd
+    assert (tmp_path / report_path).exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--cases", "tanhh"], "unknown case 'tanhh'; did you mean tanh"),
+    (["run", "--methods", "centrl"], "did you mean central"),
+    (["run", "--cases", "nothing*"], "unknown case 'nothing*'"),
+    (["run", "--dtypes", "float16"], "unknown dtype 'float16'"),
+    (["run", "--devices", "tpu"], "unknown device 'tpu'"),
+    (["run", "--orders", "one"], "orders must be whole numbers"),
+    (["run", "--plugin", "no/such/file.py"], "plugin file not found"),
+    (["run", "--timeout", "soon"], "invalid float value"),
+    (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (["list", "things"], "invalid choice: 'things'"),
+    (["report", "no/such/dir"], "no such results file or folder"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required"),
+])
+def test_bad_input_is_one_line_and_status_2(args, message, tmp_path):
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("diffbench: "), proc.stderr
+    assert message in lines[0]
+
+
+def test_empty_results_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    proc = run_cli("report", tmp_path / "empty")
+    assert proc.returncode == 2 and "no results files in" in proc.stderr
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run_cli("run", "--cases", "square", "--methods", "central", "--dtypes", "float64",
+                   "--orders", "1", "--out", blocker / "sub", "--quiet")
+    assert proc.returncode == 2 and "cannot create output folder" in proc.stderr
