@@ -59,11 +59,18 @@ def gpus() -> list[dict]:
 
 
 def git_commit() -> str | None:
-    here = Path(__file__).resolve().parent
-    commit = _run(["git", "rev-parse", "HEAD"], cwd=here)
-    if commit and _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here):
-        commit += "-dirty"
-    return commit or None
+    """The commit of the diffbench checkout: the package's own, else the working
+    folder's when it is a diffbench checkout (an installed copy, run from the repo)."""
+    places = [Path(__file__).resolve().parent]
+    if (Path.cwd() / "harness" / "__init__.py").is_file():
+        places.append(Path.cwd())
+    for here in places:
+        commit = _run(["git", "rev-parse", "HEAD"], cwd=here)
+        if commit:
+            if _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here):
+                commit += "-dirty"
+            return commit
+    return None
 
 
 def run_metadata() -> dict:

@@ -186,6 +186,23 @@ def _progress(i: int, n: int, row: dict, stream) -> None:
     print(f"[{i:>{len(str(n))}}/{n}] {what:<45} {result}", file=stream, flush=True)
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """Treat SIGTERM (a job killed by a scheduler) like Ctrl-C: keep what is finished."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _describe_cases(pairs) -> dict:
     cases = {cell.case.name: cell.case for _, cell in pairs}
     return {n: {"formula": c.formula, "domain": list(c.domain), "grid": c.grid,
@@ -202,7 +219,7 @@ def run_cells(pairs, timeout=DEFAULT_TIMEOUT_S, progress=None, timing=None):
     """Measure ``pairs`` from :func:`plan`; (cells, points, metadata) as DataFrames.
 
     ``timing`` passes ``repeats`` / ``min_batch_s`` to :func:`harness.timing.measure`.
-    Ctrl-C stops after the finished cells, which are kept (metadata
+    Ctrl-C or SIGTERM stops after the finished cells, which are kept (metadata
     ``complete`` is then False).
     """
     import pandas as pd
@@ -210,16 +227,17 @@ def run_cells(pairs, timeout=DEFAULT_TIMEOUT_S, progress=None, timing=None):
     meta = {"run_id": new_run_id(), **run_metadata(), "complete": False,
             "cases": _describe_cases(pairs), "methods": _describe_methods(pairs)}
     rows, points = [], []
-    try:
-        for i, (method, cell) in enumerate(pairs, 1):
-            row, pts = measure_cell(method, cell, meta["run_id"], timeout, timing)
-            rows.append(row)
-            points += pts
-            if progress:
-                _progress(i, len(pairs), row, progress)
-        meta["complete"] = True
-    except KeyboardInterrupt:
-        print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
+    with _sigterm_interrupts():
+        try:
+            for i, (method, cell) in enumerate(pairs, 1):
+                row, pts = measure_cell(method, cell, meta["run_id"], timeout, timing)
+                rows.append(row)
+                points += pts
+                if progress:
+                    _progress(i, len(pairs), row, progress)
+            meta["complete"] = True
+        except KeyboardInterrupt:
+            print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
     meta["n_cells"] = len(rows)
     cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
     points = pd.DataFrame(points, columns=POINT_COLUMNS)

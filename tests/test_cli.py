@@ -68,3 +68,26 @@ def test_unwritable_output_folder(tmp_path):
     proc = run_cli("run", "--cases", "square", "--methods", "central", "--dtypes", "float64",
                    "--orders", "1", "--out", blocker / "sub", "--quiet")
     assert proc.returncode == 2 and "cannot create output folder" in proc.stderr
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_keeps_its_finished_cells(sig, tmp_path):
+    """Stop a run after its first cells: they are written, and the exit status says so."""
+    import signal
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--cases", "tanh", "--methods", "central,forward",
+         "--out", tmp_path], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # wait for the first finished cell
+        if line.startswith("[ 1/"):
+            break
+    proc.send_signal(getattr(signal, sig))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted: keeping" in err
+    cells = pd.read_parquet(out.strip())
+    assert 1 <= len(cells) < 12 and (cells.status == "ok").all()
