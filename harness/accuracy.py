@@ -57,8 +57,13 @@ def check_result(values, shape) -> np.ndarray:
     return values.astype(np.float64)  # exact for float32 results
 
 
+def _per_point(a: np.ndarray) -> np.ndarray:
+    """Largest entry of each point's value (a vector quantity has several)."""
+    return a.reshape(a.shape[0], -1).max(axis=1) if a.ndim > 1 else a
+
+
 def point_errors(values: np.ndarray, ref: Reference):
-    """Per-point (abs_err, rel_err); NaN where the derivative is undefined."""
+    """Per-point (abs_err, rel_err), the largest over a point's entries; NaN where undefined."""
     defined = ref.defined
     abs_err = np.full(values.shape, np.nan)
     rel_err = np.full(values.shape, np.nan)
@@ -68,12 +73,12 @@ def point_errors(values: np.ndarray, ref: Reference):
     scale = np.max(np.abs(ref.hi[defined]), initial=0.0)
     floor = REL_FLOOR * scale if scale > 0 else 1.0
     rel_err[defined] = abs_err[defined] / np.maximum(np.abs(ref.hi[defined]), floor)
-    return abs_err, rel_err
+    return _per_point(abs_err), _per_point(rel_err)
 
 
 def accuracy(values: np.ndarray, ref: Reference, seed_mask: np.ndarray) -> Accuracy:
     """Error figures of ``values`` (float64, one per point) against ``ref``."""
-    bad = ref.defined & ~np.isfinite(values)
+    bad = ref.defined & ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
     if bad.any():
         raise BadResult(f"{int(bad.sum())} of {int(ref.defined.sum())} points are NaN or infinite")
     abs_err, rel_err = point_errors(values, ref)

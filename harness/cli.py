@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dtypes", default="float64,float32", help="float64,float32 (default: both)")
     run.add_argument("--devices", help="cpu,gpu (default: cpu, and gpu when one is present)")
     run.add_argument("--orders", help="derivative orders, e.g. 1,2 (default: each case's own)")
+    run.add_argument("--quantities", help="e.g. derivative,gradient (default: each case's own)")
     run.add_argument("--timeout", type=float, default=None, help="seconds per cell (default 120)")
     run.add_argument("--out", default="results", help="output folder (default: results/)")
     run.add_argument("--report", action="store_true",
@@ -55,7 +56,8 @@ def _run(args) -> int:
 
     df = harness.run(
         cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
-        orders=args.orders, out=args.out, plugins=args.plugin, timeout=args.timeout,
+        orders=args.orders, quantities=args.quantities, out=args.out, plugins=args.plugin,
+        timeout=args.timeout,
         progress=None if args.quiet else sys.stderr,
     )
     counts = df["status"].value_counts().to_dict()
@@ -78,13 +80,22 @@ def _list(args) -> int:
         for c in CASES.all().values():
             kinks = f"  kinks at {', '.join(map(str, c.kinks))}" if c.kinks else ""
             source = f"  ({c.source})" if c.source else ""
-            orders = ",".join(map(str, c.orders))
-            print(f"{c.name:<12} {c.formula:<20} dim {c.dim}  {c.quantity} orders {orders:<8} "
+            what = ",".join(f"{q}{' ' + ','.join(map(str, c.orders)) if q == 'derivative' else ''}"
+                            for q in c.quantities)
+            dims = f"R^{c.dim} -> R^{c.out_dim}" if c.dim > 1 or c.out_dim > 1 else "scalar"
+            print(f"{c.name:<14} {c.formula:<24} {dims:<14} {what:<40} "
                   f"on [{c.domain[0]:g}, {c.domain[1]:g}]{kinks}{source}")
     else:
+        from harness.runner import availability
+
         for m in METHODS.all().values():
-            print(f"{m.name:<10} {m.family:<10} up to order {m.max_order}  "
-                  f"on {','.join(m.devices):<8} {m.description}")
+            status = availability(m)
+            caps = ",".join(q if q != "derivative" else f"derivative≤{m.max_order}" for q in m.quantities)
+            flags = "".join([" analytic-only" if m.analytic_only else "",
+                             " needs-symbolic" if m.needs_symbolic else ""])
+            print(f"{m.name:<20} {m.family:<10} mode {m.mode:<16} {m.backend:<12} "
+                  f"{','.join(m.devices):<8} {','.join(m.dtypes):<16} {caps}{flags}"
+                  f"  [{status}]  {m.description}")
     return 0
 
 

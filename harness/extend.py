@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 FAMILIES = ("symbolic", "numerical", "automatic")
+MODES = ("forward", "reverse", "forward+reverse", "none")
 
 
 class Unsupported(Exception):
@@ -62,28 +63,70 @@ class Unavailable(Exception):
 class Case:
     """A test function, written once for every backend.
 
-    ``fn(xp, x)`` uses only arithmetic and the elementwise functions every
-    namespace provides (see :data:`harness.namespaces.ELEMENTARY`); it is applied
-    elementwise, so scalar cases are vectorised over evaluation points.
+    ``fn(xp, x)`` uses only arithmetic, indexing and what every namespace
+    provides (see :mod:`harness.namespaces`).  A scalar case (``dim`` = 1) is
+    applied elementwise to an array of points.  A vector case (``dim`` = n)
+    takes points along the last axis, x of shape (..., n), and returns (...)
+    or, when ``out_dim`` = m > 1, (..., m): the same code then serves one point
+    (for grad/vmap) and a batch (for finite-difference stencils).
+    What the case is measured on is ``quantities`` (see :mod:`harness.quantities`).
     """
 
     name: str
     fn: Callable[[Any, Any], Any]
     formula: str
     domain: tuple[float, float] = (-5.0, 5.0)
-    grid: int = 100  # points of np.linspace(*domain, grid), as the seeds plot them
-    seed_points: tuple[float, ...] = ()  # points the seeds quote figures at
-    orders: tuple[int, ...] = (1,)  # derivative orders that make sense here
+    grid: int = 100  # scalar: np.linspace(*domain, grid); vector: random points in the box
+    seed_points: tuple = ()  # points the seeds quote figures at (tuples of n for vector cases)
+    orders: tuple[int, ...] = (1,)  # orders of "derivative" that make sense here
     kinks: tuple[float, ...] = ()  # points where the derivative does not exist
     dim: int = 1
-    quantity: str = "derivative"
+    out_dim: int = 1
+    quantities: tuple[str, ...] = ("derivative",)
+    mixed: tuple[int, int] = (0, 1)  # the pair of a mixed_partial
     source: str = ""  # where the case comes from (a seed, a paper)
     note: str = ""
 
+    def __post_init__(self):
+        from harness.quantities import QUANTITIES, VECTOR_QUANTITIES
+
+        unknown = set(self.quantities) - set(QUANTITIES)
+        if unknown:
+            raise ValueError(f"case {self.name!r}: unknown quantities {sorted(unknown)}")
+        if self.dim > 1 and "derivative" in self.quantities:
+            raise ValueError(f"case {self.name!r}: 'derivative' is for scalar cases (dim 1)")
+        if self.dim == 1 and set(self.quantities) & set(VECTOR_QUANTITIES):
+            raise ValueError(f"case {self.name!r}: vector quantities need dim > 1")
+
     def points(self) -> np.ndarray:
-        """Evaluation points (float64): the seed points and the grid, sorted."""
-        grid = np.linspace(self.domain[0], self.domain[1], self.grid)
-        return np.unique(np.concatenate([np.asarray(self.seed_points, float), grid]))
+        """Evaluation points (float64): the seed points, then the grid.
+
+        Scalar cases: shape (N,), sorted.  Vector cases: shape (N, dim), the seed
+        points first, then ``grid`` points drawn uniformly from the domain box
+        with a fixed seed.
+        """
+        if self.dim == 1:
+            grid = np.linspace(self.domain[0], self.domain[1], self.grid)
+            return np.unique(np.concatenate([np.asarray(self.seed_points, float), grid]))
+        rng = np.random.default_rng(0)
+        box = rng.uniform(self.domain[0], self.domain[1], size=(self.grid, self.dim))
+        seeds = np.asarray(self.seed_points, float).reshape(-1, self.dim)
+        return np.concatenate([seeds, box])
+
+    def seed_mask(self, points: np.ndarray) -> np.ndarray:
+        if self.dim == 1:
+            return np.isin(points, np.asarray(self.seed_points, float))
+        mask = np.zeros(len(points), bool)
+        mask[: len(self.seed_points)] = True
+        return mask
+
+    def tangent(self) -> np.ndarray:
+        """The fixed direction v of a jvp: (1, 2, …, n)/n, exact in binary at small n."""
+        return np.arange(1, self.dim + 1, dtype=float) / self.dim
+
+    def cotangent(self) -> np.ndarray:
+        """The fixed weights u of a vjp: alternating ±1 over the m outputs."""
+        return np.where(np.arange(self.out_dim) % 2 == 0, 1.0, -1.0)
 
 
 @dataclass(frozen=True)
@@ -94,6 +137,7 @@ class Cell:
     order: int
     dtype: str  # "float32" | "float64"
     device: str  # "cpu" | "gpu"
+    quantity: str = "derivative"
 
 
 def _identity(x):
@@ -118,10 +162,16 @@ class Evaluator:
 
 @dataclass(frozen=True)
 class Method:
-    """A way of differentiating: metadata plus a ``prepare`` function.
+    """A way of differentiating: ``prepare`` plus a declaration of what it can do.
 
-    ``requires`` names the modules it imports; when one is missing the cell is
-    ``unavailable`` with the import error.  ``devices`` lists where it can run.
+    The runner records a cell as ``unsupported`` without calling ``prepare``
+    when the quantity, order, dtype or device is outside what is declared;
+    ``prepare`` may still raise :class:`Unsupported` for finer limits.
+    ``requires`` names the modules it imports: a missing one makes the cell
+    ``unavailable`` with the import error.  ``mode`` (forward / reverse /
+    none), ``backend``, ``batched`` (how many points one call handles),
+    ``analytic_only`` (correct only for analytic code, e.g. the complex step)
+    and ``needs_symbolic`` are shown by ``diffbench list methods``.
     """
 
     name: str
@@ -129,12 +179,38 @@ class Method:
     prepare: Callable[[Cell], Evaluator]
     requires: tuple[str, ...] = ()
     devices: tuple[str, ...] = ("cpu",)
-    max_order: int = 1
+    quantities: tuple[str, ...] = ("derivative",)
+    max_order: int = 1  # highest order of "derivative"
+    dtypes: tuple[str, ...] = ("float64", "float32")
+    mode: str = "none"
+    backend: str = "numpy"
+    batched: str = "vectorised over points"
+    analytic_only: bool = False
+    needs_symbolic: bool = False
     description: str = ""
 
     def __post_init__(self):
+        from harness.quantities import QUANTITIES
+
         if self.family not in FAMILIES:
             raise ValueError(f"method {self.name!r}: family must be one of {FAMILIES}")
+        if self.mode not in MODES:
+            raise ValueError(f"method {self.name!r}: mode must be one of {MODES}")
+        unknown = set(self.quantities) - set(QUANTITIES)
+        if unknown:
+            raise ValueError(f"method {self.name!r}: unknown quantities {sorted(unknown)}")
+
+    def unsupported_reason(self, cell: Cell) -> str | None:
+        """Why this method cannot measure ``cell``, from its declaration alone."""
+        if cell.quantity not in self.quantities:
+            return f"{self.name} does not compute a {cell.quantity}"
+        if cell.quantity == "derivative" and cell.order > self.max_order:
+            return f"{self.name} computes derivatives up to order {self.max_order}"
+        if cell.dtype not in self.dtypes:
+            return f"{self.name} does not compute in {cell.dtype}"
+        if cell.device not in self.devices:
+            return f"{self.name} runs on {', '.join(self.devices)} only"
+        return None
 
 
 def register_case(case: Case) -> Case:

@@ -1,32 +1,57 @@
 """Array namespaces that a case's ``fn(xp, x)`` is evaluated with.
 
 NumPy, JAX and PyTorch come from ``array_api_compat`` (one standard API for
-all three); SymPy and mpmath get a small table of the same elementwise names.
-Every backend is imported only when its namespace is asked for.
+all three).  SymPy and mpmath get the same names over NumPy object arrays of
+symbols or mpf numbers, so that vector cases (indexing, ``sum``, ``stack``,
+``@``) run unchanged.  Every backend is imported only when its namespace is
+asked for.
+
+What a case may use: arithmetic (+ − * / ** @), indexing, the elementwise
+functions in :data:`ELEMENTARY`, ``sum(x, axis=...)``, ``stack(list, axis=...)``
+and :func:`constant` for arrays of data (weights, matrices).
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-# The functions a case may use besides + - * / ** (and constants pi, e).
+import numpy as np
+
 ELEMENTARY = ("sin", "cos", "tan", "tanh", "exp", "log", "log1p", "sqrt", "abs")
+
+
+def _elementwise(fn):
+    apply = np.frompyfunc(fn, 1, 1)
+
+    def f(x):
+        return apply(x) if isinstance(x, np.ndarray) else fn(x)
+
+    return f
+
+
+def _object_namespace(name: str, table: dict) -> SimpleNamespace:
+    return SimpleNamespace(
+        __name__=name,
+        **{k: _elementwise(v) for k, v in table.items()},
+        sum=lambda x, axis=None: np.sum(x, axis=axis),
+        stack=lambda arrays, axis=0: np.stack(arrays, axis=axis),
+    )
 
 
 def _sympy():
     import sympy
 
     table = {name: getattr(sympy, name) for name in ELEMENTARY if hasattr(sympy, name)}
-    table.update(abs=sympy.Abs, log1p=lambda x: sympy.log(1 + x), pi=sympy.pi, e=sympy.E)
-    return SimpleNamespace(**table)
+    table.update(abs=sympy.Abs, log1p=lambda x: sympy.log(1 + x))
+    return _object_namespace("sympy", table)
 
 
 def _mpmath():
     import mpmath
 
     table = {name: getattr(mpmath, name) for name in ELEMENTARY if name != "abs"}
-    table.update(abs=mpmath.fabs, pi=mpmath.pi, e=mpmath.e)
-    return SimpleNamespace(**table)
+    table.update(abs=mpmath.fabs)
+    return _object_namespace("mpmath", table)
 
 
 def namespace(backend: str):
@@ -44,3 +69,17 @@ def namespace(backend: str):
     else:
         raise ValueError(f"unknown backend {backend!r}")
     return xp
+
+
+def constant(xp, value, like):
+    """``value`` (NumPy data) as an array of ``xp`` matching ``like``'s dtype and device.
+
+    In SymPy and mpmath it becomes an object array of exact binary values
+    (Python floats), so the reference sees exactly the numbers the methods see.
+    """
+    value = np.asarray(value)
+    if isinstance(like, np.ndarray) and like.dtype == object or not hasattr(like, "dtype"):
+        return value.astype(float).astype(object)
+    from array_api_compat import device
+
+    return xp.asarray(value, dtype=like.dtype, device=device(like))

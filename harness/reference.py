@@ -2,10 +2,15 @@
 
 Each value is mpmath's numerical derivative of the case evaluated in mpmath at
 ``DPS`` significant digits (``mpmath.diff`` raises its own working precision
-further).  Where SymPy can give an exact derivative, that expression is
+further): the n-th derivative of a scalar case, and for a vector case every
+partial derivative a quantity needs (a jvp is the derivative along its
+direction).  Where SymPy gives an exact derivative, that expression is
 evaluated in mpmath at the same precision and the two must agree to
-``AGREE_DIGITS`` digits, or the reference is refused.  At a declared kink the
-derivative does not exist: the reference says so and no error is computed.
+``AGREE_DIGITS`` digits, or the reference is refused.  When a quantity has
+more entries than ``MPMATH_BUDGET`` (a large Hessian), SymPy's exact
+derivative evaluated at ``DPS`` digits is the reference and mpmath.diff checks
+a fixed sample of ``SAMPLE`` entries; the ``kind`` says which.  At a declared
+kink the derivative does not exist: the reference says so.
 
 Values are handed on as double-double pairs (``hi + lo``) so that an error
 against a float64 result is exact to far below float64's resolution, and as
@@ -14,16 +19,21 @@ text with ``TEXT_DIGITS`` significant digits for anyone re-checking a figure.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 
 from harness.extend import Case
 from harness.namespaces import namespace
+from harness.quantities import value_shape
 
 DPS = 60
 AGREE_DIGITS = 40
 TEXT_DIGITS = 36
+MPMATH_BUDGET = 3000  # entries × points computed by mpmath.diff before switching to SymPy
+SAMPLE = 40
+TEXT_COMPONENTS = 16  # vector values longer than this keep no per-point text
 
 
 class ReferenceMismatch(RuntimeError):
@@ -33,72 +43,162 @@ class ReferenceMismatch(RuntimeError):
 @dataclass
 class Reference:
     x: np.ndarray  # the points, float64 (exactly the points the method saw)
-    hi: np.ndarray  # float64 nearest to the derivative (NaN where undefined)
+    hi: np.ndarray  # float64 nearest to the derivative (NaN where undefined), value shape
     lo: np.ndarray  # the remainder: derivative = hi + lo to ~32 digits
-    f: np.ndarray  # the function value, float64, for plots
-    defined: np.ndarray  # False at kinks
-    text: list  # the derivative to TEXT_DIGITS digits ('undefined' at kinks)
+    f: np.ndarray  # the function value at each point, float64 (∞-norm for vector outputs)
+    defined: np.ndarray  # per point; False at kinks
+    text: list  # per point: the derivative to TEXT_DIGITS digits, or 'undefined'
     kind: str  # which independent sources produced and checked it
 
 
 _cache: dict = {}
 
 
-def _sympy_derivative(case: Case, order: int):
-    """SymPy's exact n-th derivative as an mpmath function, or None."""
+def _entries(case: Case, quantity: str, order: int):
+    """Each entry of the quantity as (output index k or None, partial orders or None).
+
+    ``None`` orders mean a directional derivative along ``case.tangent()``.
+    """
+    n, m = case.dim, case.out_dim
+    outs = [None] if m == 1 else list(range(m))
+    unit = [tuple(int(i == j) for j in range(n)) for i in range(n)]
+    if quantity == "derivative":
+        return [(None, (order,))]
+    if quantity == "gradient":
+        return [(None, e) for e in unit]
+    if quantity == "hessian":
+        return [(None, tuple(a + b for a, b in zip(unit[i], unit[j]))) for i in range(n) for j in range(n)]
+    if quantity == "jacobian":
+        return [(k, e) for k in outs for e in unit]
+    if quantity == "jvp":
+        return [(k, None) for k in outs]
+    if quantity == "vjp":
+        return [("u", e) for e in unit]
+    if quantity == "mixed_partial":
+        i, j = case.mixed
+        return [(None, tuple(a + b for a, b in zip(unit[i], unit[j])))]
+    raise ValueError(quantity)
+
+
+def _component(case: Case, k):
+    """The mpmath scalar function of n mpf arguments for output ``k``."""
+    mp_ns = namespace("mpmath")
+    u = case.cotangent()
+
+    def f(*args):
+        x = args[0] if case.dim == 1 else np.array(args, dtype=object)
+        y = case.fn(mp_ns, x)
+        if k is None:
+            return y
+        if k == "u":
+            return sum(ui * yi for ui, yi in zip(u, y))
+        return y[k]
+
+    return f
+
+
+def _mp_entry(case: Case, k, orders, point):
+    import mpmath
+
+    f = _component(case, k)
+    if orders is None:  # directional derivative along the tangent
+        v = [mpmath.mpf(t) for t in case.tangent()]
+        return mpmath.diff(lambda t: f(*[p + t * vi for p, vi in zip(point, v)]), 0)
+    if case.dim == 1:
+        return mpmath.diff(f, point[0], orders[0])
+    return mpmath.diff(f, tuple(point), orders)
+
+
+def _sympy_entries(case: Case, entries):
+    """SymPy's exact derivative of each entry as an mpmath function of the point, or None."""
     try:
         import sympy
     except ImportError:
         return None
-    x = sympy.Symbol("x", real=True)  # real: |x|' is sign(x), not an unevaluated Derivative
-    expr = sympy.diff(case.fn(namespace("sympy"), x), x, order)
-    if expr.has(sympy.Derivative):
-        return None
-    return sympy.lambdify(x, expr, "mpmath")
+    xs = [sympy.Symbol(f"x{i}", real=True) for i in range(case.dim)]  # real: |x|' is sign(x)
+    x = xs[0] if case.dim == 1 else np.array(xs, dtype=object)
+    y = case.fn(namespace("sympy"), x)
+    u = case.cotangent()
+    funcs = []
+    for k, orders in entries:
+        expr = y if k is None else (sum(ui * yi for ui, yi in zip(u, y)) if k == "u" else y[k])
+        if orders is None:
+            d = sum(sympy.diff(expr, xi) * float(vi) for xi, vi in zip(xs, case.tangent()))
+        else:
+            args = [a for xi, o in zip(xs, orders) if o for a in (xi, o)]
+            d = sympy.diff(expr, *args)
+        if d.has(sympy.Derivative):
+            return None
+        funcs.append(sympy.lambdify(xs, d, "mpmath"))
+    return funcs
 
 
-def _point(case: Case, order: int, x: float):
+def _agree(a, b, where: str):
     import mpmath
 
-    key = (case.name, case.fn, order, x)
-    if key not in _cache:
-        mp_ns = namespace("mpmath")
-        with mpmath.workdps(DPS):
-            xm = mpmath.mpf(x)
-            f = case.fn(mp_ns, xm)
-            if x in case.kinks:
-                _cache[key] = (None, f)
-            else:
-                _cache[key] = (mpmath.diff(lambda t: case.fn(mp_ns, t), xm, order), f)
-    return _cache[key]
+    if abs(a - b) > mpmath.mpf(10) ** -AGREE_DIGITS * max(1, abs(b)):
+        raise ReferenceMismatch(
+            f"{where}: mpmath.diff gives {mpmath.nstr(a, 20)}, SymPy's derivative {mpmath.nstr(b, 20)}"
+        )
 
 
-def reference(case: Case, order: int, x: np.ndarray) -> Reference:
-    """The reference n-th derivative of ``case`` at each of the points ``x``."""
+def _text(values) -> str:
+    import mpmath
+
+    if len(values) == 1:
+        return mpmath.nstr(values[0], TEXT_DIGITS, min_fixed=-5, max_fixed=5)
+    if len(values) > TEXT_COMPONENTS:
+        return ""
+    return json.dumps([mpmath.nstr(v, TEXT_DIGITS) for v in values])
+
+
+def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative") -> Reference:
+    """The reference ``quantity`` (of ``order`` for a derivative) at each of the points ``x``."""
     import mpmath
 
     x = np.asarray(x, dtype=np.float64)
-    exact = _sympy_derivative(case, order)
-    hi, lo, fv = (np.full(x.shape, np.nan) for _ in range(3))
+    key = (case.name, case.fn, case.dim, quantity, order, x.tobytes())
+    if key in _cache:
+        return _cache[key]
+    n_points = x.shape[0]
+    shape = value_shape(case, quantity, n_points)
+    entries = _entries(case, quantity, order)
+    exact = _sympy_entries(case, entries)
+    use_mpmath = exact is None or len(entries) * n_points <= MPMATH_BUDGET
+    sample = set(range(len(entries)))
+    if not use_mpmath:  # a fixed sample of entries is still checked against mpmath.diff
+        sample = set(np.random.default_rng(0).choice(len(entries), size=min(SAMPLE, len(entries)),
+                                                     replace=False).tolist())
+    hi = np.full((n_points, len(entries)), np.nan)
+    lo = np.full_like(hi, np.nan)
+    fv = np.full(n_points, np.nan)
+    defined = np.ones(n_points, dtype=bool)
     text = []
-    defined = np.ones(x.shape, dtype=bool)
     with mpmath.workdps(DPS):
-        for i, xi in enumerate(x.tolist()):
-            d, f = _point(case, order, xi)
-            fv[i] = float(f)
-            if d is None:
-                defined[i] = False
+        for p in range(n_points):
+            point = [mpmath.mpf(v) for v in np.atleast_1d(x[p])]
+            y = _component(case, None)(*point)
+            fv[p] = float(max(abs(v) for v in np.atleast_1d(y)))
+            if case.dim == 1 and float(x[p]) in case.kinks:
+                defined[p] = False
                 text.append("undefined")
                 continue
-            if exact is not None:
-                e = mpmath.mpf(exact(mpmath.mpf(xi)))
-                if abs(e - d) > mpmath.mpf(10) ** -AGREE_DIGITS * max(1, abs(e)):
-                    raise ReferenceMismatch(
-                        f"{case.name} order {order} at x={xi!r}: mpmath.diff gives "
-                        f"{mpmath.nstr(d, 20)}, SymPy's derivative {mpmath.nstr(e, 20)}"
-                    )
-            hi[i] = float(d)
-            lo[i] = float(d - mpmath.mpf(hi[i]))
-            text.append(mpmath.nstr(d, TEXT_DIGITS, min_fixed=-5, max_fixed=5))
-    kind = "mpmath.diff, checked against sympy" if exact is not None else "mpmath.diff"
-    return Reference(x, hi, lo, fv, defined, text, kind)
+            values = []
+            for e, (k, orders) in enumerate(entries):
+                d = _mp_entry(case, k, orders, point) if (use_mpmath or e in sample) else None
+                if exact is not None:
+                    s = mpmath.mpf(exact[e](*point))
+                    if d is not None:
+                        _agree(d, s, f"{case.name} {quantity} order {order} at point {p}, entry {e}")
+                    d = d if use_mpmath else s
+                values.append(d)
+            hi[p] = [float(v) for v in values]
+            lo[p] = [float(v - mpmath.mpf(h)) for v, h in zip(values, hi[p])]
+            text.append(_text(values))
+    if use_mpmath:
+        kind = "mpmath.diff, checked against sympy" if exact is not None else "mpmath.diff"
+    else:
+        kind = f"sympy exact at {DPS} digits, {len(sample)} entries checked by mpmath.diff"
+    ref = Reference(x, hi.reshape(shape), lo.reshape(shape), fv, defined, text, kind)
+    _cache[key] = ref
+    return ref

@@ -22,6 +22,7 @@ import numpy as np
 from harness import accuracy as acc
 from harness.environment import gpus, run_metadata
 from harness.extend import Cell, Unavailable, Unsupported
+from harness.quantities import QUANTITIES, tasks, value_shape
 from harness.reference import reference
 from harness.registry import CASES, METHODS, UsageError
 from harness.results import CELL_COLUMNS, POINT_COLUMNS, new_run_id
@@ -71,7 +72,8 @@ def _names(value, known, what) -> list[str]:
     return items
 
 
-def plan(cases=None, methods=None, dtypes=None, devices=None, orders=None) -> list[tuple]:
+def plan(cases=None, methods=None, dtypes=None, devices=None, orders=None,
+         quantities=None) -> list[tuple]:
     """The (method, Cell) pairs to measure, in a stable order."""
     case_list = CASES.select(cases)
     method_list = METHODS.select(methods)
@@ -82,30 +84,38 @@ def plan(cases=None, methods=None, dtypes=None, devices=None, orders=None) -> li
             orders = {int(o) for o in (orders.split(",") if isinstance(orders, str) else orders)}
         except ValueError:
             raise UsageError(f"orders must be whole numbers, got {orders!r}") from None
+    quantity_list = _names(quantities, QUANTITIES, "quantity")
     cells = [
-        (method, Cell(case, order, dtype, device))
+        (method, Cell(case, order, dtype, device, quantity))
         for case in case_list
-        for order in case.orders
-        if orders is None or order in orders
+        for quantity, order in tasks(case)
+        if (orders is None or order in orders) and quantity in quantity_list
         for method in method_list
         for dtype in dtype_list
         for device in device_list
     ]
     if not cells:
-        raise UsageError("the selection has no cells (no case has the orders asked for)")
+        raise UsageError("the selection has no cells (no case has the orders or quantities asked for)")
     return cells
 
 
-def _check_method(method, cell: Cell):
+def availability(method) -> str:
+    """'available', or 'unavailable: <the import error>' for a missing backend."""
     for module in method.requires:
         try:
             importlib.import_module(module)
         except Exception as exc:  # any import failure: the backend is not usable here
-            raise Unavailable(f"cannot import {module}: {exc}") from exc
-    if cell.device not in method.devices:
-        raise Unsupported(f"{method.name} runs on {', '.join(method.devices)} only")
-    if cell.order > method.max_order:
-        raise Unsupported(f"{method.name} computes derivatives up to order {method.max_order}")
+            return f"unavailable: cannot import {module}: {exc}"
+    return "available"
+
+
+def _check_method(method, cell: Cell):
+    status = availability(method)
+    if status != "available":
+        raise Unavailable(status.removeprefix("unavailable: "))
+    reason = method.unsupported_reason(cell)
+    if reason:
+        raise Unsupported(reason)
 
 
 def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAULT_TIMEOUT_S,
@@ -113,20 +123,20 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
     """One cell's row (a dict) and its per-point rows (a list of dicts)."""
     case = cell.case
     x64 = case.points()
-    seed_mask = np.isin(x64, np.asarray(case.seed_points, float))
+    seed_mask = case.seed_mask(x64)
     x = x64.astype(cell.dtype)
     row = dict.fromkeys(CELL_COLUMNS)
     row.update(
         run_id=run_id, case=case.name, method=method.name, family=method.family,
-        quantity=case.quantity, order=cell.order, dtype=cell.dtype, device=cell.device,
-        n_points=int(x.size), message="",
+        quantity=cell.quantity, order=cell.order, dtype=cell.dtype, device=cell.device,
+        dim=case.dim, n_points=len(x), message="",
     )
     points, values, ref = [], None, None
     started = time.perf_counter()
     try:
         with time_limit(timeout):
             _check_method(method, cell)
-            ref = reference(case, cell.order, x.astype(np.float64))
+            ref = reference(case, cell.order, x.astype(np.float64), cell.quantity)
             row["reference"] = ref.kind
             t0 = time.perf_counter()
             evaluator = method.prepare(cell)
@@ -137,7 +147,8 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
             t3 = time.perf_counter()
             row.update(setup_s=(t1 - t0) + (t3 - t2), first_call_s=t3 - t2)
             row["detail"] = json.dumps(evaluator.info, default=str) if evaluator.info else None
-            values = acc.check_result(evaluator.to_numpy(out), x.shape)
+            shape = value_shape(case, cell.quantity, len(x))
+            values = acc.check_result(evaluator.to_numpy(out), shape)
             a = acc.accuracy(values, ref, seed_mask)
             row.update(
                 max_abs_err=a.max_abs_err, max_rel_err=a.max_rel_err, digits=a.digits,
@@ -166,19 +177,28 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
 
 
 def _point_rows(row: dict, x, values, ref, seed_mask) -> list[dict]:
+    """One row per point; a vector point or value is summarised by its first
+    coordinate (``x``) and its largest magnitude (``value``, ``ref``)."""
     abs_err, rel_err = acc.point_errors(values, ref)
-    keys = {k: row[k] for k in ("run_id", "case", "method", "order", "dtype", "device")}
-    return [
-        dict(keys, x=float(x[i]), value=float(values[i]), ref=float(ref.hi[i]),
-             ref_lo=float(ref.lo[i]), ref_text=ref.text[i], f=float(ref.f[i]),
-             abs_err=float(abs_err[i]), rel_err=float(rel_err[i]),
-             seed=bool(seed_mask[i]), defined=bool(ref.defined[i]))
-        for i in range(x.size)
-    ]
+    n = len(x)
+    scalar = values.ndim == 1
+    if scalar:
+        summary, ref_lo = (lambda a: a.tolist()), ref.lo.tolist()
+    else:
+        summary, ref_lo = (lambda a: np.abs(a).reshape(n, -1).max(axis=1).tolist()), [np.nan] * n
+    keys = {k: row[k] for k in ("run_id", "case", "method", "quantity", "order", "dtype", "device")}
+    columns = dict(
+        point=range(n), x=(x if x.ndim == 1 else x[:, 0]).astype(float).tolist(),
+        value=summary(values), ref=summary(ref.hi), ref_lo=ref_lo, ref_text=ref.text,
+        f=ref.f.tolist(), abs_err=abs_err.tolist(), rel_err=rel_err.tolist(),
+        seed=seed_mask.tolist(), defined=ref.defined.tolist(),
+    )
+    return [dict(keys, **{k: v[i] for k, v in columns.items()}) for i in range(n)]
 
 
 def _progress(i: int, n: int, row: dict, stream) -> None:
-    what = f"{row['case']}/{row['method']}/{row['dtype']}/{row['device']} order {row['order']}"
+    what = f"{row['case']}/{row['method']}/{row['dtype']}/{row['device']} {row['quantity']}"
+    what += f" {row['order']}" if row["quantity"] == "derivative" else ""
     if row["status"] == "ok":
         result = f"ok  {row['digits']:5.1f} digits  {row['eval_s'] * 1e6:10.1f} µs"
     else:
@@ -205,14 +225,16 @@ def _sigterm_interrupts():
 
 def _describe_cases(pairs) -> dict:
     cases = {cell.case.name: cell.case for _, cell in pairs}
-    return {n: {"formula": c.formula, "domain": list(c.domain), "grid": c.grid,
+    return {n: {"formula": c.formula, "domain": list(c.domain), "grid": c.grid, "dim": c.dim,
+                "out_dim": c.out_dim, "quantities": list(c.quantities),
                 "seed_points": len(c.seed_points), "kinks": list(c.kinks),
                 "source": c.source, "note": c.note} for n, c in cases.items()}
 
 
 def _describe_methods(pairs) -> dict:
     methods = {m.name: m for m, _ in pairs}
-    return {n: {"family": m.family, "description": m.description} for n, m in methods.items()}
+    return {n: {"family": m.family, "mode": m.mode, "backend": m.backend, "batched": m.batched,
+                "description": m.description} for n, m in methods.items()}
 
 
 def run_cells(pairs, timeout=DEFAULT_TIMEOUT_S, progress=None, timing=None):
