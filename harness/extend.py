@@ -121,8 +121,8 @@ class Case:
         return mask
 
     def tangent(self) -> np.ndarray:
-        """The fixed direction v of a jvp: (1, 2, …, n)/n, exact in binary at small n."""
-        return np.arange(1, self.dim + 1, dtype=float) / self.dim
+        """The fixed direction v of a jvp: (1, 2, …, n)/2^⌈log₂n⌉, exact in float32 and float64."""
+        return np.arange(1, self.dim + 1, dtype=float) / 2.0 ** np.ceil(np.log2(self.dim))
 
     def cotangent(self) -> np.ndarray:
         """The fixed weights u of a vjp: alternating ±1 over the m outputs."""
@@ -187,6 +187,7 @@ class Method:
     batched: str = "vectorised over points"
     analytic_only: bool = False
     needs_symbolic: bool = False
+    default: bool = True  # part of the matrix when no --methods is given
     description: str = ""
 
     def __post_init__(self):

@@ -79,6 +79,11 @@ def constant(xp, value, like):
     """
     value = np.asarray(value)
     if isinstance(like, np.ndarray) and like.dtype == object or not hasattr(like, "dtype"):
+        first = like.flat[0] if isinstance(like, np.ndarray) else like
+        if type(first).__module__.startswith("sympy"):  # exact binary values, not 15-digit Floats
+            import sympy
+
+            return np.vectorize(sympy.Rational, otypes=[object])(value.astype(float))
         return value.astype(float).astype(object)
     from array_api_compat import device
 

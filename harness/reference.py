@@ -24,8 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness import partials
 from harness.extend import Case
 from harness.namespaces import namespace
+from harness.partials import select_output, sympy_derivatives
 from harness.quantities import value_shape
 
 DPS = 60
@@ -54,45 +56,13 @@ class Reference:
 _cache: dict = {}
 
 
-def _entries(case: Case, quantity: str, order: int):
-    """Each entry of the quantity as (output index k or None, partial orders or None).
-
-    ``None`` orders mean a directional derivative along ``case.tangent()``.
-    """
-    n, m = case.dim, case.out_dim
-    outs = [None] if m == 1 else list(range(m))
-    unit = [tuple(int(i == j) for j in range(n)) for i in range(n)]
-    if quantity == "derivative":
-        return [(None, (order,))]
-    if quantity == "gradient":
-        return [(None, e) for e in unit]
-    if quantity == "hessian":
-        return [(None, tuple(a + b for a, b in zip(unit[i], unit[j]))) for i in range(n) for j in range(n)]
-    if quantity == "jacobian":
-        return [(k, e) for k in outs for e in unit]
-    if quantity == "jvp":
-        return [(k, None) for k in outs]
-    if quantity == "vjp":
-        return [("u", e) for e in unit]
-    if quantity == "mixed_partial":
-        i, j = case.mixed
-        return [(None, tuple(a + b for a, b in zip(unit[i], unit[j])))]
-    raise ValueError(quantity)
-
-
 def _component(case: Case, k):
-    """The mpmath scalar function of n mpf arguments for output ``k``."""
+    """The mpmath scalar function of the point's coordinates for entry output ``k``."""
     mp_ns = namespace("mpmath")
-    u = case.cotangent()
 
     def f(*args):
         x = args[0] if case.dim == 1 else np.array(args, dtype=object)
-        y = case.fn(mp_ns, x)
-        if k is None:
-            return y
-        if k == "u":
-            return sum(ui * yi for ui, yi in zip(u, y))
-        return y[k]
+        return select_output(case, case.fn(mp_ns, x), k)
 
     return f
 
@@ -109,28 +79,16 @@ def _mp_entry(case: Case, k, orders, point):
     return mpmath.diff(f, tuple(point), orders)
 
 
-def _sympy_entries(case: Case, entries):
+def _sympy_entries(case: Case, quantity: str, order: int):
     """SymPy's exact derivative of each entry as an mpmath function of the point, or None."""
     try:
         import sympy
     except ImportError:
         return None
-    xs = [sympy.Symbol(f"x{i}", real=True) for i in range(case.dim)]  # real: |x|' is sign(x)
-    x = xs[0] if case.dim == 1 else np.array(xs, dtype=object)
-    y = case.fn(namespace("sympy"), x)
-    u = case.cotangent()
-    funcs = []
-    for k, orders in entries:
-        expr = y if k is None else (sum(ui * yi for ui, yi in zip(u, y)) if k == "u" else y[k])
-        if orders is None:
-            d = sum(sympy.diff(expr, xi) * float(vi) for xi, vi in zip(xs, case.tangent()))
-        else:
-            args = [a for xi, o in zip(xs, orders) if o for a in (xi, o)]
-            d = sympy.diff(expr, *args)
-        if d.has(sympy.Derivative):
-            return None
-        funcs.append(sympy.lambdify(xs, d, "mpmath"))
-    return funcs
+    xs, derivatives = sympy_derivatives(case, quantity, order, real=True)
+    if any(d.has(sympy.Derivative) for d in derivatives):
+        return None
+    return [sympy.lambdify(xs, d, "mpmath") for d in derivatives]
 
 
 def _agree(a, b, where: str):
@@ -162,8 +120,8 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
         return _cache[key]
     n_points = x.shape[0]
     shape = value_shape(case, quantity, n_points)
-    entries = _entries(case, quantity, order)
-    exact = _sympy_entries(case, entries)
+    entries = partials.entries(case, quantity, order)
+    exact = _sympy_entries(case, quantity, order)
     use_mpmath = exact is None or len(entries) * n_points <= MPMATH_BUDGET
     sample = set(range(len(entries)))
     if not use_mpmath:  # a fixed sample of entries is still checked against mpmath.diff

@@ -63,7 +63,7 @@ def test_a_disagreeing_cross_check_is_refused(monkeypatch):
     reference_mod._cache.clear()
     monkeypatch.setattr(
         reference_mod, "_sympy_entries",
-        lambda case, entries: [lambda x: 1 / mpmath.cosh(x) ** 2 * (1 + mpmath.mpf("1e-35"))],
+        lambda case, quantity, order: [lambda x: 1 / mpmath.cosh(x) ** 2 * (1 + mpmath.mpf("1e-35"))],
     )
     with pytest.raises(ReferenceMismatch, match="tanh derivative order 1 at point 0"):
         reference(CASES.get("tanh"), 1, np.array([2.0]))

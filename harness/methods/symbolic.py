@@ -1,30 +1,48 @@
 """SymPy: differentiate the expression, then lambdify it to NumPy (as the seeds do).
 
-The symbol is a plain ``Symbol('x')`` as in the seeds, so ``|x|`` differentiates
-to an expression with an unevaluated ``Derivative``: that is reported as a
-failure, which is what a user of SymPy meets.
+Variants: ``cse`` lambdifies with common-subexpression elimination (the
+derivative as a DAG rather than a tree); ``expand`` expands the derivative
+first (what a user gets from ``expand(diff(f))``: it shows that expansion costs
+time and accuracy).  The symbols are plain ``Symbol('x')`` as in the seeds, so
+``|x|`` differentiates to an expression with an unevaluated ``Derivative``:
+that is reported as a failure, which is what a user of SymPy meets.
 """
 
 import numpy as np
 
 from harness.extend import Cell, Evaluator
-from harness.namespaces import namespace
+from harness.partials import sympy_derivatives
+from harness.quantities import value_shape
 
 
 class UnevaluatedDerivative(Exception):
     pass
 
 
-def prepare(cell: Cell) -> Evaluator:
+def prepare(cell: Cell, variant: str = "plain") -> Evaluator:
     import sympy
 
-    x = sympy.Symbol("x")
-    expr = sympy.diff(cell.case.fn(namespace("sympy"), x), x, cell.order)
-    if expr.has(sympy.Derivative):
-        raise UnevaluatedDerivative(f"SymPy left an unevaluated Derivative: {expr}")
-    fn = sympy.lambdify(x, expr, "numpy")
-    info = {"expression": str(expr)}
-    if x not in expr.free_symbols:  # a constant derivative: lambdify returns a scalar
-        value = fn(0)
-        return Evaluator(call=lambda a: np.full_like(a, value), info=info)
-    return Evaluator(call=fn, info=info)
+    case = cell.case
+    xs, exprs = sympy_derivatives(case, cell.quantity, cell.order)
+    for expr in exprs:
+        if expr.has(sympy.Derivative):
+            raise UnevaluatedDerivative(f"SymPy left an unevaluated Derivative: {expr}")
+    if variant == "expand":
+        exprs = [sympy.expand(e) for e in exprs]
+    fn = sympy.lambdify(xs, exprs, "numpy", cse=variant == "cse")
+    info = {"expression": str(exprs[0]) if len(exprs) == 1 else f"{len(exprs)} entries",
+            "count_ops": int(sum(sympy.count_ops(e) for e in exprs))}
+    entry_shape = value_shape(case, cell.quantity, 1)[1:]
+
+    def entry(v, x):  # a constant entry comes back as a bare scalar: give it the points' shape
+        v = np.asarray(v)
+        return v if v.shape == x.shape[:1] else np.full(x.shape[:1], v, dtype=x.dtype)
+
+    def call(x):
+        columns = [x] if case.dim == 1 else [x[:, i] for i in range(case.dim)]
+        values = fn(*columns)  # one value per entry
+        if len(values) == 1 and not entry_shape:
+            return entry(values[0], x)
+        return np.stack([entry(v, x) for v in values], axis=-1).reshape(len(x), *entry_shape)
+
+    return Evaluator(call=call, info=info)

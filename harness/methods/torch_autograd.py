@@ -1,16 +1,93 @@
-"""PyTorch: ``torch.autograd.grad`` on the sum of the elementwise outputs.
+"""PyTorch autograd (``torch.autograd.grad``) and ``torch.func``.
 
-A scalar case is applied elementwise, so the gradient of the sum is each
-point's derivative: one backward pass for all points.  Higher orders repeat it
-with ``create_graph``; a derivative that no longer depends on x is zero.  On a
-GPU the timed call ends with ``torch.cuda.synchronize``.
+``torch`` batches over points with the sum trick: points are independent rows,
+so the gradient of the summed output is every point's gradient in one
+backward pass; a Hessian or Jacobian takes one more pass per coordinate or
+output (a loop over n or m, never over points); a jvp uses the double-vjp
+trick.  Higher orders repeat with ``create_graph``; a derivative that no longer
+depends on x is zero.  ``torch-func`` composes ``torch.func`` transforms
+(grad, jacrev, jacfwd, hessian, jvp, vjp) with ``vmap`` over the points;
+``compile`` wraps that in ``torch.compile``.  On a GPU the timed call ends with
+``torch.cuda.synchronize``.
 """
 
 from harness.extend import Cell, Evaluator, Unavailable
 from harness.namespaces import namespace
 
 
-def prepare(cell: Cell) -> Evaluator:
+def _grad(torch, y, x, create_graph=False):
+    """d(sum y)/dx, zero where y does not depend on x."""
+    if not y.requires_grad:
+        return torch.zeros_like(x)
+    (g,) = torch.autograd.grad(y.sum(), x, create_graph=create_graph, retain_graph=True,
+                               materialize_grads=True)
+    return g
+
+
+def _autograd(torch, f, cell: Cell, v, u):
+    q, order = cell.quantity, cell.order
+    i, j = cell.case.mixed
+
+    def call(x):
+        x = x.detach().requires_grad_(True)
+        y = f(x)
+        if q == "derivative":
+            for k in range(order):
+                y = _grad(torch, y, x, create_graph=k < order - 1)
+            return y
+        if q == "gradient":
+            return _grad(torch, y, x)
+        if q == "vjp":
+            return _grad(torch, y * u, x)
+        if q == "jacobian":
+            return torch.stack([_grad(torch, y[:, k], x) for k in range(y.shape[1])], dim=1)
+        if q == "jvp":
+            if y.ndim == 1:
+                return (_grad(torch, y, x) * v).sum(-1)
+            w = torch.zeros_like(y, requires_grad=True)  # double-vjp: J·v = d/dw (wᵀJ)·v
+            g = _grad(torch, y * w, x, create_graph=True)
+            return _grad(torch, g * v, w)
+        g = _grad(torch, y, x, create_graph=True)
+        if q == "hessian":
+            return torch.stack([_grad(torch, g[:, k], x) for k in range(x.shape[1])], dim=1)
+        if q == "mixed_partial":
+            return _grad(torch, g[:, i], x)[:, j]
+        raise ValueError(q)
+
+    return call
+
+
+def _func(torch, f, cell: Cell, v, u):
+    from torch import func
+
+    q = cell.quantity
+    if q == "derivative":
+        g = f
+        for _ in range(cell.order):
+            g = func.grad(g)
+    elif q == "gradient":
+        g = func.grad(f)
+    elif q == "hessian":
+        g = func.hessian(f)
+    elif q == "jacobian":
+        g = func.jacrev(f)
+    elif q == "jvp":
+        def g(x):
+            return func.jvp(f, (x,), (v,))[1]
+    elif q == "vjp":
+        def g(x):
+            return func.vjp(f, x)[1](u)[0]
+    elif q == "mixed_partial":
+        i, j = cell.case.mixed
+
+        def g(x):
+            return func.grad(lambda y: func.grad(f)(y)[i])(x)[j]
+    else:
+        raise ValueError(q)
+    return func.vmap(g)
+
+
+def prepare(cell: Cell, api: str = "autograd", compile: bool = False) -> Evaluator:
     import torch
 
     if cell.device == "gpu" and not torch.cuda.is_available():
@@ -18,24 +95,30 @@ def prepare(cell: Cell) -> Evaluator:
     device = torch.device("cuda" if cell.device == "gpu" else "cpu")
     dtype = getattr(torch, cell.dtype)
     xp = namespace("torch")
-    order = cell.order
+    case = cell.case
+    v = torch.as_tensor(case.tangent(), dtype=dtype, device=device)
+    cot = torch.as_tensor(case.cotangent(), dtype=dtype, device=device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
-    def derivative(x):
-        x = x.detach().requires_grad_(True)
-        y = cell.case.fn(xp, x)
-        for k in range(order):
-            if not y.requires_grad:  # constant in x: every further derivative is 0
-                y = torch.zeros_like(x)
-                break
-            (y,) = torch.autograd.grad(
-                y.sum(), x, create_graph=k < order - 1, materialize_grads=True
-            )
+    def f(x):
+        return case.fn(xp, x)
+
+    if api == "autograd":
+        u = cot if case.out_dim > 1 else cot[0]
+        derivative = _autograd(torch, f, cell, v, u)
+    else:
+        u = cot if case.out_dim > 1 else cot[0].reshape(())
+        derivative = _func(torch, f, cell, v, u)
+        if compile:
+            derivative = torch.compile(derivative)
+
+    def call(x):
+        y = derivative(x)
         sync()
         return y
 
     return Evaluator(
-        call=derivative,
+        call=call,
         to_device=lambda a: torch.as_tensor(a, dtype=dtype, device=device),
         to_numpy=lambda t: t.detach().cpu().numpy(),
     )

@@ -1,0 +1,59 @@
+"""Vector test functions: gradients, Hessians, Jacobians, jvp / vjp, mixed partials.
+
+Written on the last axis, x of shape (..., n), so one definition serves a
+single point (grad, vmap) and a batch of points (finite-difference stencils).
+"""
+
+import numpy as np
+
+from harness.extend import Case, register_case
+from harness.namespaces import constant
+
+
+def rosenbrock(n: int = 10, grid: int = 20) -> Case:
+    """Σ 100(x_{i+1} − x_i²)² + (1 − x_i)²: the dimension sweep of gradient methods."""
+    return Case(
+        "rosenbrock",
+        lambda xp, x: xp.sum(100 * (x[..., 1:] - x[..., :-1] ** 2) ** 2 + (1 - x[..., :-1]) ** 2, axis=-1),
+        "Σ 100(x_{i+1} − x_i²)² + (1 − x_i)²",
+        domain=(-2.0, 2.0),
+        grid=grid,
+        seed_points=(tuple([1.0] * n),),  # the minimum: the gradient vanishes there
+        dim=n,
+        quantities=("gradient", "hessian", "jvp", "vjp"),
+        source="the classic optimisation test function",
+        note="At the minimum (1, …, 1) the gradient is 0: its error is absolute there.",
+    )
+
+
+def linear_map(n: int = 3) -> Case:
+    """W x with a fixed random W (seed 000's jacfwd vs jacrev): the Jacobian is W."""
+    w = np.random.default_rng(1).standard_normal((n, n))
+    return Case(
+        "linear_map",
+        lambda xp, x: x @ constant(xp, w.T, x),
+        "W x",
+        domain=(-1.0, 1.0),
+        grid=10,
+        dim=n,
+        out_dim=n,
+        quantities=("jacobian", "jvp", "vjp"),
+        source="seed 000 (jacfwd and jacrev of x ↦ Wx)",
+    )
+
+
+register_case(
+    Case(
+        "bivariate_poly",
+        lambda xp, x: x[..., 0] ** 3 + 2 * x[..., 1] ** 2,
+        "x₁³ + 2x₂²",
+        domain=(-3.0, 3.0),
+        grid=20,
+        seed_points=((1.0, 1.0),),
+        dim=2,
+        quantities=("gradient", "hessian", "mixed_partial"),
+        source="seed 004 (partials and mixed partials with SymPy)",
+    )
+)
+register_case(rosenbrock())
+register_case(linear_map())
