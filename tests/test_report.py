@@ -30,7 +30,7 @@ def test_every_section_is_there(html):
     for section in SECTIONS:
         assert f'id="{section}"' in html and f'href="#{section}"' in html
     assert html.count("<svg") >= 2 + 2  # heatmap, timing, a curve per case
-    assert 'id="curve-tanh-1"' in html and 'id="curve-abs-1"' in html
+    assert 'id="curve-tanh-derivative-1"' in html and 'id="curve-abs-derivative-1"' in html
 
 
 def test_self_contained(html):

@@ -46,10 +46,12 @@ def _kink_table(points, methods):
 def build_context(cells, points, metas) -> dict:
     methods = list(dict.fromkeys(cells["method"]))
     curves = []
-    for (case, order), g in points.groupby(["case", "order"], sort=False):
+    for (case, quantity, order), g in points.groupby(["case", "quantity", "order"], sort=False):
         kinks = sorted(set(g.loc[~g["defined"].astype(bool), "x"]))
-        curves.append({"case": case, "order": order,
-                       "svg": plots.derivative_curves(g, methods, kinks)})
+        svg = (plots.derivative_curves(g, methods, kinks) if quantity == "derivative"
+               else plots.vector_errors(g, methods))
+        curves.append({"case": case, "quantity": quantity, "order": order, "svg": svg,
+                       "label": plots.task_label((case, quantity, order))})
     failures = cells[cells["status"].isin(["failed", "timeout"])]
     skipped = cells[cells["status"].isin(["unsupported", "unavailable"])]
     skipped = skipped.groupby(["method", "status", "message"], sort=False).size().reset_index(name="cells")

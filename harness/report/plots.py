@@ -27,6 +27,19 @@ def to_svg(fig: Figure) -> str:
     return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
 
 
+def task_key(r) -> tuple:
+    return (r.case, r.quantity, r.order)
+
+
+def task_label(key) -> str:
+    case, quantity, order = key
+    return f"{case} ({quantity} {order})" if quantity == "derivative" else f"{case} ({quantity})"
+
+
+def _tasks(cells) -> list:
+    return list(dict.fromkeys(task_key(r) for r in cells.itertuples()))
+
+
 def _styles(methods):
     return {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(methods)}
 
@@ -34,8 +47,8 @@ def _styles(methods):
 def accuracy_heatmap(cells, methods) -> str:
     """Digits per (case, order) × method, one panel per dtype and device."""
     groups = list(cells.groupby(["dtype", "device"], sort=False))
-    rows = list(dict.fromkeys(zip(cells["case"], cells["order"])))
-    fig = Figure(figsize=(1.2 + 0.75 * len(methods) * len(groups), 0.8 + 0.32 * len(rows)))
+    rows = _tasks(cells)
+    fig = Figure(figsize=(2 + 0.55 * len(methods) * len(groups), 0.8 + 0.3 * len(rows)))
     axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
     cmap = ListedColormap(
         [(0.78 + 0.2 * (1 - t), 0.3 + 0.65 * t, 0.35 + 0.2 * t) for t in np.linspace(0, 1, 17)]
@@ -44,7 +57,7 @@ def accuracy_heatmap(cells, methods) -> str:
         table = np.full((len(rows), len(methods)), np.nan)
         labels = np.full(table.shape, "", dtype=object)
         for r in g.itertuples():
-            i, j = rows.index((r.case, r.order)), methods.index(r.method)
+            i, j = rows.index(task_key(r)), methods.index(r.method)
             if r.status == "ok":
                 table[i, j] = r.digits
                 labels[i, j] = f"{r.digits:.1f}"
@@ -54,7 +67,7 @@ def accuracy_heatmap(cells, methods) -> str:
         for (i, j), text in np.ndenumerate(labels):
             ax.text(j, i, text, ha="center", va="center", fontsize=7.5)
         ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
-        ax.set_yticks(range(len(rows)), [f"{c} (order {o})" for c, o in rows])
+        ax.set_yticks(range(len(rows)), [task_label(k) for k in rows])
         ax.set_title(f"{dtype}, {device}")
     fig.colorbar(im, ax=list(axes), label="correct digits (−log₁₀ max rel. error)", shrink=0.8)
     return to_svg(fig)
@@ -64,7 +77,7 @@ def timing_chart(cells, methods) -> str:
     """Steady-state time per call and setup time, per case and method (log scale)."""
     ok = cells[cells["status"] == "ok"]
     groups = list(ok.groupby(["dtype", "device"], sort=False))
-    rows = list(dict.fromkeys(zip(ok["case"], ok["order"])))
+    rows = _tasks(ok)
     if not groups:
         return ""
     style = _styles(methods)
@@ -73,7 +86,7 @@ def timing_chart(cells, methods) -> str:
     for (ax_eval, ax_setup), ((dtype, device), g) in zip(axes, groups):
         for m in methods:
             gm = g[g["method"] == m]
-            y = [rows.index((c, o)) for c, o in zip(gm["case"], gm["order"])]
+            y = [rows.index(task_key(r)) for r in gm.itertuples()]
             ax_eval.errorbar(gm["eval_s"], y, xerr=gm["eval_iqr_s"] / 2, fmt=style[m], label=m, ms=5)
             ax_setup.plot(gm["setup_s"], y, style[m], label=m, ms=5)
         for ax, what in ((ax_eval, "steady-state time per call (median, IQR bar)"),
@@ -82,7 +95,7 @@ def timing_chart(cells, methods) -> str:
             ax.set_xlabel(f"{what} [s]")
             ax.set_title(f"{dtype}, {device}")
             ax.grid(True, which="both", alpha=0.3)
-        ax_eval.set_yticks(range(len(rows)), [f"{c} (order {o})" for c, o in rows])
+        ax_eval.set_yticks(range(len(rows)), [task_label(k) for k in rows])
         ax_eval.invert_yaxis()
     axes[0, 1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     return to_svg(fig)
@@ -125,4 +138,24 @@ def derivative_curves(case_points, methods, kinks) -> str:
         for k in kinks:
             ax.axvline(k, color="r", ls=":", lw=1)
         ax.set_xlabel("x")
+    return to_svg(fig)
+
+
+def vector_errors(case_points, methods) -> str:
+    """A vector quantity: each method's largest relative error at every point."""
+    style = _styles(methods)
+    fig = Figure(figsize=(8, 2.6))
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, dtype in zip(axes, ("float64", "float32")):
+        pd_ = case_points[case_points["dtype"] == dtype]
+        for m in methods:
+            pm = pd_[pd_["method"] == m].sort_values("point")
+            if len(pm):
+                ax.semilogy(pm["point"], np.maximum(pm["rel_err"], 1e-17), style[m] + "-", ms=3,
+                            lw=0.7, label=m)
+        ax.set_title(f"largest relative error per point ({dtype})")
+        ax.set_xlabel("point (seed points first)")
+        ax.set_ylim(1e-17, 10)
+        ax.grid(True, which="major", alpha=0.3)
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=7)
     return to_svg(fig)
