@@ -23,7 +23,7 @@ POINTS_SUFFIX = ".points.parquet"
 STATUSES = ("ok", "failed", "unsupported", "unavailable", "timeout")
 
 CELL_COLUMNS = [
-    "run_id", "case", "method", "family", "quantity", "order", "dtype", "device",
+    "run_id", "case", "method", "family", "mode", "batched", "quantity", "order", "dtype", "device",
     "status", "message", "dim", "n_points", "n_undefined", "max_abs_err", "max_rel_err",
     "digits", "seed_digits", "setup_s", "first_call_s", "eval_s", "eval_iqr_s",
     "timing_number", "timing_repeats", "reference", "detail", "cell_s",

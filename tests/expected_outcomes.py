@@ -1,0 +1,72 @@
+"""The capability matrix: what each method does on each case, as observed and as expected.
+
+`tests/expected_outcomes.csv` is the committed expectation (float64, CPU): for every
+method × case × quantity × order one of
+
+  ok            measured, at least MIN_DIGITS correct digits
+  inaccurate    measured, fewer than MIN_DIGITS digits (e.g. complex step on |x|)
+  unsupported   the method does not compute this (declared, or refused by prepare)
+  failed        an expected failure, with its reason (e.g. SymPy on |x|)
+  unavailable   the method cannot run on a current Python (e.g. tangent)
+
+`test_capabilities.py` re-observes the matrix and fails on any difference, so a change
+of behaviour is noticed.  After an intended change, regenerate and review the diff:
+
+    python -m tests.expected_outcomes --write
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+EXPECTED = Path(__file__).with_name("expected_outcomes.csv")
+COLUMNS = ["method", "case", "quantity", "order", "expected", "reason"]
+MIN_DIGITS = 4.0
+TIMING = {"repeats": 5, "min_batch_s": 0.001}
+
+
+def category(row) -> str:
+    if row.status == "ok":
+        return "ok" if row.digits >= MIN_DIGITS else "inaccurate"
+    return row.status
+
+
+def observe(methods=None):
+    """The float64 CPU matrix of the built-in cases and the given (default: all) methods."""
+    import harness
+    from harness.registry import METHODS
+
+    names = methods or ",".join(METHODS.all())
+    df = harness.run(methods=names, dtypes="float64", devices="cpu", timing=TIMING)
+    rows = []
+    for r in df.itertuples():
+        cat = category(r)
+        reason = "" if cat == "ok" else (r.message if cat != "inaccurate" else f"{r.digits:.1f} digits")
+        rows.append({"method": r.method, "case": r.case, "quantity": r.quantity, "order": int(r.order),
+                     "expected": cat, "reason": reason.splitlines()[0][:200] if reason else ""})
+    return rows
+
+
+def read_expected() -> list[dict]:
+    with EXPECTED.open(newline="") as fh:
+        return [dict(r, order=int(r["order"])) for r in csv.DictReader(fh)]
+
+
+def write_expected(rows) -> None:
+    with EXPECTED.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write"]:
+        write_expected(observe())
+        print(f"wrote {EXPECTED}")
+    elif sys.argv[1:] == ["--json"]:  # for the test, from a fresh interpreter: built-ins only
+        print(json.dumps(observe()))
+    else:
+        sys.exit("usage: python -m tests.expected_outcomes --write | --json")
