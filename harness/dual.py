@@ -113,7 +113,9 @@ class Taylor:
     def __rtruediv__(self, other):
         if not _is_constant(other):
             return NotImplemented
-        return Taylor(_divide_constant(other, self._coeffs(np.ndim(other))))
+        b = self._coeffs(np.ndim(other))
+        shape = np.broadcast_shapes(b.shape[1:], np.shape(other))
+        return Taylor(_div(_lift(other, self.order, shape, np.result_type(b, other)), b))
 
     def __pow__(self, exponent):
         if isinstance(exponent, Taylor):
@@ -197,34 +199,22 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return q
 
 
-def _divide_constant(num, b: np.ndarray) -> np.ndarray:
-    """q = num/b for a constant num: q_k = −Σ_{j≥1} b_j q_{k−j} / b_0 for k ≥ 1."""
-    q = np.empty((len(b), *np.broadcast_shapes(b.shape[1:], np.shape(num))), np.result_type(b, num))
-    np.divide(num, b[0], out=q[0])
-    for k in range(1, len(q)):
-        rest = b[1] * q[k - 1]
-        for j in range(2, k + 1):
-            rest = rest + b[j] * q[k - j]
-        np.divide(rest, b[0], out=q[k])
-        np.negative(q[k], out=q[k])
-    return q
+def _lift(value, order: int, shape: tuple, dtype) -> np.ndarray:
+    """A constant as coefficients [value, 0, 0, …] of the given value shape."""
+    c = np.zeros((order + 1, *shape), dtype)
+    c[0] = value
+    return c
 
 
 def _int_power(a: Taylor, n: int) -> Taylor:
+    """aⁿ by products (exact where aⁿ is, and no division by a₀: x² is fine at 0)."""
     if n < 0:
         return 1 / _int_power(a, -n)
-    result = None
-    base = a
-    while n:  # binary powering: ⌈log₂ n⌉ products
-        if n & 1:
-            result = base if result is None else result * base
-        n >>= 1
-        if n:
-            base = base * base
-    if result is None:  # a⁰ = 1, with no derivatives
-        c = np.zeros_like(a.c)
-        c[0] = 1
-        return Taylor(c)
+    if n == 0:
+        return Taylor(_lift(1, a.order, a.shape, a.dtype))
+    result = a
+    for _ in range(n - 1):
+        result = result * a
     return result
 
 
@@ -405,16 +395,8 @@ def stack(arrays, axis=0):
     order = taylors[0].order
     shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
     dtype = np.result_type(*(a.c if isinstance(a, Taylor) else a for a in arrays))
-    coeffs = []
-    for a in arrays:
-        c = np.zeros((order + 1, *shape), dtype)
-        if isinstance(a, Taylor):
-            if a.order != order:
-                raise ValueError(f"Taylor orders differ: {a.order} and {order}")
-            c[:] = a._coeffs(len(shape))
-        else:
-            c[0] = a
-        coeffs.append(c)
+    coeffs = [np.broadcast_to(a._coeffs(len(shape)), (order + 1, *shape)) if isinstance(a, Taylor)
+              else _lift(a, order, shape, dtype) for a in arrays]
     return Taylor(np.stack(coeffs, axis=_coefficient_axis(axis)))
 
 

@@ -3,7 +3,7 @@
 from functools import partial
 
 from harness.extend import Method, register_method
-from harness.methods import finite_diff, jax_grad, symbolic, torch_autograd
+from harness.methods import dual_method, finite_diff, jax_grad, symbolic, torch_autograd
 
 ALL = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial")
 FIRST = ("derivative", "gradient", "jacobian", "jvp", "vjp")
@@ -26,3 +26,4 @@ register_method(Method("jax-nojit", "automatic", partial(jax_grad.prepare, jit=F
 register_method(Method("torch", "automatic", torch_autograd.prepare, **TORCH, mode="reverse", batched="sum trick: one backward pass for all points", description="torch.autograd.grad"))
 register_method(Method("torch-func", "automatic", partial(torch_autograd.prepare, api="func"), **TORCH, mode="forward+reverse", batched="torch.func.vmap over points", description="torch.func grad / jacrev / hessian / jvp / vjp"))
 register_method(Method("torch-compile", "automatic", partial(torch_autograd.prepare, api="func", compile=True), **TORCH, mode="forward+reverse", batched="torch.func.vmap over points", default=False, description="torch.compile(vmap(torch.func ...)); opt-in: compiles for minutes"))
+register_method(Method("dual", "automatic", dual_method.prepare, quantities=("derivative", "gradient", "jacobian", "jvp"), max_order=4, mode="forward", backend="numpy", batched="array duals over all points (and all n directions at once)", description="our own truncated-Taylor forward mode on NumPy arrays"))
