@@ -3,7 +3,15 @@
 from functools import partial
 
 from harness.extend import Method, register_method
-from harness.methods import dual_method, finite_diff, jax_grad, symbolic, torch_autograd
+from harness.methods import (
+    dual_method,
+    finite_diff,
+    jax_grad,
+    library_numerical,
+    stencils,
+    symbolic,
+    torch_autograd,
+)
 
 ALL = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial")
 FIRST = ("derivative", "gradient", "jacobian", "jvp", "vjp")
@@ -19,6 +27,13 @@ register_method(Method("sympy-expand", "symbolic", partial(symbolic.prepare, var
 register_method(Method("forward", "numerical", partial(finite_diff.prepare, scheme="forward"), **FD, description="(f(x+h) − f(x))/h, h = √ε·max(1,|x|)"))
 register_method(Method("backward", "numerical", partial(finite_diff.prepare, scheme="backward"), **FD, description="(f(x) − f(x−h))/h, h = √ε·max(1,|x|)"))
 register_method(Method("central", "numerical", partial(finite_diff.prepare, scheme="central"), **FD, description="(f(x+h) − f(x−h))/2h, h = ∛ε·max(1,|x|)"))
+register_method(Method("central4", "numerical", stencils.prepare_central4, quantities=("derivative", "gradient", "jacobian"), max_order=2, batched="batched stencil: all points, all coordinates at once", description="4th-order central stencil, h = ε^(1/5)·max(1,|x|)"))
+register_method(Method("complex-step", "numerical", stencils.prepare_complex_step, quantities=("derivative", "gradient", "jacobian", "jvp"), batched="batched stencil: all points, all coordinates at once", analytic_only=True, description="Im f(x + ih)/h, h = 1e-200 (complex64: 1e-30)"))
+register_method(Method("richardson", "numerical", stencils.prepare_richardson, quantities=("derivative", "gradient"), max_order=2, batched="vectorised; each point stops on its own error estimate", description="Neville table of central differences at h, h/2, h/4, … (Ridders)"))
+register_method(Method("np-gradient", "numerical", library_numerical.prepare_np_gradient, batched="sampled data: f on the given sorted points", description="np.gradient(f(x), x, edge_order=2): spacing = the grid's"))
+register_method(Method("scipy-approx-fprime", "numerical", library_numerical.prepare_scipy_approx_fprime, ("scipy.optimize",), quantities=("derivative", "gradient", "jacobian"), dtypes=("float64",), batched="no: a Python loop over points", description="scipy.optimize.approx_fprime, forward difference, step √ε"))
+register_method(Method("scipy-differentiate", "numerical", library_numerical.prepare_scipy_differentiate, ("scipy.differentiate",), quantities=("derivative", "gradient", "jacobian", "hessian"), batched="vectorised by scipy.differentiate", description="scipy.differentiate derivative/jacobian/hessian, rtol = ε^(5/8)"))
+register_method(Method("numdifftools", "numerical", library_numerical.prepare_numdifftools, ("numdifftools",), quantities=("derivative", "gradient", "jacobian", "hessian"), max_order=4, dtypes=("float64",), batched="Derivative vectorised; Gradient/Jacobian/Hessian: a loop over points", description="numdifftools Derivative/Gradient/Jacobian/Hessian (Richardson)"))
 register_method(Method("jax", "automatic", jax_grad.prepare, **JAX, mode="forward+reverse", description="jit(vmap(grad)); jacrev, hessian, jvp, vjp"))
 register_method(Method("jax-fwd", "automatic", partial(jax_grad.prepare, variant="fwd"), **JAX, mode="forward", description="jit(vmap(jacfwd)) throughout"))
 register_method(Method("jax-rev", "automatic", partial(jax_grad.prepare, variant="rev"), **JAX, mode="reverse", description="jit(vmap(jacrev)) throughout"))

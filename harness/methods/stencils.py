@@ -16,8 +16,8 @@ per stencil offset gives every partial derivative at every point.
   method is wrong there and the harness shows it.
 * ``richardson``: a Neville table of central differences at h, h/2, h/4, …,
   extrapolated in h² (the central difference's error has even powers only),
-  with Ridders' error estimate; each point stops when its estimate stops
-  decreasing.  :func:`richardson_derivative` returns the estimate too.
+  with Ridders' error estimate plus a rounding term; each point stops when its
+  estimate stops decreasing.  :func:`richardson_derivative` returns the estimate.
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ def prepare_central4(cell: Cell) -> Evaluator:
 
 # --- complex step -----------------------------------------------------------------------------------
 
-# Smallest step that keeps h·f' a normal number in each precision.
+# Tiny steps (there is no subtraction to fear) that still keep h·f′ far above the smallest
+# normal number of the precision (2.2e-308 in float64, 1.2e-38 in float32).
 COMPLEX_STEP = {"float64": (np.complex128, 1e-200), "float32": (np.complex64, 1e-30)}
 
 
@@ -158,21 +159,25 @@ def prepare_complex_step(cell: Cell) -> Evaluator:
 H0 = 0.1  # first step, times max(1, |x|): well inside the radius where Taylor's series converges
 SHRINK = 2.0
 MAX_LEVELS = 12
+# Rounding in an entry, in units of its difference's noise ε·Σ|wᵢfᵢ|/|denominator|: a few ulps
+# of error in each f value, times the table's amplification of them (Σ|coefficients| < 2).
+ROUNDING = 4.0
 
 
 def neville(difference: Callable, h0: np.ndarray, shrink: float = SHRINK, max_levels: int = MAX_LEVELS):
-    """Extrapolate ``difference(idx, h) -> (D, h_used)`` to h = 0; (value, error estimate).
+    """Extrapolate ``difference(idx, h) -> (D, h_used, noise)`` to h = 0; (value, error estimate).
 
     ``h0`` has the shape of the result, points along axis 0; ``difference``
-    is asked only for the points ``idx`` still active.  T[k, j] extrapolates
-    the table in h² with the steps actually used; Ridders' error estimate of
-    an entry is the larger of its distances to the two entries it came from.
-    A point stops at the first level whose best entry is no better than its
-    best so far: past that, rounding grows faster than truncation falls.
+    is asked only for the points ``idx`` still active, and says how large the
+    rounding in D is (``noise``).  T[k, j] extrapolates the table in h² with
+    the steps actually used.  An entry's error estimate is Ridders' (the larger
+    of its distances to the two entries it came from: truncation) plus
+    ``ROUNDING``·noise of the level's smallest step (rounding).  A point stops
+    at the first level whose best entry is no better than its best so far:
+    past that, rounding grows faster than truncation falls.
     """
     n_points = h0.shape[0]
-    everyone = np.arange(n_points)
-    d0, used = difference(everyone, h0)
+    d0, used, _ = difference(np.arange(n_points), h0)
     best = d0.copy()
     err = np.full(h0.shape, np.inf, dtype=h0.dtype)
     previous, steps = [d0], [used]  # the table's last row; the steps of every level
@@ -183,16 +188,15 @@ def neville(difference: Callable, h0: np.ndarray, shrink: float = SHRINK, max_le
         if idx.size == 0:
             break
         h = h / shrink
-        d, used_now = difference(idx, h[idx])
-        step_full = np.full_like(h0, np.nan)
-        step_full[idx] = used_now
-        steps.append(step_full)
+        d, used_now, noise = difference(idx, h[idx])
+        steps.append(_scatter(used_now, idx, h0))
+        rounding = ROUNDING * noise
         new_row, row_err, row_best = [d], np.full(d.shape, np.inf, dtype=d.dtype), d
         for j in range(1, level + 1):
             below = previous[j - 1][idx]
             ratio = (steps[level - j][idx] / used_now) ** 2
             t = new_row[j - 1] + (new_row[j - 1] - below) / (ratio - 1)
-            e = np.maximum(np.abs(t - new_row[j - 1]), np.abs(t - below))
+            e = np.maximum(np.abs(t - new_row[j - 1]), np.abs(t - below)) + rounding
             better = e < row_err
             row_err, row_best = np.where(better, e, row_err), np.where(better, t, row_best)
             new_row.append(t)
@@ -219,19 +223,25 @@ def richardson_derivative(f: Callable, x, order: int = 1, h0: float = H0, shrink
     it by ``shrink``.  Returns (value, error_estimate), both shaped like x.
     """
     x = np.asarray(x)
-    x = x.astype(np.float64) if not np.issubdtype(x.dtype, np.floating) else x
+    x = x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+    eps = np.finfo(x.dtype).eps
     if order == 1:
         def difference(idx, h):
             xi = x[idx]
             up, down = xi + h, xi - h
-            return (f(up) - f(down)) / (up - down), (up - down) / 2
+            f_up, f_down = f(up), f(down)
+            width = up - down
+            return (f_up - f_down) / width, width / 2, eps * (np.abs(f_up) + np.abs(f_down)) / width
     elif order == 2:
         fx = f(x)
 
         def difference(idx, h):
             xi = x[idx]
             h = (xi + h) - xi
-            return (f(xi + h) - 2 * fx[idx] + f(xi - h)) / (h * h), h
+            f_up, f_mid, f_down = f(xi + h), fx[idx], f(xi - h)
+            h2 = h * h
+            noise = eps * (np.abs(f_up) + 2 * np.abs(f_mid) + np.abs(f_down)) / h2
+            return (f_up - 2 * f_mid + f_down) / h2, h, noise
     else:
         raise ValueError(f"order must be 1 or 2, got {order}")
     start = np.asarray(h0, dtype=x.dtype) * np.maximum(1, np.abs(x))
@@ -241,11 +251,14 @@ def richardson_derivative(f: Callable, x, order: int = 1, h0: float = H0, shrink
 def richardson_gradient(f: Callable, x, h0: float = H0, shrink: float = SHRINK, max_levels: int = MAX_LEVELS):
     """∇f at each row of x (N, n), f mapping (..., n) → (...); (value, error_estimate), both (N, n)."""
     x = np.asarray(x)
+    eps = np.finfo(x.dtype).eps
 
     def difference(idx, h):
         xi = x[idx]
         up, down = (xi + h) - xi, xi - (xi - h)  # the steps actually taken either way
-        return (f(coordinate_shifts(xi, up)) - f(coordinate_shifts(xi, -down))) / (up + down), (up + down) / 2
+        f_up, f_down = f(coordinate_shifts(xi, up)), f(coordinate_shifts(xi, -down))
+        width = up + down
+        return (f_up - f_down) / width, width / 2, eps * (np.abs(f_up) + np.abs(f_down)) / width
 
     start = np.asarray(h0, dtype=x.dtype) * np.maximum(1, np.abs(x))
     return neville(difference, start, shrink, max_levels)

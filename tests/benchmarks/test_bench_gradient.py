@@ -1,0 +1,71 @@
+"""The batched central gradient against scipy.optimize.approx_fprime, n = 100 and 1000.
+
+Rosenbrock at one random point of (−2, 2)ⁿ.  ``central`` (harness.methods.finite_diff)
+moves all n coordinates at once: two calls of f on an (1, n, n) array, 2n evaluations'
+worth of arithmetic.  approx_fprime is a forward difference in a Python loop: n + 1
+calls of f on (n,) vectors.  Targets: central ≥ 10× faster at n = 100, and no more
+costly per evaluation of f at n = 1000 (where its n² array is 8 MB).  Nothing is
+asserted about time; each benchmark's ``extra_info`` holds its accuracy against the
+closed-form gradient and its count of f evaluations::
+
+    pytest tests/benchmarks/test_bench_gradient.py --benchmark-enable
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from cases.vector import rosenbrock
+from harness.extend import Cell
+from harness.methods import finite_diff, library_numerical
+
+DIMENSIONS = (100, 1000)
+
+
+def rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
+    """∂/∂xᵢ Σ 100(x_{i+1} − x_i²)² + (1 − x_i)², by hand; x of shape (N, n)."""
+    inner = x[:, 1:] - x[:, :-1] ** 2
+    g = np.zeros_like(x)
+    g[:, :-1] += -400 * x[:, :-1] * inner - 2 * (1 - x[:, :-1])
+    g[:, 1:] += 200 * inner
+    return g
+
+
+def gradient_cell(n: int) -> Cell:
+    case = replace(rosenbrock(n, grid=1), name=f"rosenbrock{n}", seed_points=())  # one random point
+    return Cell(case, 1, "float64", "cpu", "gradient")
+
+
+def record_accuracy(benchmark, grad: np.ndarray, x: np.ndarray, evaluations: int) -> None:
+    exact = rosenbrock_gradient(x)
+    rel = np.max(np.abs(grad - exact)) / np.max(np.abs(exact))
+    benchmark.extra_info.update(max_rel_err=float(rel), digits=float(-np.log10(rel)),
+                                f_evaluations=evaluations, n=x.shape[1])
+
+
+@pytest.mark.parametrize("n", DIMENSIONS)
+def test_batched_central_gradient(benchmark, n):
+    cell = gradient_cell(n)
+    x = cell.case.points()
+    assert x.shape == (1, n)
+    evaluator = finite_diff.prepare(cell, scheme="central")
+    benchmark.group = f"gradient-{n}"
+    grad = benchmark(evaluator.call, x)
+    assert grad.shape == (1, n)
+    record_accuracy(benchmark, grad, x, evaluations=2 * n)
+    assert benchmark.extra_info["digits"] > 8  # a central difference: about ⅔ of float64's digits
+
+
+@pytest.mark.parametrize("n", DIMENSIONS)
+def test_scipy_approx_fprime_gradient(benchmark, n):
+    cell = gradient_cell(n)
+    x = cell.case.points()
+    evaluator = library_numerical.prepare_scipy_approx_fprime(cell)
+    benchmark.group = f"gradient-{n}"
+    grad = benchmark(evaluator.call, x)
+    assert grad.shape == (1, n)
+    record_accuracy(benchmark, grad, x, evaluations=n + 1)
+    assert benchmark.extra_info["digits"] > 4  # a forward difference: about half of float64's digits
