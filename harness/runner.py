@@ -130,7 +130,8 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
     row = dict.fromkeys(CELL_COLUMNS)
     row.update(
         run_id=run_id, case=case.name, method=method.name, family=method.family,
-        mode=method.mode, batched=method.batched, quantity=cell.quantity, order=cell.order, dtype=cell.dtype, device=cell.device,
+        mode=method.mode, batched=method.batched, quantity=cell.quantity, order=cell.order,
+        dtype=cell.dtype, device=cell.device,
         dim=case.dim, n_points=len(x), message="",
     )
     points, values, ref = [], None, None
