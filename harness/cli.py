@@ -88,14 +88,16 @@ def _list(args) -> int:
     else:
         from harness.runner import availability
 
+        rows = [("method", "family", "mode", "backend", "devices", "dtypes", "computes", "status")]
         for m in METHODS.all().values():
-            status = availability(m)
             caps = ",".join(q if q != "derivative" else f"derivative≤{m.max_order}" for q in m.quantities)
-            flags = "".join([" analytic-only" if m.analytic_only else "",
-                             " needs-symbolic" if m.needs_symbolic else ""])
-            print(f"{m.name:<20} {m.family:<10} mode {m.mode:<16} {m.backend:<12} "
-                  f"{','.join(m.devices):<8} {','.join(m.dtypes):<16} {caps}{flags}"
-                  f"  [{status}]  {m.description}")
+            flags = [f for f, on in (("analytic-only", m.analytic_only), ("opt-in", not m.default)) if on]
+            rows.append((m.name, m.family, m.mode, m.backend, ",".join(m.devices),
+                         ",".join(d.removeprefix("float") for d in m.dtypes),
+                         caps + (f" ({', '.join(flags)})" if flags else ""), availability(m)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        for r in rows:
+            print("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1])
     return 0
 
 
