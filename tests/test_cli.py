@@ -20,7 +20,7 @@ def test_list_cases_and_methods():
 def test_plugin_adds_a_case_and_a_method(tmp_path):
     listed = run_cli("list", "cases", "--plugin", EXAMPLE_PLUGIN)
     assert "sigmoid" in listed.stdout
-    proc = run_cli("run", "--plugin", EXAMPLE_PLUGIN, "--cases", "sigmoid", "--methods", "five-point,c*",
+    proc = run_cli("run", "--plugin", EXAMPLE_PLUGIN, "--cases", "sigmoid", "--methods", "five-point,cent*l",
                    "--dtypes", "float64", "--out", tmp_path / "res", "--report", "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     results_path, report_path = proc.stdout.split()
