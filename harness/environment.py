@@ -16,7 +16,8 @@ from pathlib import Path
 
 LIBRARIES = (
     "diffbench", "numpy", "sympy", "mpmath", "scipy", "jax", "jaxlib", "torch",
-    "pandas", "pyarrow", "matplotlib", "array-api-compat",
+    "pandas", "pyarrow", "matplotlib", "array-api-compat", "autograd", "mygrad", "num-dual",
+    "numdifftools", "tensorflow-cpu", "tensorflow", "tangent",
 )
 
 

@@ -85,6 +85,8 @@ def constant(xp, value, like):
 
             return np.vectorize(sympy.Rational, otypes=[object])(value.astype(float))
         return value.astype(float).astype(object)
+    if not hasattr(like, "device"):  # tracers of autograd / mygrad: host arrays
+        return xp.asarray(value, dtype=like.dtype)
     from array_api_compat import device
 
     return xp.asarray(value, dtype=like.dtype, device=device(like))

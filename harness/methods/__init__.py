@@ -4,12 +4,17 @@ from functools import partial
 
 from harness.extend import Method, register_method
 from harness.methods import (
+    autograd_method,
     dual_method,
     finite_diff,
     jax_grad,
     library_numerical,
+    mygrad_method,
+    num_dual_method,
     stencils,
     symbolic,
+    tangent_method,
+    tensorflow_method,
     torch_autograd,
 )
 
@@ -42,3 +47,8 @@ register_method(Method("torch", "automatic", torch_autograd.prepare, **TORCH, mo
 register_method(Method("torch-func", "automatic", partial(torch_autograd.prepare, api="func"), **TORCH, mode="forward+reverse", batched="torch.func.vmap over points", description="torch.func grad / jacrev / hessian / jvp / vjp"))
 register_method(Method("torch-compile", "automatic", partial(torch_autograd.prepare, api="func", compile=True), **TORCH, mode="forward+reverse", batched="torch.func.vmap over points", default=False, description="torch.compile(vmap(torch.func ...)); opt-in: compiles for minutes"))
 register_method(Method("dual", "automatic", dual_method.prepare, quantities=("derivative", "gradient", "jacobian", "jvp"), max_order=4, mode="forward", backend="numpy", batched="array duals over all points (and all n directions at once)", description="our own truncated-Taylor forward mode on NumPy arrays"))
+register_method(Method("autograd", "automatic", autograd_method.prepare, requires=("autograd",), quantities=ALL, max_order=4, mode="forward+reverse", backend="autograd", batched="sum trick: one reverse pass for all points", description="HIPS autograd: elementwise_grad, jacobian, make_jvp / make_vjp"))
+register_method(Method("mygrad", "automatic", mygrad_method.prepare, requires=("mygrad",), quantities=("derivative", "gradient", "jacobian", "vjp"), mode="reverse", backend="mygrad", batched="sum trick: one backward pass for all points", description="MyGrad Tensor.backward (first order only)"))
+register_method(Method("num-dual", "automatic", num_dual_method.prepare, requires=("num_dual",), quantities=("derivative", "gradient", "hessian", "jacobian", "jvp", "mixed_partial"), max_order=4, dtypes=("float64",), mode="forward", backend="num_dual", batched="no: a Python loop over points", description="num-dual (hyper-)dual numbers: first/second/third_derivative, gradient, hessian"))
+register_method(Method("tensorflow", "automatic", tensorflow_method.prepare, requires=("tensorflow",), quantities=ALL, max_order=4, mode="forward+reverse", backend="tensorflow", batched="tape over all points; batch_jacobian", description="tf.GradientTape in tf.function; ForwardAccumulator for jvp"))
+register_method(Method("tangent", "automatic", tangent_method.prepare, requires=("tangent",), dtypes=("float64",), mode="reverse", backend="tangent", batched="no: a Python loop over points", description="Google Tangent, source transformation (unmaintained: does not import on Python 3.11)"))

@@ -1,0 +1,69 @@
+"""MyGrad: reverse mode on ``mygrad.Tensor``, a drop-in for NumPy arrays.
+
+``Tensor.backward()`` of a non-scalar output behaves as the backward of its
+sum, so one pass gives every point's derivative (points are independent rows);
+``backward(u)`` seeds a vjp.  MyGrad clears the graph after each backward pass
+and has neither higher-order derivatives nor a forward mode: a Jacobian takes
+one forward and backward pass per output, and Hessians, jvp and mixed partials
+are not computed.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from harness.extend import Cell, Evaluator, Unsupported
+from harness.namespaces import ELEMENTARY
+
+COMPUTED = ("derivative", "gradient", "jacobian", "vjp")
+
+
+def namespace(mg) -> SimpleNamespace:
+    """The case namespace over MyGrad's NumPy-named functions."""
+    return SimpleNamespace(
+        __name__="mygrad",
+        **{name: getattr(mg, name) for name in ELEMENTARY},
+        sum=mg.sum,
+        stack=mg.stack,
+        asarray=lambda value, dtype=None, device=None: np.asarray(value, dtype=dtype),  # constant data
+    )
+
+
+def _backward(mg, f, x, seed=None):
+    """d(seed · f)/dx at every point: one forward and one backward pass."""
+    t = mg.Tensor(x)
+    y = f(t)
+    if not isinstance(y, mg.Tensor):  # f does not depend on x
+        return np.zeros_like(x)
+    y.backward(seed)
+    return np.zeros_like(x) if t.grad is None else t.grad
+
+
+def prepare(cell: Cell) -> Evaluator:
+    import mygrad as mg
+
+    q, case = cell.quantity, cell.case
+    if q not in COMPUTED or q == "derivative" and cell.order > 1:
+        what = f"derivative of order {cell.order}" if q == "derivative" else q
+        raise Unsupported(f"MyGrad has no higher-order or forward-mode derivatives: no {what}")
+    xp = namespace(mg)
+
+    def f(x):
+        return case.fn(xp, x)
+
+    if q in ("derivative", "gradient"):
+        return Evaluator(call=lambda x: _backward(mg, f, x))
+    if q == "vjp":
+        u = case.cotangent().astype(cell.dtype)
+        u = u if case.out_dim > 1 else u[0]
+        return Evaluator(call=lambda x: _backward(mg, f, x, u))
+
+    def jacobian(x):
+        rows = [_backward(mg, lambda t, k=k: f(t)[..., k], x) for k in range(case.out_dim)]
+        return np.stack(rows, axis=1)  # J[:, k, i] = ∂f_k/∂x_i
+
+    if case.out_dim == 1:
+        return Evaluator(call=lambda x: _backward(mg, f, x)[:, None, :])
+    return Evaluator(call=jacobian)
