@@ -189,6 +189,7 @@ class Method:
     needs_symbolic: bool = False
     default: bool = True  # part of the matrix when no --methods is given
     description: str = ""
+    hint: str = ""  # added to the message when the method is unavailable
 
     def __post_init__(self):
         from harness.quantities import QUANTITIES

@@ -107,7 +107,8 @@ def availability(method) -> str:
         try:
             importlib.import_module(module)
         except Exception as exc:  # any import failure: the backend is not usable here
-            return f"unavailable: cannot import {module}: {exc}"
+            hint = f" ({method.hint})" if method.hint else ""
+            return f"unavailable: cannot import {module}: {exc}{hint}"
     return "available"
 
 

@@ -103,3 +103,45 @@ def test_higher_orders(fast):
             assert row.status == "unsupported" and "order 1" in row.message
         else:
             assert row.status == "ok" and row.digits >= 14, (row.method, row.order, row.message)
+
+
+# issue bands for the wider set (float64): tanh′(2) and the cubic's 1st–4th derivatives at 1
+WIDE_BANDS = {
+    **dict.fromkeys(["sympy", "sympy-cse", "sympy-expand", "jax", "jax-fwd", "jax-rev", "jax-nojit",
+                     "torch", "torch-func", "torch-compile", "dual"], 14),
+    "complex-step": 14, "richardson": 12, "scipy-differentiate": 12, "central4": 11,
+}
+FIRST_ORDER_ONLY = {"complex-step", "scipy-differentiate"}
+
+
+@pytest.fixture(scope="module")
+def wide(fast):
+    methods = ",".join(WIDE_BANDS)
+    return harness.run(cases="tanh,cubic", methods=methods, dtypes="float64", timing=fast)
+
+
+@pytest.mark.parametrize("method", WIDE_BANDS)
+def test_wide_bands(wide, method):
+    points = wide.attrs["points"]
+    targets = [("tanh", 1, 2.0)] + [("cubic", k, 1.0) for k in (1, 2, 3, 4)]
+    for case, order, x in targets:
+        row = wide[(wide.case == case) & (wide.method == method) & (wide.order == order)].iloc[0]
+        if row.status == "unsupported":
+            # the band applies where the method declares the order
+            assert order > 1 and (method in FIRST_ORDER_ONLY or order > 2), (method, order)
+            continue
+        assert row.status == "ok", (method, case, order, row.message)
+        p = points[(points.case == case) & (points.method == method) & (points.order == order)
+                   & (points.x == x)]
+        err = p.rel_err.iloc[0]
+        digits = 17.0 if err == 0 else -np.log10(err)
+        assert digits >= WIDE_BANDS[method], f"{method} {case}^({order})({x}): {digits:.2f} digits"
+
+
+def test_complex_step_is_shown_wrong_on_abs(fast):
+    """Non-analytic code: Im|x + ih|/h = 0 away from the kink, where |x|' = ±1."""
+    df = harness.run(cases="abs", methods="complex-step", dtypes="float64", timing=fast)
+    row = df.iloc[0]
+    assert row.status == "ok" and row.digits < 1
+    p = df.attrs["points"]
+    assert (p.loc[p.defined, "value"] == 0).all() and (p.loc[p.defined, "ref"].abs() == 1).all()

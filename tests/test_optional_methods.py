@@ -213,10 +213,12 @@ def test_tangent_is_listed_unavailable_with_its_import_error(fast):
     else:
         pytest.skip("tangent imports here: its cells are measured, not reported unavailable")
     assert any(reason in expected for reason in TANGENT_IMPORT_ERRORS), expected
-    assert availability(METHODS.get("tangent")) == f"unavailable: {expected}"
+    # the message is the import error, then why tangent cannot be made to import here
+    status = availability(METHODS.get("tangent"))
+    assert status.startswith(f"unavailable: {expected} (") and "'gast' has no attribute 'Num'" in status
     df = harness.run(cases="tanh", methods="tangent", dtypes="float64", orders="1", timing=fast)
     assert df.iloc[0].status == "unavailable"
-    assert df.iloc[0].message == expected
+    assert df.iloc[0].message == status.removeprefix("unavailable: ")
 
 
 def test_tensorflow_pow_gradient_is_nan_at_zero(fast):
