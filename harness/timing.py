@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_BATCH_S = 0.1
+MIN_BATCH_S = 0.02
 REPEATS = 7
 
 

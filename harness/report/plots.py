@@ -41,15 +41,20 @@ def _tasks(cells) -> list:
 
 
 def _styles(methods):
-    return {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(methods)}
+    """A distinct (colour, marker) per method: 20 colours × 12 markers repeat only after 60."""
+    from matplotlib import colormaps
+
+    colours = colormaps["tab20"].colors
+    return {m: {"color": colours[i % 20], "marker": MARKERS[i % len(MARKERS)]}
+            for i, m in enumerate(methods)}
 
 
 def accuracy_heatmap(cells, methods) -> str:
     """Digits per (case, order) × method, one panel per dtype and device."""
     groups = list(cells.groupby(["dtype", "device"], sort=False))
     rows = _tasks(cells)
-    fig = Figure(figsize=(2 + 0.55 * len(methods) * len(groups), 0.8 + 0.3 * len(rows)))
-    axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
+    fig = Figure(figsize=(2.5 + 0.42 * len(methods), (1.2 + 0.24 * len(rows)) * len(groups)))
+    axes = fig.subplots(len(groups), 1, squeeze=False, sharex=True)[:, 0]
     cmap = ListedColormap(
         [(0.78 + 0.2 * (1 - t), 0.3 + 0.65 * t, 0.35 + 0.2 * t) for t in np.linspace(0, 1, 17)]
     )
@@ -65,8 +70,8 @@ def accuracy_heatmap(cells, methods) -> str:
                 labels[i, j] = {"unsupported": "—", "unavailable": "n/a"}.get(r.status, r.status)
         im = ax.imshow(np.clip(table, 0, DIGITS_MAX), cmap=cmap, vmin=0, vmax=DIGITS_MAX, aspect="auto")
         for (i, j), text in np.ndenumerate(labels):
-            ax.text(j, i, text, ha="center", va="center", fontsize=7.5)
-        ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
+            ax.text(j, i, text, ha="center", va="center", fontsize=6.5)
+        ax.set_xticks(range(len(methods)), methods, rotation=60, ha="right")
         ax.set_yticks(range(len(rows)), [task_label(k) for k in rows])
         ax.set_title(f"{dtype}, {device}")
     fig.colorbar(im, ax=list(axes), label="correct digits (−log₁₀ max rel. error)", shrink=0.8)
@@ -87,8 +92,9 @@ def timing_chart(cells, methods) -> str:
         for m in methods:
             gm = g[g["method"] == m]
             y = [rows.index(task_key(r)) for r in gm.itertuples()]
-            ax_eval.errorbar(gm["eval_s"], y, xerr=gm["eval_iqr_s"] / 2, fmt=style[m], label=m, ms=5)
-            ax_setup.plot(gm["setup_s"], y, style[m], label=m, ms=5)
+            ax_eval.errorbar(gm["eval_s"], y, xerr=gm["eval_iqr_s"] / 2, ls="none", label=m, ms=5,
+                             **style[m])
+            ax_setup.plot(gm["setup_s"], y, ls="none", label=m, ms=5, **style[m])
         for ax, what in ((ax_eval, "steady-state time per call (median, IQR bar)"),
                          (ax_setup, "setup: derive / trace / compile + first call")):
             ax.set_xscale("log")
@@ -116,10 +122,9 @@ def derivative_curves(case_points, methods, kinks) -> str:
         pm = case_points[(case_points["method"] == m) & (case_points["dtype"] == dtype)]
         if len(pm):
             step = max(1, len(pm) // 25)  # markers thin enough to see the curve
-            ax_val.plot(pm["x"].iloc[::step], pm["value"].iloc[::step], style[m], ms=3.5,
-                        mfc="none", label=m)
+            ax_val.plot(pm["x"].iloc[::step], pm["value"].iloc[::step], ls="none", ms=3.5,
+                        mfc="none", label=m, **style[m])
     ax_val.set_title(f"values ({dtype})")
-    ax_val.legend(fontsize=6.5, frameon=False)
     for ax, dtype in zip(ax_errs, ("float64", "float32")):
         pd_ = case_points[case_points["dtype"] == dtype]
         for m in methods:
@@ -130,7 +135,7 @@ def derivative_curves(case_points, methods, kinks) -> str:
                 ref = np.abs(pm["ref"].to_numpy())
                 err = pm["abs_err"].to_numpy() / np.where(ref > 0, ref, 1.0)
                 err = np.maximum(err, 1e-17)
-                ax.semilogy(pm["x"], err, style[m] + "-", ms=2.5, lw=0.7, label=m)
+                ax.semilogy(pm["x"], err, ms=2.5, lw=0.7, label=m, **style[m])
         ax.set_title(f"relative error per point ({dtype})")
         ax.set_ylim(1e-17, 1)
         ax.grid(True, which="major", alpha=0.3)
@@ -138,6 +143,9 @@ def derivative_curves(case_points, methods, kinks) -> str:
         for k in kinks:
             ax.axvline(k, color="r", ls=":", lw=1)
         ax.set_xlabel("x")
+    handles, labels = ax_val.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
+               fontsize=6.5, ncols=1 + len(labels) // 16)
     return to_svg(fig)
 
 
@@ -151,8 +159,8 @@ def vector_errors(case_points, methods) -> str:
         for m in methods:
             pm = pd_[pd_["method"] == m].sort_values("point")
             if len(pm):
-                ax.semilogy(pm["point"], np.maximum(pm["rel_err"], 1e-17), style[m] + "-", ms=3,
-                            lw=0.7, label=m)
+                ax.semilogy(pm["point"], np.maximum(pm["rel_err"], 1e-17), ms=3, lw=0.7, label=m,
+                            **style[m])
         ax.set_title(f"largest relative error per point ({dtype})")
         ax.set_xlabel("point (seed points first)")
         ax.set_ylim(1e-17, 10)
