@@ -91,7 +91,8 @@ def _list(args) -> int:
         rows = [("method", "family", "mode", "backend", "devices", "dtypes", "computes", "status")]
         for m in METHODS.all().values():
             caps = ",".join(q if q != "derivative" else f"derivative≤{m.max_order}" for q in m.quantities)
-            flags = [f for f, on in (("analytic-only", m.analytic_only), ("opt-in", not m.default)) if on]
+            flags = [f for f, on in (("analytic-only", m.analytic_only), ("needs-symbolic", m.needs_symbolic),
+                                     ("opt-in", not m.default)) if on]
             rows.append((m.name, m.family, m.mode, m.backend, ",".join(m.devices),
                          ",".join(d.removeprefix("float") for d in m.dtypes),
                          caps + (f" ({', '.join(flags)})" if flags else ""), availability(m)))

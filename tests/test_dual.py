@@ -22,6 +22,7 @@ from harness.extend import Case, Cell, Method, Unsupported, register_case, regis
 from harness.methods import dual_method
 from harness.namespaces import constant, namespace
 from harness.registry import CASES
+from tests.closed_forms import rosenbrock_gradient
 
 MP = namespace("mpmath")
 ORDERS = (1, 2, 3, 4)
@@ -191,15 +192,6 @@ LINEAR = Case("test_dual_linear", lambda xp, x: x @ constant(xp, W.T, x), "W x",
 MIXED = Case("test_dual_mixed", lambda xp, x: xp.stack([x[..., 0] * x[..., 1], xp.sin(x[..., 2]),
                                                           x[..., 0] / x[..., 3]], axis=-1),
              "(x₀x₁, sin x₂, x₀/x₃)", domain=(0.5, 2.0), grid=20, dim=4, out_dim=3, quantities=("jacobian",))
-
-
-def rosenbrock_gradient(x):
-    """By hand: ∂/∂x_i of 100(x_{i+1} − x_i²)² + (1 − x_i)² and of the term before it."""
-    g = np.zeros_like(x)
-    inner = x[:, 1:] - x[:, :-1] ** 2
-    g[:, :-1] += -400 * x[:, :-1] * inner - 2 * (1 - x[:, :-1])
-    g[:, 1:] += 200 * inner
-    return g
 
 
 def evaluate(case, quantity, x):

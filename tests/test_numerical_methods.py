@@ -21,6 +21,7 @@ from harness.extend import Case, Cell, Method, Unavailable, register_case, regis
 from harness.methods import library_numerical, stencils
 from harness.namespaces import namespace
 from harness.registry import CASES, METHODS
+from tests.closed_forms import rosenbrock_gradient, rosenbrock_hessian
 
 FIRST = ("derivative", "gradient", "jacobian")
 STENCIL = "batched stencil: all points, all coordinates at once"
@@ -215,24 +216,6 @@ def test_numdifftools_is_unavailable_without_the_package(registered, monkeypatch
 
 
 # --- vector cases ------------------------------------------------------------------------------------
-
-
-def rosenbrock_gradient(x):
-    inner = x[:, 1:] - x[:, :-1] ** 2
-    g = np.zeros_like(x)
-    g[:, :-1] += -400 * x[:, :-1] * inner - 2 * (1 - x[:, :-1])
-    g[:, 1:] += 200 * inner
-    return g
-
-
-def rosenbrock_hessian(x):
-    n_points, n = x.shape
-    h = np.zeros((n_points, n, n))
-    i = np.arange(n - 1)
-    h[:, i, i] += 1200 * x[:, :-1] ** 2 - 400 * x[:, 1:] + 2
-    h[:, i + 1, i + 1] += 200
-    h[:, i, i + 1] = h[:, i + 1, i] = -400 * x[:, :-1]
-    return h
 
 
 def vector_digits(values, exact) -> float:

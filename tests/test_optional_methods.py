@@ -26,6 +26,7 @@ from harness.methods import (
 )
 from harness.registry import CASES, METHODS
 from harness.runner import availability
+from tests.closed_forms import rosenbrock_gradient
 
 ALL = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial")
 # The declarations proposed for harness/methods/__init__.py; a registration already there wins.
@@ -126,15 +127,6 @@ def test_seed_derivatives_to_14_digits(name, fast):
     with mpmath.workdps(40):
         assert digits(at(points, "tanh", 2.0), mpmath.sech(2) ** 2) >= 14
         assert digits(at(points, "cubic", 1.0), mpmath.mpf(4)) >= 14
-
-
-def rosenbrock_gradient(x):
-    """By hand: ∂/∂x_i of 100(x_{i+1} − x_i²)² + (1 − x_i)² and of the term before it."""
-    g = np.zeros_like(x)
-    inner = x[:, 1:] - x[:, :-1] ** 2
-    g[:, :-1] += -400 * x[:, :-1] * inner - 2 * (1 - x[:, :-1])
-    g[:, 1:] += 200 * inner
-    return g
 
 
 @pytest.mark.parametrize("name", WORKING)

@@ -15,6 +15,8 @@ from matplotlib.figure import Figure
 
 rcParams["svg.fonttype"] = "none"
 rcParams["font.size"] = 9
+rcParams["font.sans-serif"] = ["DejaVu Sans", "Arial", "sans-serif"]  # short: repeated per label
+RASTER_DPI = 120  # dense per-point curves become one image per panel; text and axes stay vector
 
 MARKERS = "os^vDPX*<>ph"
 DIGITS_MAX = 16  # top of the colour scale: float64 resolution
@@ -22,7 +24,7 @@ DIGITS_MAX = 16  # top of the colour scale: float64 resolution
 
 def to_svg(fig: Figure) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    fig.savefig(buf, format="svg", bbox_inches="tight", dpi=RASTER_DPI)
     svg = buf.getvalue()
     return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
 
@@ -53,8 +55,9 @@ def accuracy_heatmap(cells, methods) -> str:
     """Digits per (case, order) × method, one panel per dtype and device."""
     groups = list(cells.groupby(["dtype", "device"], sort=False))
     rows = _tasks(cells)
-    fig = Figure(figsize=(2.5 + 0.42 * len(methods), (1.2 + 0.24 * len(rows)) * len(groups)))
-    axes = fig.subplots(len(groups), 1, squeeze=False, sharex=True)[:, 0]
+    fig = Figure(figsize=(2.5 + 0.42 * len(methods), (1.8 + 0.24 * len(rows)) * len(groups)),
+                 layout="constrained")
+    axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
     cmap = ListedColormap(
         [(0.78 + 0.2 * (1 - t), 0.3 + 0.65 * t, 0.35 + 0.2 * t) for t in np.linspace(0, 1, 17)]
     )
@@ -71,9 +74,10 @@ def accuracy_heatmap(cells, methods) -> str:
         im = ax.imshow(np.clip(table, 0, DIGITS_MAX), cmap=cmap, vmin=0, vmax=DIGITS_MAX, aspect="auto")
         for (i, j), text in np.ndenumerate(labels):
             ax.text(j, i, text, ha="center", va="center", fontsize=6.5)
-        ax.set_xticks(range(len(methods)), methods, rotation=60, ha="right")
+        ax.set_xticks(range(len(methods)), methods, rotation=60, ha="left")
+        ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)  # names on every panel
         ax.set_yticks(range(len(rows)), [task_label(k) for k in rows])
-        ax.set_title(f"{dtype}, {device}")
+        ax.set_title(f"{dtype}, {device}", loc="left")
     fig.colorbar(im, ax=list(axes), label="correct digits (−log₁₀ max rel. error)", shrink=0.8)
     return to_svg(fig)
 
@@ -123,7 +127,7 @@ def derivative_curves(case_points, methods, kinks) -> str:
         if len(pm):
             step = max(1, len(pm) // 25)  # markers thin enough to see the curve
             ax_val.plot(pm["x"].iloc[::step], pm["value"].iloc[::step], ls="none", ms=3.5,
-                        mfc="none", label=m, **style[m])
+                        mfc="none", label=m, rasterized=True, **style[m])
     ax_val.set_title(f"values ({dtype})")
     for ax, dtype in zip(ax_errs, ("float64", "float32")):
         pd_ = case_points[case_points["dtype"] == dtype]
@@ -135,7 +139,8 @@ def derivative_curves(case_points, methods, kinks) -> str:
                 ref = np.abs(pm["ref"].to_numpy())
                 err = pm["abs_err"].to_numpy() / np.where(ref > 0, ref, 1.0)
                 err = np.maximum(err, 1e-17)
-                ax.semilogy(pm["x"], err, ms=2.5, lw=0.7, label=m, **style[m])
+                ax.semilogy(pm["x"], err, ms=2.5, lw=0.7, label=m, markevery=max(1, len(pm) // 12),
+                            rasterized=True, **style[m])
         ax.set_title(f"relative error per point ({dtype})")
         ax.set_ylim(1e-17, 1)
         ax.grid(True, which="major", alpha=0.3)
@@ -160,7 +165,7 @@ def vector_errors(case_points, methods) -> str:
             pm = pd_[pd_["method"] == m].sort_values("point")
             if len(pm):
                 ax.semilogy(pm["point"], np.maximum(pm["rel_err"], 1e-17), ms=3, lw=0.7, label=m,
-                            **style[m])
+                            markevery=max(1, len(pm) // 12), rasterized=True, **style[m])
         ax.set_title(f"largest relative error per point ({dtype})")
         ax.set_xlabel("point (seed points first)")
         ax.set_ylim(1e-17, 10)

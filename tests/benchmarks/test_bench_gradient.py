@@ -21,17 +21,9 @@ import pytest
 from cases.vector import rosenbrock
 from harness.extend import Cell
 from harness.methods import finite_diff, library_numerical
+from tests.closed_forms import rosenbrock_gradient
 
 DIMENSIONS = (100, 1000)
-
-
-def rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
-    """∂/∂xᵢ Σ 100(x_{i+1} − x_i²)² + (1 − x_i)², by hand; x of shape (N, n)."""
-    inner = x[:, 1:] - x[:, :-1] ** 2
-    g = np.zeros_like(x)
-    g[:, :-1] += -400 * x[:, :-1] * inner - 2 * (1 - x[:, :-1])
-    g[:, 1:] += 200 * inner
-    return g
 
 
 def gradient_cell(n: int) -> Cell:
