@@ -44,7 +44,7 @@ class Accuracy:
 def digits_of(rel_err: float) -> float:
     if np.isnan(rel_err):
         return np.nan
-    return DIGITS_CAP if rel_err == 0 else min(DIGITS_CAP, float(-np.log10(rel_err)))
+    return DIGITS_CAP if rel_err == 0 else min(DIGITS_CAP, float(-np.log10(rel_err)) + 0.0)  # no −0
 
 
 def check_result(values, shape) -> np.ndarray:
