@@ -7,8 +7,9 @@ symbols or mpf numbers, so that vector cases (indexing, ``sum``, ``stack``,
 asked for.
 
 What a case may use: arithmetic (+ − * / ** @), indexing, the elementwise
-functions in :data:`ELEMENTARY`, ``sum(x, axis=...)``, ``stack(list, axis=...)``
-and :func:`constant` for arrays of data (weights, matrices).
+functions in :data:`ELEMENTARY`, ``maximum(a, b)``, ``sum(x, axis=...)``,
+``mean(x, axis=...)``, ``stack(list, axis=...)``, ``reshape(x, shape)`` and
+:func:`constant` for arrays of data (weights, matrices).
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ def _elementwise(fn):
     return f
 
 
-def _object_namespace(name: str, table: dict) -> SimpleNamespace:
+def _object_namespace(name: str, table: dict, maximum) -> SimpleNamespace:
+    max2 = np.frompyfunc(maximum, 2, 1)
     return SimpleNamespace(
         __name__=name,
         **{k: _elementwise(v) for k, v in table.items()},
+        maximum=lambda a, b: max2(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray)
+        else maximum(a, b),
         sum=lambda x, axis=None: np.sum(x, axis=axis),
+        mean=lambda x, axis=None: np.sum(x, axis=axis) / (np.size(x) if axis is None else np.shape(x)[axis]),
         stack=lambda arrays, axis=0: np.stack(arrays, axis=axis),
+        reshape=lambda x, shape: np.reshape(x, shape),
     )
 
 
@@ -43,7 +49,7 @@ def _sympy():
 
     table = {name: getattr(sympy, name) for name in ELEMENTARY if hasattr(sympy, name)}
     table.update(abs=sympy.Abs, log1p=lambda x: sympy.log(1 + x))
-    return _object_namespace("sympy", table)
+    return _object_namespace("sympy", table, sympy.Max)
 
 
 def _mpmath():
@@ -51,7 +57,7 @@ def _mpmath():
 
     table = {name: getattr(mpmath, name) for name in ELEMENTARY if name != "abs"}
     table.update(abs=mpmath.fabs)
-    return _object_namespace("mpmath", table)
+    return _object_namespace("mpmath", table, max)
 
 
 def namespace(backend: str):
