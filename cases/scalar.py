@@ -84,3 +84,69 @@ register_case(
         note="Not differentiable at 0: no error figure there; each method's value at 0 is its convention.",
     )
 )
+
+
+def nested_polynomial(depth: int = 3) -> Case:
+    """p∘p∘…∘p, p(x) = 2x³ − 3x² + 5: seed 001's expression-swell example."""
+
+    def fn(xp, x):
+        for _ in range(depth):
+            x = 2 * x**3 - 3 * x**2 + 5
+        return x
+
+    return Case(
+        "nested_polynomial",
+        fn,
+        f"p∘…∘p ({depth}×), p(x) = 2x³ − 3x² + 5",
+        source="seed 001 (f_polynomial: 3 nested calls, derivatives up to 1e24)",
+        note="The derivative reaches 1e24 on [−5, 5]: only the relative error means anything.",
+    )
+
+
+def logistic_map(n: int = 4) -> Case:
+    """lₙ₊₁ = 4lₙ(1 − lₙ) from l₀ = x: the classic expression-swell example of AD papers."""
+
+    def fn(xp, x):
+        for _ in range(n):
+            x = 4 * x * (1 - x)
+        return x
+
+    return Case("logistic_map", fn, f"l_{n}, l_(k+1) = 4 l_k (1 − l_k), l_0 = x", domain=(0.0, 1.0),
+                source="the AD literature's expression-swell example (Baydin et al. 2018)")
+
+
+register_case(nested_polynomial())
+register_case(logistic_map())
+register_case(
+    Case(
+        "chain_rule",
+        lambda xp, t: xp.sin(t) ** 2 + 2 * xp.cos(t),  # f(x₁, x₂) = x₁² + 2x₂, x₁ = sin t, x₂ = cos t
+        "x₁² + 2x₂, x₁ = sin t, x₂ = cos t",
+        domain=(-3.0, 3.0),
+        orders=(1, 2),
+        source="seed 004's exercise (Mathematics for Machine Learning, example 5.8)",
+        note="df/dt = 2 sin t cos t − 2 sin t.",
+    )
+)
+register_case(
+    Case(
+        "relu",
+        lambda xp, x: xp.maximum(x, 0),
+        "max(x, 0)",
+        seed_points=(0.0,),
+        kinks=(0.0,),
+        source="the activation every network uses; its kink at 0 is a convention per library",
+    )
+)
+register_case(
+    Case(
+        "sqrt",
+        lambda xp, x: xp.sqrt(x),
+        "√x",
+        domain=(0.0, 4.0),
+        seed_points=(0.0,),
+        kinks=(0.0,),
+        source="a derivative that is infinite at the edge of the domain",
+        note="√x′ = 1/(2√x) is infinite at 0: no error there; stencils reaching x < 0 give NaN.",
+    )
+)

@@ -42,6 +42,23 @@ def linear_map(n: int = 3) -> Case:
     )
 
 
+def quadratic_form(n: int = 3) -> Case:
+    """½ xᵀWx with a non-symmetric W: seed 000's "FAILS WHY?"."""
+    w = np.random.default_rng(2).standard_normal((n, n))
+    return Case(
+        "quadratic_form",
+        lambda xp, x: xp.sum(x * (x @ constant(xp, w.T, x)), axis=-1) / 2,
+        "½ xᵀWx, W not symmetric",
+        domain=(-1.0, 1.0),
+        grid=10,
+        dim=n,
+        quantities=("gradient", "hessian"),
+        source="seed 000 (assert_allclose(grad(quadratic)(x), W @ x)  # FAILS WHY?)",
+        note="The gradient is ½(W + Wᵀ)x, not Wx: xᵀWx only sees W's symmetric part, because "
+        "xᵀWx = xᵀWᵀx. Wx is the gradient only for a symmetric W. The Hessian is ½(W + Wᵀ).",
+    )
+
+
 register_case(
     Case(
         "bivariate_poly",
@@ -57,3 +74,18 @@ register_case(
 )
 register_case(rosenbrock())
 register_case(linear_map())
+register_case(quadratic_form())
+register_case(
+    Case(
+        "max2",
+        lambda xp, x: xp.maximum(x[..., 0], x[..., 1]),
+        "max(x₁, x₂)",
+        domain=(-2.0, 2.0),
+        grid=20,
+        seed_points=((1.0, 1.0),),
+        kinks=((1.0, 1.0),),
+        dim=2,
+        quantities=("gradient",),
+        source="a kink along x₁ = x₂, where libraries split the gradient differently",
+    )
+)

@@ -400,6 +400,36 @@ def stack(arrays, axis=0):
     return Taylor(np.stack(coeffs, axis=_coefficient_axis(axis)))
 
 
+def _value_axes_first(c: np.ndarray, ndim: int) -> np.ndarray:
+    """Coefficients with leading unit value axes, so that value shapes broadcast."""
+    return c.reshape(c.shape[:1] + (1,) * (ndim - (c.ndim - 1)) + c.shape[1:])
+
+
+def maximum(a, b):
+    """max(a, b) entrywise: the polynomial of the larger value; at a tie, a's (its convention)."""
+    if not isinstance(a, Taylor) and not isinstance(b, Taylor):
+        return np.maximum(a, b)
+    ref = a if isinstance(a, Taylor) else b
+    ca, cb = (v.c if isinstance(v, Taylor) else _lift(v, ref.order, np.shape(v), ref.dtype)
+              for v in (a, b))
+    ndim = max(ca.ndim, cb.ndim) - 1
+    ca, cb = _value_axes_first(ca, ndim), _value_axes_first(cb, ndim)
+    return Taylor(np.where(ca[:1] >= cb[:1], ca, cb))
+
+
+def mean(x, axis=None):
+    if not isinstance(x, Taylor):
+        return np.mean(x, axis=axis)
+    count = int(np.prod(x.shape)) if axis is None else x.shape[axis]
+    return sum_over(x, axis) / count
+
+
+def reshape(x, shape):
+    if not isinstance(x, Taylor):
+        return np.reshape(x, shape)
+    return Taylor(x.c.reshape((x.c.shape[0], *shape)))
+
+
 def asarray(value, dtype=None, device=None):
     """Constants (matrices, weights) stay plain NumPy: Taylor arithmetic takes them as they are."""
     return np.asarray(value, dtype=dtype)
@@ -409,5 +439,5 @@ def asarray(value, dtype=None, device=None):
 taylor_xp = SimpleNamespace(
     __name__="taylor",
     sin=sin, cos=cos, tan=tan, tanh=tanh, exp=exp, log=log, log1p=log1p, sqrt=sqrt, abs=absolute,
-    sum=sum_over, stack=stack, asarray=asarray,
+    sum=sum_over, mean=mean, stack=stack, reshape=reshape, maximum=maximum, asarray=asarray,
 )

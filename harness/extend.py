@@ -79,7 +79,7 @@ class Case:
     grid: int = 100  # scalar: np.linspace(*domain, grid); vector: random points in the box
     seed_points: tuple = ()  # points the seeds quote figures at (tuples of n for vector cases)
     orders: tuple[int, ...] = (1,)  # orders of "derivative" that make sense here
-    kinks: tuple[float, ...] = ()  # points where the derivative does not exist
+    kinks: tuple = ()  # points where the derivative does not exist (tuples of n for vector cases)
     dim: int = 1
     out_dim: int = 1
     quantities: tuple[str, ...] = ("derivative",)
@@ -112,6 +112,12 @@ class Case:
         box = rng.uniform(self.domain[0], self.domain[1], size=(self.grid, self.dim))
         seeds = np.asarray(self.seed_points, float).reshape(-1, self.dim)
         return np.concatenate([seeds, box])
+
+    def on_kink(self, point) -> bool:
+        """Whether the derivative does not exist at ``point`` (a float, or n coordinates)."""
+        if self.dim == 1:
+            return float(point) in self.kinks
+        return tuple(float(v) for v in point) in {tuple(map(float, k)) for k in self.kinks}
 
     def seed_mask(self, points: np.ndarray) -> np.ndarray:
         if self.dim == 1:

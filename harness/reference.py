@@ -137,7 +137,7 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
             point = [mpmath.mpf(v) for v in np.atleast_1d(x[p])]
             y = _component(case, None)(*point)
             fv[p] = float(max(abs(v) for v in np.atleast_1d(y)))
-            if case.dim == 1 and float(x[p]) in case.kinks:
+            if case.on_kink(x[p]):
                 defined[p] = False
                 text.append("undefined")
                 continue

@@ -138,7 +138,8 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
     points, values, ref = [], None, None
     started = time.perf_counter()
     try:
-        with time_limit(timeout):
+        # NaN and overflow are results (checked below), not warnings to print mid-run
+        with time_limit(timeout), np.errstate(all="ignore"):
             _check_method(method, cell)
             ref = reference(case, cell.order, x.astype(np.float64), cell.quantity)
             row["reference"] = ref.kind
@@ -159,7 +160,8 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
                 seed_digits=a.seed_digits, n_undefined=a.n_undefined,
             )
             if a.n_undefined:
-                where = ", ".join(f"x={v:g}" for v in x[~ref.defined])
+                where = ", ".join(f"x={v:g}" if np.ndim(v) == 0 else f"x=({', '.join(f'{c:g}' for c in v)})"
+                                  for v in x[~ref.defined])
                 row["message"] = f"derivative undefined at {where}: no error computed there"
             steady = measure(lambda: evaluator.call(xd), **(timing or {}))
             row.update(

@@ -25,7 +25,10 @@ def namespace(anp) -> SimpleNamespace:
         __name__="autograd.numpy",
         **{name: getattr(anp, name) for name in ELEMENTARY},
         sum=anp.sum,
+        mean=anp.mean,
         stack=anp.stack,
+        reshape=anp.reshape,
+        maximum=anp.maximum,
         # constants are plain data: NumPy arrays mix with autograd boxes
         asarray=lambda value, dtype=None, device=None: np.asarray(value, dtype=dtype),
     )

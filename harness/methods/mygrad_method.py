@@ -26,7 +26,10 @@ def namespace(mg) -> SimpleNamespace:
         __name__="mygrad",
         **{name: getattr(mg, name) for name in ELEMENTARY},
         sum=mg.sum,
+        mean=mg.mean,
         stack=mg.stack,
+        reshape=mg.reshape,
+        maximum=mg.maximum,
         asarray=lambda value, dtype=None, device=None: np.asarray(value, dtype=dtype),  # constant data
     )
 

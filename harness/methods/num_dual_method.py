@@ -39,13 +39,29 @@ def _elementary(name: str):
     return lambda x: on_array(x) if isinstance(x, np.ndarray) else on_number(x)
 
 
+def _larger_one(a, b):
+    """The larger operand (duals compare by their real part), a at a tie: its convention at
+    the kink.  `+ 0·other` keeps a dual a dual when the constant operand wins."""
+    return a + 0 * b if a >= b else b + 0 * a
+
+
+_larger = np.frompyfunc(_larger_one, 2, 1)
+
+
+def _maximum(a, b):
+    return _larger(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else _larger_one(a, b)
+
+
 def namespace() -> SimpleNamespace:
     """The case namespace over dual numbers and NumPy object arrays of them."""
     return SimpleNamespace(
         __name__="num_dual",
         **{name: _elementary(name) for name in ELEMENTARY},
         sum=lambda x, axis=None: np.sum(x, axis=axis),
+        mean=lambda x, axis=None: np.sum(x, axis=axis) / (np.size(x) if axis is None else np.shape(x)[axis]),
         stack=lambda arrays, axis=0: np.stack(arrays, axis=axis),
+        reshape=np.reshape,
+        maximum=_maximum,
     )
 
 

@@ -34,7 +34,10 @@ def namespace(tf) -> SimpleNamespace:
         sin=tf.math.sin, cos=tf.math.cos, tan=tf.math.tan, tanh=tf.math.tanh, exp=tf.math.exp,
         log=tf.math.log, log1p=tf.math.log1p, sqrt=tf.math.sqrt, abs=tf.math.abs,
         sum=lambda x, axis=None: tf.math.reduce_sum(x, axis=axis),
+        mean=lambda x, axis=None: tf.math.reduce_mean(x, axis=axis),
         stack=lambda arrays, axis=0: tf.stack(arrays, axis=axis),
+        reshape=tf.reshape,
+        maximum=tf.math.maximum,
         asarray=lambda value, dtype=None, device=None: tf.constant(value, dtype=dtype),
     )
 
