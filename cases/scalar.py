@@ -6,9 +6,11 @@ chrestomathy: tanh, cubic, dual numbers), 003 (JAX autodiff tutorial),
 004 (finite differences, softplus).
 """
 
+from dataclasses import replace
+
 import numpy as np
 
-from harness.extend import Case, register_case
+from harness.extend import Case, register_case, register_sweep
 
 SEED_GRID = tuple(np.linspace(-5, 5, 100))  # seed 001's x_array_2
 
@@ -115,8 +117,11 @@ def logistic_map(n: int = 4) -> Case:
                 source="the AD literature's expression-swell example (Baydin et al. 2018)")
 
 
-register_case(nested_polynomial())
-register_case(logistic_map())
+# depth 4 overflows float32 and depth 6 float64 (the values grow like 2^(3^depth)): that is a result
+register_sweep("nested_polynomial", nested_polynomial, quick=[{"depth": 1}, {"depth": 2}],
+               default=[{"depth": d} for d in (1, 2, 3, 4)], full=[{"depth": d} for d in range(1, 7)])
+register_sweep("logistic_map", logistic_map, quick=[{"n": 1}, {"n": 2}],
+               default=[{"n": n} for n in (1, 2, 4, 8)], full=[{"n": n} for n in range(1, 9)])
 register_case(
     Case(
         "chain_rule",
@@ -150,3 +155,17 @@ register_case(
         note="√x′ = 1/(2√x) is infinite at 0: no error there; stencils reaching x < 0 give NaN.",
     )
 )
+
+
+def sweep_points(name: str) -> None:
+    """Re-register a scalar case as a sweep over its number of points (full profile: up to 10⁷)."""
+    from harness.registry import CASES
+
+    case = CASES.get(name)
+    register_sweep(name, lambda grid: replace(case, grid=grid), quick=[{"grid": case.grid}],
+                   default=[{"grid": case.grid}],
+                   full=[{"grid": g} for g in (case.grid, 10**4, 10**6, 10**7)])
+
+
+for _name in ("square", "tanh", "exp_sin"):  # seed 001 times x² and f_composed on 10⁶ points
+    sweep_points(_name)

@@ -6,21 +6,24 @@ single point (grad, vmap) and a batch of points (finite-difference stencils).
 
 import numpy as np
 
-from harness.extend import Case, register_case
+from harness.extend import Case, register_case, register_sweep
 from harness.namespaces import constant
 
 
-def rosenbrock(n: int = 10, grid: int = 20) -> Case:
-    """Σ 100(x_{i+1} − x_i²)² + (1 − x_i)²: the dimension sweep of gradient methods."""
+def rosenbrock(n: int = 10, grid: int | None = None) -> Case:
+    """Σ 100(x_{i+1} − x_i²)² + (1 − x_i)²: the dimension sweep of gradient methods.
+
+    The Hessian (n² entries) is measured up to n = 10; large n use fewer points."""
+    hessian = ("hessian",) if n <= 10 else ()
     return Case(
         "rosenbrock",
         lambda xp, x: xp.sum(100 * (x[..., 1:] - x[..., :-1] ** 2) ** 2 + (1 - x[..., :-1]) ** 2, axis=-1),
         "Σ 100(x_{i+1} − x_i²)² + (1 − x_i)²",
         domain=(-2.0, 2.0),
-        grid=grid,
+        grid=grid or (20 if n <= 100 else 2),
         seed_points=(tuple([1.0] * n),),  # the minimum: the gradient vanishes there
         dim=n,
-        quantities=("gradient", "hessian", "jvp", "vjp"),
+        quantities=("gradient", *hessian, "jvp", "vjp"),
         source="the classic optimisation test function",
         note="At the minimum (1, …, 1) the gradient is 0: its error is absolute there.",
     )
@@ -72,9 +75,12 @@ register_case(
         source="seed 004 (partials and mixed partials with SymPy)",
     )
 )
-register_case(rosenbrock())
-register_case(linear_map())
-register_case(quadratic_form())
+register_sweep("rosenbrock", rosenbrock, quick=[{"n": 2}], default=[{"n": n} for n in (2, 10, 100)],
+               full=[{"n": n} for n in (2, 10, 100, 1000, 10000)])
+register_sweep("linear_map", linear_map, quick=[{"n": 3}], default=[{"n": 3}, {"n": 10}],
+               full=[{"n": n} for n in (3, 10, 100)])
+register_sweep("quadratic_form", quadratic_form, quick=[{"n": 3}], default=[{"n": 3}, {"n": 10}],
+               full=[{"n": n} for n in (3, 10, 100)])
 register_case(
     Case(
         "max2",

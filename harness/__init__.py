@@ -10,13 +10,14 @@ __version__ = "0.1.0"
 
 
 def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
-        out=None, plugins=(), timeout=None, progress=None, timing=None):
+        sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None):
     """Measure a matrix and return its cells as a pandas DataFrame.
 
     ``cases``/``methods`` are lists or comma-separated strings of names or glob
     patterns (default: all); ``dtypes`` float64/float32 (default both);
     ``devices`` cpu/gpu (default: the CPU and a GPU if present); ``orders`` and
-    ``quantities`` narrow what each case is measured on.  The per-point
+    ``quantities`` narrow what each case is measured on; ``sizes`` is the profile
+    (quick / default / full) that picks the sizes of swept cases.  The per-point
     table is ``df.attrs["points"]`` and the run metadata ``df.attrs["meta"]``.
     With ``out`` (a folder) the run is also written there; ``df.attrs["path"]``
     is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``)
@@ -27,7 +28,7 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
 
     for plugin in plugins:
         load_plugin(plugin)
-    pairs = runner.plan(cases, methods, dtypes, devices, orders, quantities)
+    pairs = runner.plan(cases, methods, dtypes, devices, orders, quantities, sizes)
     timeout = runner.DEFAULT_TIMEOUT_S if timeout is None else timeout
     cells, points, meta = runner.run_cells(pairs, timeout=timeout, progress=progress, timing=timing)
     if out is not None:

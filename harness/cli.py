@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--devices", help="cpu,gpu (default: cpu, and gpu when one is present)")
     run.add_argument("--orders", help="derivative orders, e.g. 1,2 (default: each case's own)")
     run.add_argument("--quantities", help="e.g. derivative,gradient (default: each case's own)")
+    run.add_argument("--sizes", default="default", help="sizes of swept cases: quick, default or full")
     run.add_argument("--timeout", type=float, default=None, help="seconds per cell (default 120)")
     run.add_argument("--out", default="results", help="output folder (default: results/)")
     run.add_argument("--report", action="store_true",
@@ -56,7 +57,8 @@ def _run(args) -> int:
 
     df = harness.run(
         cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
-        orders=args.orders, quantities=args.quantities, out=args.out, plugins=args.plugin,
+        orders=args.orders, quantities=args.quantities, sizes=args.sizes, out=args.out,
+        plugins=args.plugin,
         timeout=args.timeout,
         progress=None if args.quiet else sys.stderr,
     )
@@ -77,14 +79,21 @@ def _list(args) -> int:
     for plugin in args.plugin:
         load_plugin(plugin)
     if args.what == "cases":
-        for c in CASES.all().values():
+        from harness.extend import CaseSweep
+
+        for entry in CASES.all().values():
+            c = entry.cases("default")[0] if isinstance(entry, CaseSweep) else entry
             kinks = f"  kinks at {', '.join(map(str, c.kinks))}" if c.kinks else ""
             source = f"  ({c.source})" if c.source else ""
             what = ",".join(f"{q}{' ' + ','.join(map(str, c.orders)) if q == 'derivative' else ''}"
                             for q in c.quantities)
             dims = f"R^{c.dim} -> R^{c.out_dim}" if c.dim > 1 or c.out_dim > 1 else "scalar"
-            print(f"{c.name:<14} {c.formula:<24} {dims:<14} {what:<40} "
+            print(f"{entry.name:<18} {c.formula:<36} {dims:<14} {what:<36} "
                   f"on [{c.domain[0]:g}, {c.domain[1]:g}]{kinks}{source}")
+            if isinstance(entry, CaseSweep):
+                for profile, sizes in entry.profiles.items():
+                    labels = "; ".join(",".join(f"{k}={v}" for k, v in s.items()) for s in sizes)
+                    print(f"{'':<18}   sizes {profile}: {labels}")
     else:
         from harness.runner import availability
 

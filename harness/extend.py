@@ -36,9 +36,13 @@ __all__ = [
     "Method",
     "Unavailable",
     "Unsupported",
+    "CaseSweep",
     "register_case",
     "register_method",
+    "register_sweep",
 ]
+
+PROFILES = ("quick", "default", "full")
 
 FAMILIES = ("symbolic", "numerical", "automatic")
 MODES = ("forward", "reverse", "forward+reverse", "none")
@@ -86,6 +90,11 @@ class Case:
     mixed: tuple[int, int] = (0, 1)  # the pair of a mixed_partial
     source: str = ""  # where the case comes from (a seed, a paper)
     note: str = ""
+    size: tuple = ()  # the size parameters of a sweep's case, as (name, value) pairs
+
+    @property
+    def size_label(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.size)
 
     def __post_init__(self):
         from harness.quantities import QUANTITIES, VECTOR_QUANTITIES
@@ -221,10 +230,38 @@ class Method:
         return None
 
 
+@dataclass(frozen=True)
+class CaseSweep:
+    """A case family with size parameters: ``factory(**size)`` makes one case per size.
+
+    ``profiles`` maps ``quick`` / ``default`` / ``full`` to the list of sizes
+    measured in that profile (``diffbench run --sizes PROFILE``).
+    """
+
+    name: str
+    factory: Callable[..., Case]
+    profiles: dict
+
+    def cases(self, profile: str = "default") -> list[Case]:
+        from dataclasses import replace
+
+        return [replace(self.factory(**size), name=self.name, size=tuple(size.items()))
+                for size in self.profiles[profile]]
+
+
 def register_case(case: Case) -> Case:
     """Add a case to the registry (a later registration of a name replaces it)."""
     CASES.add(case.name, case)
     return case
+
+
+def register_sweep(name: str, factory: Callable[..., Case], quick: list, default: list,
+                   full: list) -> CaseSweep:
+    """Register a case family measured at the sizes of the chosen profile, e.g.
+    ``register_sweep("nested_polynomial", nested_polynomial, quick=[{"depth": 1}], ...)``."""
+    sweep = CaseSweep(name, factory, {"quick": quick, "default": default, "full": full})
+    CASES.add(name, sweep)
+    return sweep
 
 
 def register_method(method: Method) -> Method:

@@ -41,6 +41,11 @@ class Registry:
     def get(self, name: str):
         return self.select([name])[0]
 
+    def case(self, name: str, profile: str = "default"):
+        """A case by name; for a sweep, its first size in ``profile``."""
+        entry = self.get(name)
+        return entry.cases(profile)[0] if hasattr(entry, "cases") else entry
+
     def select(self, patterns) -> list:
         """Entries matching comma-separated names or glob patterns, in registry order."""
         entries = self.all()

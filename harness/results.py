@@ -16,20 +16,20 @@ from pathlib import Path
 
 from harness.registry import UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_KEY = b"diffbench"
 POINTS_SUFFIX = ".points.parquet"
 
 STATUSES = ("ok", "failed", "unsupported", "unavailable", "timeout")
 
 CELL_COLUMNS = [
-    "run_id", "case", "method", "family", "mode", "batched", "quantity", "order", "dtype", "device",
+    "run_id", "case", "size", "method", "family", "mode", "batched", "quantity", "order", "dtype", "device",
     "status", "message", "dim", "n_points", "n_undefined", "max_abs_err", "max_rel_err",
     "digits", "seed_digits", "setup_s", "first_call_s", "eval_s", "eval_iqr_s",
     "timing_number", "timing_repeats", "reference", "detail", "cell_s",
 ]
 POINT_COLUMNS = [
-    "run_id", "case", "method", "quantity", "order", "dtype", "device", "point", "x", "value", "ref",
+    "run_id", "case", "size", "method", "quantity", "order", "dtype", "device", "point", "x", "value", "ref",
     "ref_lo", "ref_text", "f", "abs_err", "rel_err", "seed", "defined",
 ]
 

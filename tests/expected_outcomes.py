@@ -1,7 +1,7 @@
 """The capability matrix: what each method does on each case, as observed and as expected.
 
-`tests/expected_outcomes.csv` is the committed expectation (float64, CPU): for every
-method × case × quantity × order one of
+`tests/expected_outcomes.csv` is the committed expectation (float64, CPU, the `quick`
+sizes): for every method × case (and size) × quantity × order one of
 
   ok            measured, at least MIN_DIGITS correct digits
   inaccurate    measured, fewer than MIN_DIGITS digits (e.g. complex step on |x|)
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 EXPECTED = Path(__file__).with_name("expected_outcomes.csv")
-COLUMNS = ["method", "case", "quantity", "order", "expected", "reason"]
+COLUMNS = ["method", "case", "size", "quantity", "order", "expected", "reason"]
 MIN_DIGITS = 4.0
 TIMING = {"repeats": 5, "min_batch_s": 0.001}
 
@@ -35,15 +35,16 @@ def category(row) -> str:
 
 
 def observe():
-    """The float64 CPU matrix of the built-in cases and methods (opt-in ones left out)."""
+    """The float64 CPU matrix of the built-in cases (quick sizes) and methods (opt-in ones left out)."""
     import harness
 
-    df = harness.run(dtypes="float64", devices="cpu", timing=TIMING)
+    df = harness.run(dtypes="float64", devices="cpu", sizes="quick", timing=TIMING)
     rows = []
     for r in df.itertuples():
         cat = category(r)
         reason = "" if cat == "ok" else (r.message if cat != "inaccurate" else f"{r.digits:.1f} digits")
-        rows.append({"method": r.method, "case": r.case, "quantity": r.quantity, "order": int(r.order),
+        rows.append({"method": r.method, "case": r.case, "size": r.size or "", "quantity": r.quantity,
+                     "order": int(r.order),
                      "expected": cat, "reason": reason.splitlines()[0][:200] if reason else ""})
     return rows
 

@@ -13,7 +13,7 @@ from tests.expected_outcomes import read_expected
 
 
 def key(r):
-    return (r["method"], r["case"], r["quantity"], r["order"])
+    return (r["method"], r["case"], r["size"], r["quantity"], r["order"])
 
 
 @pytest.fixture(scope="module")

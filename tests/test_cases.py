@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import harness
+from cases.scalar import logistic_map, nested_polynomial
 from harness.extend import Evaluator, Method, register_method
 from harness.reference import reference
 from harness.registry import CASES
@@ -13,7 +14,8 @@ FAST = {"repeats": 5, "min_batch_s": 0.002}
 
 
 def ref_at(case, x, order=1):
-    return mpmath.mpf(reference(CASES.get(case), order, np.array([x])).text[0])
+    case = CASES.case(case) if isinstance(case, str) else case
+    return mpmath.mpf(reference(case, order, np.array([x])).text[0])
 
 
 @mpmath.workdps(50)
@@ -22,7 +24,7 @@ def test_nested_polynomial_by_the_chain_rule():
     p = lambda t: 2 * t**3 - 3 * t**2 + 5  # noqa: E731
     dp = lambda t: 6 * t**2 - 6 * t  # noqa: E731
     expected = dp(p(p(x))) * dp(p(x)) * dp(x)
-    assert abs(ref_at("nested_polynomial", 1.5) - expected) < mpmath.mpf(10) ** -30 * abs(expected)
+    assert abs(ref_at(nested_polynomial(3), 1.5) - expected) < mpmath.mpf(10) ** -30 * abs(expected)
 
 
 @mpmath.workdps(50)
@@ -32,7 +34,7 @@ def test_logistic_map_by_the_chain_rule():
     for _ in range(4):
         expected *= 4 - 8 * l_k
         l_k = 4 * l_k * (1 - l_k)
-    assert abs(ref_at("logistic_map", 0.3) - expected) < mpmath.mpf(10) ** -30 * abs(expected)
+    assert abs(ref_at(logistic_map(4), 0.3) - expected) < mpmath.mpf(10) ** -30 * abs(expected)
 
 
 @mpmath.workdps(50)
@@ -44,11 +46,11 @@ def test_chain_rule_exercise():
 
 def test_quadratic_form_gradient_is_the_symmetric_part():
     """Every correct method agrees on ½(W + Wᵀ)x; the seed's Wx is rejected as wrong."""
-    case = CASES.get("quadratic_form")
+    case = CASES.case("quadratic_form")  # n = 3, the first size
     w = np.random.default_rng(2).standard_normal((3, 3))  # the case's W, rebuilt independently
     register_method(Method("test-wx", "symbolic", lambda cell: Evaluator(call=lambda x: x @ w.T),
                            quantities=("gradient",)))
-    df = harness.run(cases="quadratic_form", quantities="gradient", dtypes="float64",
+    df = harness.run(cases="quadratic_form", quantities="gradient", dtypes="float64", sizes="quick",
                      methods="sympy,central,jax,torch,dual,test-wx", timing=FAST)
     rows = df.set_index("method")
     assert rows.loc["test-wx", "status"] == "ok" and rows.loc["test-wx", "digits"] < 2

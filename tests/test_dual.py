@@ -66,7 +66,7 @@ def test_tanh_prime_keeps_its_digits_in_the_tails():
 @pytest.mark.parametrize("order, at_1, at_2", [(1, 4, 17), (2, 10, 16), (3, 6, 6), (4, 0, 0)])
 def test_cubic_derivatives_are_exact(order, at_1, at_2):
     # x³ + 2x² − 3x + 1: 3x² + 4x − 3, 6x + 4, 6, 0; small integers, exact in binary
-    d = dual_derivative(CASES.get("cubic").fn, [1.0, 2.0], order)
+    d = dual_derivative(CASES.case("cubic").fn, [1.0, 2.0], order)
     assert d.tolist() == [at_1, at_2]
 
 

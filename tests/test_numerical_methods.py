@@ -121,7 +121,7 @@ SECOND_BANDS = {"central4": (9.5, 13), "richardson": (11.5, 17), "numdifftools":
 @pytest.mark.parametrize("method", methods(FIRST_BANDS))
 @pytest.mark.parametrize("case, x, exact", FIRST_DERIVATIVES)
 def test_first_derivative_against_closed_form(registered, method, case, x, exact):
-    evaluator = registered[method].prepare(Cell(CASES.get(case), 1, "float64", "cpu"))
+    evaluator = registered[method].prepare(Cell(CASES.case(case), 1, "float64", "cpu"))
     d = digits(evaluator.call(np.array([x]))[0], exact)
     lo, hi = FIRST_BANDS[method]
     assert lo <= d <= hi, f"{case}'({x}) by {method}: {d:.2f} digits"
@@ -130,7 +130,7 @@ def test_first_derivative_against_closed_form(registered, method, case, x, exact
 @pytest.mark.parametrize("method", methods(SECOND_BANDS))
 @pytest.mark.parametrize("case, x, exact", SECOND_DERIVATIVES)
 def test_second_derivative_against_closed_form(registered, method, case, x, exact):
-    evaluator = registered[method].prepare(Cell(CASES.get(case), 2, "float64", "cpu"))
+    evaluator = registered[method].prepare(Cell(CASES.case(case), 2, "float64", "cpu"))
     d = digits(evaluator.call(np.array([x]))[0], exact)
     lo, hi = SECOND_BANDS[method]
     assert lo <= d <= hi, f"{case}''({x}) by {method}: {d:.2f} digits"
@@ -138,7 +138,7 @@ def test_second_derivative_against_closed_form(registered, method, case, x, exac
 
 def test_numdifftools_higher_orders_of_the_cubic(registered):
     pytest.importorskip("numdifftools")
-    cubic = CASES.get("cubic")
+    cubic = CASES.case("cubic")
     for order, exact in ((3, 6.0), (4, 0.0)):
         evaluator = registered["numdifftools"].prepare(Cell(cubic, order, "float64", "cpu"))
         value = evaluator.call(np.array([1.0]))[0]
@@ -212,7 +212,7 @@ def test_numdifftools_is_unavailable_without_the_package(registered, monkeypatch
     df = harness.run(cases="tanh", methods="numdifftools", dtypes="float64", orders="1", timing=fast)
     assert df.iloc[0].status == "unavailable"
     with pytest.raises(Unavailable):
-        library_numerical.prepare_numdifftools(Cell(CASES.get("tanh"), 1, "float64", "cpu"))
+        library_numerical.prepare_numdifftools(Cell(CASES.case("tanh"), 1, "float64", "cpu"))
 
 
 # --- vector cases ------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def test_rosen5_through_the_harness(registered, fast):
 
 
 def test_jacobian_and_jvp_of_a_linear_map(registered):
-    case = CASES.get("linear_map")  # f(x) = W x: the Jacobian is W at every point
+    case = CASES.case("linear_map")  # f(x) = W x: the Jacobian is W at every point
     x = case.points()
     w = case.fn(namespace("numpy"), np.eye(case.dim)).T
     for method in ("central4", "complex-step", "scipy-approx-fprime", "scipy-differentiate", "numdifftools"):
@@ -289,7 +289,7 @@ ESTIMATE_CASES = [  # (case, order, closed-form derivative in mpmath)
 
 @pytest.mark.parametrize("case, order, exact", ESTIMATE_CASES)
 def test_richardson_error_estimate_bounds_the_true_error(case, order, exact):
-    c = CASES.get(case)
+    c = CASES.case(case)
     xp = namespace("numpy")
     x = c.points()
     value, estimate = stencils.richardson_derivative(lambda t: c.fn(xp, t), x, order)
@@ -315,7 +315,7 @@ def test_richardson_gradient_error_estimate(registered):
 
 
 def test_np_gradient_is_seed_001s_computation_and_second_order(registered):
-    case = CASES.get("exp_sin")
+    case = CASES.case("exp_sin")
     evaluator = registered["np-gradient"].prepare(Cell(case, 1, "float64", "cpu"))
     exact = lambda t: -2 * np.exp(-2 * t) + 9 * np.cos(3 * t)  # noqa: E731
     errors = []

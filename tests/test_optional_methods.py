@@ -217,7 +217,7 @@ def test_tensorflow_pow_gradient_is_nan_at_zero(fast):
     """TensorFlow's d/dx pow(x, 0) = 0·pow(x, −1) is 0·∞ at x = 0: 2x²'s third derivative is NaN
     there (see harness/methods/tensorflow_method.py); the harness reports it as a failure."""
     needs("tensorflow")
-    cubic = CASES.get("cubic")
+    cubic = CASES.case("cubic")
     register_case(Case("test_optional_cubic_at_0", cubic.fn, cubic.formula, grid=11, orders=(2, 3)))
     df = harness.run(cases="test_optional_cubic_at_0", methods="tensorflow", dtypes="float64",
                      timing=fast)

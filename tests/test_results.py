@@ -43,7 +43,7 @@ def test_wrong_schema_version(written, tmp_path, monkeypatch):
     monkeypatch.setattr(results, "SCHEMA_VERSION", 99)
     path = results.write(df, df.attrs["points"], {**df.attrs["meta"], "run_id": "old"}, tmp_path)
     monkeypatch.undo()
-    with pytest.raises(UsageError, match=r"old\.parquet: schema version 99, this diffbench reads 1"):
+    with pytest.raises(UsageError, match=r"old\.parquet: schema version 99, this diffbench reads 2"):
         results.read([path])
 
 

@@ -37,6 +37,7 @@ def _kink_table(points, methods):
     undefined = points[~points["defined"].astype(bool)]
     rows = []
     for (case, order, dtype, x), g in undefined.groupby(["case", "order", "dtype", "x"], sort=False):
+        g = g.drop_duplicates("method")
         values = dict(zip(g["method"], g["value"]))
         rows.append({"case": case, "order": order, "dtype": dtype, "x": x,
                      "values": [values.get(m) for m in methods]})
@@ -46,12 +47,17 @@ def _kink_table(points, methods):
 def build_context(cells, points, metas) -> dict:
     methods = list(dict.fromkeys(cells["method"]))
     curves = []
-    for (case, quantity, order), g in points.groupby(["case", "quantity", "order"], sort=False):
+    points = points.assign(size=points["size"].fillna(""))
+    # one figure per case, quantity and order: of a sweep, its largest size in the run
+    largest = points.drop_duplicates(["case", "size"]).groupby("case", sort=False)["size"].last()
+    shown = points[points["size"] == points["case"].map(largest)]
+    for (case, size, quantity, order), g in shown.groupby(["case", "size", "quantity", "order"],
+                                                          sort=False):
         kinks = sorted(set(g.loc[~g["defined"].astype(bool), "x"]))
         svg = (plots.derivative_curves(g, methods, kinks) if quantity == "derivative"
                else plots.vector_errors(g, methods))
         curves.append({"case": case, "quantity": quantity, "order": order, "svg": svg,
-                       "label": plots.task_label((case, quantity, order))})
+                       "label": plots.task_label((case, size, quantity, order))})
     failures = cells[cells["status"].isin(["failed", "timeout"])]
     skipped = cells[cells["status"].isin(["unsupported", "unavailable"])]
     skipped = skipped.groupby(["method", "status", "message"], sort=False).size().reset_index(name="cells")

@@ -30,11 +30,12 @@ def to_svg(fig: Figure) -> str:
 
 
 def task_key(r) -> tuple:
-    return (r.case, r.quantity, r.order)
+    return (r.case, r.size or "", r.quantity, r.order)
 
 
 def task_label(key) -> str:
-    case, quantity, order = key
+    case, size, quantity, order = key
+    case = f"{case} [{size}]" if size else case
     return f"{case} ({quantity} {order})" if quantity == "derivative" else f"{case} ({quantity})"
 
 

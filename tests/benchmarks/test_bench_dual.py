@@ -22,7 +22,7 @@ N_POINTS = 1_000_000
 
 @pytest.fixture(scope="module")
 def case():
-    return CASES.get("exp_sin")
+    return CASES.case("exp_sin")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,198 @@
+"""Training losses of small models, as functions of the flat parameter vector θ.
+
+Each case is ``fn(xp, θ)`` with θ of shape (..., n): every weight and bias of
+the model, concatenated, unflattened by slicing the last axis.  The data
+(inputs, targets) are fixed NumPy arrays brought into the backend with
+:func:`harness.namespaces.constant`.  Leading axes of θ are a batch of
+parameter vectors (finite-difference stencils), so matrix products put the
+data first: inputs (B, d) @ W (..., d, w) → (..., B, w).
+
+Seeds: 000 (tanh MLP with a squared-error loss; logistic regression on iris;
+exercise 2, softmax regression on the three classes), 003 (logistic
+regression on a 4 × 3 toy data set).
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from harness.extend import Case, register_case
+from harness.namespaces import constant
+
+IRIS_CSV = Path(__file__).parent / "data" / "iris.csv"
+
+# Seed 003's toy data set.
+TOY_INPUTS = np.array([[0.52, 1.12, 0.77], [0.88, -1.08, 0.15], [0.52, 0.06, -1.30], [0.74, -2.49, 1.39]])
+TOY_TARGETS = np.array([1.0, 1.0, 0.0, 1.0])  # [True, True, False, True]
+# Seed 003's (W, b), float32: jax.random.key(0) split in 3, drawn with the threefry
+# implementation JAX used before 0.5 (jax.threefry_partitionable(False)).  At this θ
+# the seed printed loss 3.0519385, ∇W = (−0.16965583, −0.8774644, −1.4901346), ∇b = −0.29227245.
+SEED_003_THETA = (-0.3683878481388092, -2.275688886642456, 0.011447565630078316, 0.8535516262054443)
+
+
+def load_iris() -> tuple[np.ndarray, np.ndarray]:
+    """The 150 iris rows shipped in ``cases/data``: features (150, 4) and class (150,) in {0, 1, 2}."""
+    table = np.loadtxt(IRIS_CSV, delimiter=",", skiprows=1)  # line 1: "150,4,setosa,versicolor,virginica"
+    return table[:, :4], table[:, 4].astype(int)
+
+
+def _batch(x) -> tuple:
+    return tuple(x.shape[:-1])
+
+
+def _matrix(xp, x, start: int, rows: int, cols: int):
+    """θ[..., start : start + rows·cols] as a (..., rows, cols) matrix (row-major)."""
+    return xp.reshape(x[..., start : start + rows * cols], (*_batch(x), rows, cols))
+
+
+def _row(xp, x, start: int, cols: int):
+    """θ[..., start : start + cols] as a (..., 1, cols) row that broadcasts over data rows."""
+    return xp.reshape(x[..., start : start + cols], (*_batch(x), 1, cols))
+
+
+def _mlp(layers: int, width: int, batch: int, seed: int, chained: bool):
+    rng = np.random.default_rng(seed)
+    inputs = rng.standard_normal((batch, width))
+    targets = rng.standard_normal((batch, 1))
+    size = width * width + width  # one layer's W then b
+
+    def loss(xp, x):
+        data = constant(xp, inputs, like=x)
+        outputs = data
+        for layer in range(layers):
+            start = layer * size
+            w = _matrix(xp, x, start, width, width)
+            b = _row(xp, x, start + width * width, width)
+            outputs = xp.tanh((outputs if chained else data) @ w + b)
+        # targets (B, 1) broadcast over the width, as in the seed
+        err = outputs - constant(xp, targets, like=x)
+        return xp.sum(xp.sum(err * err, axis=-1), axis=-1)
+
+    return loss, layers * size
+
+
+def mlp_loss(layers: int = 2, width: int = 3, batch: int = 6, seed: int = 0) -> Case:
+    """Σ (predict(θ, inputs) − targets)² for a tanh MLP, θ = every layer's (W, b)."""
+    fn, dim = _mlp(layers, width, batch, seed, chained=True)
+    return Case(
+        "mlp_loss",
+        fn,
+        "Σ (h_L − t)², h_0 = inputs, h_k = tanh(h_{k−1} W_k + b_k)",
+        domain=(-1.0, 1.0),
+        grid=4,
+        dim=dim,
+        quantities=("gradient",),
+        source=f"seed 000 (tanh MLP, squared-error loss); {layers} layers of width {width}, "
+        f"batch {batch}, data from default_rng({seed})",
+        note="θ = (W₁ row-major, b₁, W₂, b₂, …). Sizes kept small: the reference costs dim × points "
+        "mpmath derivatives of the whole network at 60 digits.",
+    )
+
+
+def mlp_loss_seed(layers: int = 2, width: int = 3, batch: int = 6, seed: int = 0) -> Case:
+    """Seed 000's predict as written: every layer reads ``inputs``, so only the last one counts."""
+    fn, dim = _mlp(layers, width, batch, seed, chained=False)
+    last = dim - (width * width + width)
+    return Case(
+        "mlp_loss_seed",
+        fn,
+        "Σ (tanh(inputs W_L + b_L) − t)²",
+        domain=(-1.0, 1.0),
+        grid=4,
+        dim=dim,
+        quantities=("gradient",),
+        source=f"seed 000 (predict as written: jnp.dot(inputs, W) in every layer); {layers} layers "
+        f"of width {width}, batch {batch}, data from default_rng({seed})",
+        note=f"Seed 000's loop feeds `inputs`, not `outputs`, into every layer, so each layer's "
+        f"result is overwritten and only the last layer reaches the loss: the gradient is exactly 0 "
+        f"in θ[:{last}] (all but the last layer). Same θ layout and data as mlp_loss.",
+    )
+
+
+def logistic_loss() -> Case:
+    """Seed 003: −Σ log P(label), P from sigmoid(inputs·W + b) on its 4 × 3 toy data."""
+
+    def loss(xp, x):
+        z = x[..., :3] @ constant(xp, TOY_INPUTS.T, like=x) + x[..., 3:4]  # (..., 4)
+        # the seed's sigmoid 0.5·(tanh(z/2) + 1), halved by an integer: the same floats, and in
+        # SymPy a 0.5 would turn the exact rational data into 53-bit Floats
+        preds = (xp.tanh(z / 2) + 1) / 2
+        t = constant(xp, TOY_TARGETS, like=x)
+        label_probs = preds * t + (1 - preds) * (1 - t)
+        return -xp.sum(xp.log(label_probs), axis=-1)
+
+    return Case(
+        "logistic_loss",
+        loss,
+        "−Σ log(p·t + (1 − p)(1 − t)), p = σ(XW + b), σ(z) = (tanh(z/2) + 1)/2",
+        domain=(-1.0, 1.0),
+        grid=10,
+        seed_points=(SEED_003_THETA,),
+        dim=4,
+        quantities=("gradient", "hessian"),
+        source="seed 003 (logistic regression on a 4 × 3 toy data set)",
+        note="θ = (W₁, W₂, W₃, b). The seed point is the seed's own (W, b), rebuilt from "
+        "jax.random.key(0) with JAX's pre-0.5 threefry (jax.threefry_partitionable(False)): it "
+        "reproduces the printed loss 3.0519385 and gradient to float32 rounding.",
+    )
+
+
+def logistic_iris() -> Case:
+    """Seed 000: mean log(1 + e^(−y(Xw + b))) on iris, first two features, classes 0 and 1."""
+    features, labels = load_iris()
+    keep = labels != 2
+    features = features[keep, :2]
+    y = np.where(labels[keep] == 0, -1.0, 1.0)
+
+    def loss(xp, x):
+        z = x[..., :2] @ constant(xp, features.T, like=x) + x[..., 2:3]  # (..., 100)
+        return xp.mean(xp.log(1 + xp.exp(-constant(xp, y, like=x) * z)), axis=-1)
+
+    return Case(
+        "logistic_iris",
+        loss,
+        "mean log(1 + e^(−y(Xw + b))), y ∈ {−1, +1}",
+        domain=(-1.0, 1.0),
+        grid=10,
+        seed_points=((0.0, 0.0, 0.0),),
+        dim=3,
+        quantities=("gradient", "hessian"),
+        source="seed 000 (logistic regression on iris: sepal length and width, setosa −1 vs versicolor +1)",
+        note="θ = (w₁, w₂, b); θ = 0 is the seed's starting point. 100 rows from cases/data/iris.csv.",
+    )
+
+
+def softmax_xent(every: int = 5) -> Case:
+    """Seed 000's exercise 2: softmax regression on the three iris classes, two features."""
+    features, labels = load_iris()
+    rows = slice(None, None, every)  # every 5th row: 10 of each class
+    features, labels = features[rows, :2], labels[rows]
+    onehot = np.eye(3)[labels]
+
+    def loss(xp, x):
+        logits = constant(xp, features, like=x) @ _matrix(xp, x, 0, 2, 3) + _row(xp, x, 6, 3)
+        # no max-shift: with |θ| ≤ 1 and features below 8, |logits| < 14, far from overflow
+        logsumexp = xp.log(xp.sum(xp.exp(logits), axis=-1))
+        true_logit = xp.sum(constant(xp, onehot, like=x) * logits, axis=-1)
+        return xp.mean(logsumexp - true_logit, axis=-1)
+
+    return Case(
+        "softmax_xent",
+        loss,
+        "mean(log Σ_k e^(z_k) − z_y), z = XW + b",
+        domain=(-1.0, 1.0),
+        grid=10,
+        seed_points=(tuple([0.0] * 9),),
+        dim=9,
+        quantities=("gradient", "hessian"),
+        source="seed 000 (exercise 2: multi-class logistic regression with softmax, iris)",
+        note=f"θ = (W 2×3 row-major, b). Iris rows 0, {every}, {2 * every}, … ({len(labels)} rows, "
+        f"{len(labels) // 3} per class) to keep the reference affordable. logsumexp without the "
+        f"max-shift: the logits stay small here.",
+    )
+
+
+def register() -> None:
+    """Register the default-size loss cases."""
+    for case in (mlp_loss(), mlp_loss_seed(), logistic_loss(), logistic_iris(), softmax_xent()):
+        register_case(case)
