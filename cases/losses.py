@@ -12,11 +12,12 @@ exercise 2, softmax regression on the three classes), 003 (logistic
 regression on a 4 × 3 toy data set).
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from harness.extend import Case, register_case
+from harness.extend import Case, Training, register_case, register_sweep
 from harness.namespaces import constant
 
 IRIS_CSV = Path(__file__).parent / "data" / "iris.csv"
@@ -162,10 +163,53 @@ def logistic_iris() -> Case:
     )
 
 
-def softmax_xent(every: int = 5) -> Case:
+def logistic_iris_data() -> tuple[np.ndarray, np.ndarray]:
+    """``logistic_iris``'s data: iris features 0–1 of classes 0 and 1, y = −1 (class 0) or +1."""
+    features, labels = load_iris()
+    keep = labels != 2
+    return features[keep, :2], np.where(labels[keep] == 0, -1.0, 1.0)
+
+
+def logistic_iris_gradient(X: np.ndarray, y: np.ndarray):
+    """The closed-form gradient of mean log(1 + e^(−y z)), z = X·w + b, θ = (w, b).
+
+    ∂/∂z log(1 + e^(−yz)) = −y·σ(−yz), σ(t) = 1/(1 + e^(−t)), so
+    ∇_w = mean(−y·σ(−yz)·x) and ∇_b = mean(−y·σ(−yz)).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        w, b = theta[:-1], theta[-1]
+        z = X @ w + b
+        dz = -y / (1 + np.exp(y * z))  # −y·σ(−yz)
+        return np.append(dz @ X / len(y), dz.mean())
+
+    return gradient
+
+
+def accuracy(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> float:
+    """Share of rows classified right by sign(X·w + b), θ = (w, b), as in seed 000."""
+    theta = np.asarray(theta, dtype=np.float64)
+    return float(np.mean(np.sign(X @ theta[:-1] + theta[-1]) == y))
+
+
+def logistic_iris_training(steps: int = 10_000) -> Case:
+    """Seed 000's training: ``steps`` of gradient descent, lr 0.05, from θ = 0, on logistic_iris."""
+    X, y = logistic_iris_data()
+    spec = Training(steps, 0.05, gradient=lambda: logistic_iris_gradient(X, y),
+                    accuracy=lambda theta: accuracy(X, y, theta))
+    return replace(logistic_iris(), name="logistic_iris_training", quantities=("training",), training=spec,
+                   note="Gradient descent driven by each method's gradient; the reference descends with "
+                        "the closed-form gradient in float64.")
+
+
+def softmax_xent(every: int = 10) -> Case:
     """Seed 000's exercise 2: softmax regression on the three iris classes, two features."""
     features, labels = load_iris()
-    rows = slice(None, None, every)  # every 5th row: 10 of each class
+    # every 10th row: 5 of each class (the classes are blocks of 50); the Hessian's reference
+    # costs ~2 s per row, mostly SymPy differentiating the sum over rows
+    rows = slice(None, None, every)
     features, labels = features[rows, :2], labels[rows]
     onehot = np.eye(3)[labels]
 
@@ -193,6 +237,8 @@ def softmax_xent(every: int = 5) -> Case:
 
 
 def register() -> None:
-    """Register the default-size loss cases."""
+    """Register the default-size loss cases and the training workload (steps by profile)."""
     for case in (mlp_loss(), mlp_loss_seed(), logistic_loss(), logistic_iris(), softmax_xent()):
         register_case(case)
+    register_sweep("logistic_iris_training", logistic_iris_training, quick=[{"steps": 100}],
+                   default=[{"steps": 1000}], full=[{"steps": 10_000}])

@@ -132,6 +132,9 @@ class Taylor:
         return exp(self * math.log(base))  # math.log keeps a Python float: float32 stays float32
 
     def __matmul__(self, matrix):
+        if isinstance(matrix, Taylor):  # both vary: the Cauchy product with @ for ×
+            a, b = self.c, matrix.c
+            return Taylor(np.stack([sum(a[j] @ b[k - j] for j in range(k + 1)) for k in range(len(a))]))
         if not _is_matrix(matrix):
             return NotImplemented
         return Taylor(self.c @ matrix)  # the coefficient axis is a batch axis of matmul

@@ -34,6 +34,7 @@ __all__ = [
     "Cell",
     "Evaluator",
     "Method",
+    "Training",
     "Unavailable",
     "Unsupported",
     "CaseSweep",
@@ -64,6 +65,20 @@ class Unavailable(Exception):
 
 
 @dataclass(frozen=True)
+class Training:
+    """A gradient-descent workload on a case's loss: ``steps`` of θ ← θ − lr·∇L(θ) from
+    ``start`` (zeros by default).  ``gradient()`` returns a hand-written closed-form
+    gradient θ ↦ ∇L(θ) in float64, the reference trajectory's; ``accuracy(θ)`` scores
+    the trained parameters (e.g. the share of points classified right)."""
+
+    steps: int
+    lr: float
+    gradient: Callable[[], Callable]
+    accuracy: Callable | None = None
+    start: tuple | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     """A test function, written once for every backend.
 
@@ -91,6 +106,7 @@ class Case:
     source: str = ""  # where the case comes from (a seed, a paper)
     note: str = ""
     size: tuple = ()  # the size parameters of a sweep's case, as (name, value) pairs
+    training: Training | None = None  # needed by the "training" quantity
 
     @property
     def size_label(self) -> str:
@@ -106,6 +122,8 @@ class Case:
             raise ValueError(f"case {self.name!r}: 'derivative' is for scalar cases (dim 1)")
         if self.dim == 1 and set(self.quantities) & set(VECTOR_QUANTITIES):
             raise ValueError(f"case {self.name!r}: vector quantities need dim > 1")
+        if ("training" in self.quantities) != (self.training is not None):
+            raise ValueError(f"case {self.name!r}: the 'training' quantity goes with a Training spec")
 
     def points(self) -> np.ndarray:
         """Evaluation points (float64): the seed points, then the grid.
@@ -219,7 +237,12 @@ class Method:
 
     def unsupported_reason(self, cell: Cell) -> str | None:
         """Why this method cannot measure ``cell``, from its declaration alone."""
-        if cell.quantity not in self.quantities:
+        if cell.quantity == "training":  # driven by the method's gradient
+            if "gradient" not in self.quantities:
+                return f"{self.name} computes no gradient to train with"
+            if cell.dtype != "float64":
+                return "the training workload runs in float64"
+        elif cell.quantity not in self.quantities:
             return f"{self.name} does not compute a {cell.quantity}"
         if cell.quantity == "derivative" and cell.order > self.max_order:
             return f"{self.name} computes derivatives up to order {self.max_order}"

@@ -15,13 +15,16 @@ jvp             1      J(x)·v, v = ``case.tangent()``               (N,) or (N,
 vjp             1      uᵀ·J(x), u = ``case.cotangent()``            (N, n)
 mixed_partial   2      ∂²f/∂x_i∂x_j, (i, j) = ``case.mixed``       (N,)
 ==============  =====  ========================================  ================
+
+``training`` is a workload rather than a value: gradient descent on a loss
+driven by the method's gradient (see :mod:`harness.workloads`).
 """
 
 from __future__ import annotations
 
-QUANTITIES = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial")
+QUANTITIES = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial", "training")
 VECTOR_QUANTITIES = QUANTITIES[1:]
-ORDER = {"gradient": 1, "jacobian": 1, "jvp": 1, "vjp": 1, "hessian": 2, "mixed_partial": 2}
+ORDER = {"gradient": 1, "jacobian": 1, "jvp": 1, "vjp": 1, "hessian": 2, "mixed_partial": 2, "training": 1}
 
 
 def value_shape(case, quantity: str, n_points: int) -> tuple[int, ...]:

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -129,6 +130,31 @@ def _check_method(method, cell: Cell):
         raise Unsupported(reason)
 
 
+def _measure_training(method, cell: Cell) -> dict:
+    """Gradient descent driven by the method's gradient, against the closed-form trajectory."""
+    from harness import workloads
+
+    spec = cell.case.training
+    result = workloads.train(method, cell.case, cell.dtype, cell.device, spec.steps, spec.lr,
+                             spec.start, loss_samples=0)
+    ref = workloads.reference_training(cell.case, spec.steps, spec.lr, spec.start, spec.gradient(),
+                                       loss_samples=0)
+    dev = workloads.compare(result, ref.final)
+    score = spec.accuracy(result.final) if spec.accuracy else None
+    detail = {"steps": spec.steps, "lr": spec.lr, "final": result.final.tolist(),
+              "reference_final": ref.final.tolist(), "accuracy": score,
+              "reference_accuracy": spec.accuracy(ref.final) if spec.accuracy else None,
+              "first_step_s": result.first_step_s}
+    return dict(
+        eval_s=result.wall_s, setup_s=result.setup_s, first_call_s=result.first_step_s,
+        max_abs_err=dev["max_abs_dev"], max_rel_err=dev["max_rel_dev"],
+        digits=acc.digits_of(dev["max_rel_dev"]), n_points=1, timing_number=spec.steps, timing_repeats=1,
+        reference="closed-form gradient descent in float64", detail=json.dumps(detail),
+        message=f"{spec.steps} steps in {result.wall_s:.3g} s; final θ off the reference by "
+                f"{dev['max_abs_dev']:.2g}" + (f"; accuracy {score:.3f}" if score is not None else ""),
+    )
+
+
 def graded_points(case, x: np.ndarray) -> np.ndarray:
     """Indices of the points graded against the reference: all of them up to GRADED_POINTS,
     else the seed points and GRADED_POINTS evenly spaced ones (the timing still covers all)."""
@@ -142,51 +168,23 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
                  timing: dict | None = None):
     """One cell's row (a dict) and its per-point rows (a list of dicts)."""
     case = cell.case
-    x64 = case.points()
-    x = x64.astype(cell.dtype)
-    graded = graded_points(case, x64)  # all points, or a fixed sample of a huge sweep
-    seed_mask = case.seed_mask(x64)[graded]
     row = dict.fromkeys(CELL_COLUMNS)
     row.update(
         run_id=run_id, case=case.name, size=case.size_label, method=method.name, family=method.family,
         mode=method.mode, batched=method.batched, quantity=cell.quantity, order=cell.order,
-        dtype=cell.dtype, device=cell.device,
-        dim=case.dim, n_points=len(x), message="",
+        dtype=cell.dtype, device=cell.device, dim=case.dim, n_points=len(case.points()), message="",
     )
-    points, values, ref = [], None, None
+    measured = Measured()
     started = time.perf_counter()
     try:
         # NaN and overflow are results (checked below), not warnings to print mid-run
         with time_limit(timeout), np.errstate(all="ignore"):
             _check_method(method, cell)
-            ref = reference(case, cell.order, x[graded].astype(np.float64), cell.quantity)
-            sampled = f" at {len(graded)} of {len(x)} points" if len(graded) < len(x) else ""
-            row["reference"] = ref.kind + sampled
-            t0 = time.perf_counter()
-            evaluator = method.prepare(cell)
-            t1 = time.perf_counter()
-            xd = evaluator.to_device(x)
-            t2 = time.perf_counter()
-            out = evaluator.call(xd)
-            t3 = time.perf_counter()
-            row.update(setup_s=(t1 - t0) + (t3 - t2), first_call_s=t3 - t2)
-            row["detail"] = json.dumps(evaluator.info, default=str) if evaluator.info else None
-            shape = value_shape(case, cell.quantity, len(x))
-            values = acc.check_result(evaluator.to_numpy(out), shape)[graded]
-            a = acc.accuracy(values, ref, seed_mask)
-            row.update(
-                max_abs_err=a.max_abs_err, max_rel_err=a.max_rel_err, digits=a.digits,
-                seed_digits=a.seed_digits, n_undefined=a.n_undefined,
-            )
-            if a.n_undefined:
-                where = ", ".join(f"x={v:g}" if np.ndim(v) == 0 else f"x=({', '.join(f'{c:g}' for c in v)})"
-                                  for v in x[graded][~ref.defined])
-                row["message"] = f"derivative undefined at {where}: no error computed there"
-            steady = measure(lambda: evaluator.call(xd), **(timing or {}))
-            row.update(
-                eval_s=steady.median_s, eval_iqr_s=steady.iqr_s,
-                timing_number=steady.number, timing_repeats=steady.repeats, status="ok",
-            )
+            if cell.quantity == "training":
+                row.update(_measure_training(method, cell))
+            else:
+                _measure_values(method, cell, row, timing, measured)
+            row["status"] = "ok"
     except Unavailable as exc:
         row.update(status="unavailable", message=str(exc))
     except Unsupported as exc:
@@ -196,9 +194,56 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
     except Exception as exc:  # the method's failure is a result
         row.update(status="failed", message=f"{type(exc).__name__}: {exc}".strip())
     row["cell_s"] = time.perf_counter() - started
-    if values is not None and ref is not None:
-        points = _point_rows(row, x[graded], values, ref, seed_mask)
+    points = []
+    if measured.values is not None and measured.ref is not None:
+        points = _point_rows(row, measured.x, measured.values, measured.ref, measured.seed_mask)
     return row, points
+
+
+@dataclass
+class Measured:
+    """What a cell computed before it ended (kept for the per-point table even on failure)."""
+
+    x: np.ndarray | None = None
+    values: np.ndarray | None = None
+    ref: object = None
+    seed_mask: np.ndarray | None = None
+
+
+def _measure_values(method, cell: Cell, row: dict, timing, measured: Measured) -> None:
+    """Reference, prepare, first call, checks, then the steady-state timing loop."""
+    case = cell.case
+    x64 = case.points()
+    x = x64.astype(cell.dtype)
+    graded = graded_points(case, x64)  # all points, or a fixed sample of a huge sweep
+    measured.x, measured.seed_mask = x[graded], case.seed_mask(x64)[graded]
+    ref = measured.ref = reference(case, cell.order, x[graded].astype(np.float64), cell.quantity)
+    sampled = f" at {len(graded)} of {len(x)} points" if len(graded) < len(x) else ""
+    row["reference"] = ref.kind + sampled
+    t0 = time.perf_counter()
+    evaluator = method.prepare(cell)
+    t1 = time.perf_counter()
+    xd = evaluator.to_device(x)
+    t2 = time.perf_counter()
+    out = evaluator.call(xd)
+    t3 = time.perf_counter()
+    row.update(setup_s=(t1 - t0) + (t3 - t2), first_call_s=t3 - t2)
+    row["detail"] = json.dumps(evaluator.info, default=str) if evaluator.info else None
+    shape = value_shape(case, cell.quantity, len(x))
+    values = measured.values = acc.check_result(evaluator.to_numpy(out), shape)[graded]
+    a = acc.accuracy(values, ref, measured.seed_mask)
+    row.update(max_abs_err=a.max_abs_err, max_rel_err=a.max_rel_err, digits=a.digits,
+               seed_digits=a.seed_digits, n_undefined=a.n_undefined)
+    if a.n_undefined:
+        where = ", ".join(_point_text(v) for v in measured.x[~ref.defined])
+        row["message"] = f"derivative undefined at {where}: no error computed there"
+    steady = measure(lambda: evaluator.call(xd), **(timing or {}))
+    row.update(eval_s=steady.median_s, eval_iqr_s=steady.iqr_s, timing_number=steady.number,
+               timing_repeats=steady.repeats)
+
+
+def _point_text(v) -> str:
+    return f"x={v:g}" if np.ndim(v) == 0 else f"x=({', '.join(f'{c:g}' for c in v)})"
 
 
 def _point_rows(row: dict, x, values, ref, seed_mask) -> list[dict]:

@@ -8,7 +8,7 @@ import harness
 from harness.report import fmt_time, write_report
 from tests.conftest import run_python
 
-SECTIONS = ["reading", "cases", "summary", "accuracy", "timing", "curves", "kinks", "failures",
+SECTIONS = ["reading", "cases", "summary", "accuracy", "timing", "training", "curves", "kinks", "failures",
             "skipped", "environment"]
 
 

@@ -44,6 +44,21 @@ def _kink_table(points, methods):
     return rows
 
 
+def _training_table(cells) -> list[dict]:
+    """The gradient-descent workloads: time, per-step cost, drift and accuracy per method."""
+    rows = []
+    for r in cells[(cells["quantity"] == "training")].itertuples():
+        detail = json.loads(r.detail) if isinstance(r.detail, str) and r.status == "ok" else {}
+        rows.append({"case": r.case, "size": r.size, "method": r.method, "status": r.status,
+                     "wall_s": r.eval_s, "setup_s": r.setup_s,
+                     "step_s": r.eval_s / r.timing_number if r.status == "ok" else None,
+                     "deviation": r.max_abs_err, "digits": r.digits,
+                     "accuracy": detail.get("accuracy"),
+                     "reference_accuracy": detail.get("reference_accuracy"),
+                     "message": r.message})
+    return rows
+
+
 def build_context(cells, points, metas) -> dict:
     methods = list(dict.fromkeys(cells["method"]))
     curves = []
@@ -78,6 +93,7 @@ def build_context(cells, points, metas) -> dict:
         "curves": curves,
         "kinks": _kink_table(points, methods),
         "failures": failures.to_dict("records"),
+        "training": _training_table(cells),
         "skipped": skipped.to_dict("records"),
     }
 
