@@ -157,7 +157,7 @@ def logistic_iris() -> Case:
         grid=10,
         seed_points=((0.0, 0.0, 0.0),),
         dim=3,
-        quantities=("gradient", "hessian"),
+        quantities=("gradient",),  # its Hessian reference alone takes ~20 s per dtype
         source="seed 000 (logistic regression on iris: sepal length and width, setosa −1 vs versicolor +1)",
         note="θ = (w₁, w₂, b); θ = 0 is the seed's starting point. 100 rows from cases/data/iris.csv.",
     )
@@ -228,7 +228,7 @@ def softmax_xent(every: int = 10) -> Case:
         grid=10,
         seed_points=(tuple([0.0] * 9),),
         dim=9,
-        quantities=("gradient", "hessian"),
+        quantities=("gradient",),  # a Hessian reference: ~40 s per dtype
         source="seed 000 (exercise 2: multi-class logistic regression with softmax, iris)",
         note=f"θ = (W 2×3 row-major, b). Iris rows 0, {every}, {2 * every}, … ({len(labels)} rows, "
         f"{len(labels) // 3} per class) to keep the reference affordable. logsumexp without the "

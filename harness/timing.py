@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_BATCH_S = 0.02
-REPEATS = 7
+MIN_BATCH_S = 0.01
+REPEATS = 5
 
 
 @dataclass
