@@ -121,7 +121,7 @@ def logistic_map(n: int = 4) -> Case:
 register_sweep("nested_polynomial", nested_polynomial, quick=[{"depth": 1}, {"depth": 2}],
                default=[{"depth": d} for d in (1, 2, 3, 4)], full=[{"depth": d} for d in range(1, 7)])
 register_sweep("logistic_map", logistic_map, quick=[{"n": 1}, {"n": 2}],
-               default=[{"n": n} for n in (1, 2, 4, 8)], full=[{"n": n} for n in range(1, 9)])
+               default=[{"n": n} for n in (1, 2, 4)], full=[{"n": n} for n in range(1, 9)])
 register_case(
     Case(
         "chain_rule",

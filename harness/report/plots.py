@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 rcParams["svg.fonttype"] = "none"
 rcParams["font.size"] = 9
 rcParams["font.sans-serif"] = ["DejaVu Sans", "Arial", "sans-serif"]  # short: repeated per label
-RASTER_DPI = 120  # dense per-point curves become one image per panel; text and axes stay vector
+RASTER_DPI = 100  # dense per-point curves become one image per panel; text and axes stay vector
 
 MARKERS = "os^vDPX*<>ph"
 DIGITS_MAX = 16  # top of the colour scale: float64 resolution
@@ -98,8 +98,8 @@ def timing_chart(cells, methods) -> str:
             gm = g[g["method"] == m]
             y = [rows.index(task_key(r)) for r in gm.itertuples()]
             ax_eval.errorbar(gm["eval_s"], y, xerr=gm["eval_iqr_s"] / 2, ls="none", label=m, ms=5,
-                             **style[m])
-            ax_setup.plot(gm["setup_s"], y, ls="none", label=m, ms=5, **style[m])
+                             rasterized=True, **style[m])
+            ax_setup.plot(gm["setup_s"], y, ls="none", label=m, ms=5, rasterized=True, **style[m])
         for ax, what in ((ax_eval, "steady-state time per call (median, IQR bar)"),
                          (ax_setup, "setup: derive / trace / compile + first call")):
             ax.set_xscale("log")
