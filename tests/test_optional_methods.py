@@ -191,7 +191,7 @@ def test_num_dual_refuses_float32(fast):
 @pytest.mark.parametrize("name", WORKING)
 def test_linear_map_with_a_constant_matrix(name, fast):
     needs(name)
-    df = harness.run(cases="linear_map", methods=name, dtypes="float64", timing=fast)
+    df = harness.run(cases="linear_map", methods=name, dtypes="float64", sizes="quick", timing=fast)
     for row in df.itertuples():
         if row.status != "unsupported":
             assert row.status == "ok" and row.digits >= 14, (row.quantity, row.message)
