@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,7 +179,8 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
     started = time.perf_counter()
     try:
         # NaN and overflow are results (checked below), not warnings to print mid-run
-        with time_limit(timeout), np.errstate(all="ignore"):
+        with time_limit(timeout), np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             _check_method(method, cell)
             if cell.quantity == "training":
                 row.update(_measure_training(method, cell))
