@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 
 ELEMENTARY = ("sin", "cos", "tan", "tanh", "exp", "log", "log1p", "sqrt", "abs")
+ARRAY_FUNCTIONS = ("maximum", "sum", "mean", "stack", "reshape")  # the rest of a case's API
 
 
 def _elementwise(fn):
@@ -58,6 +59,18 @@ def _mpmath():
     table = {name: getattr(mpmath, name) for name in ELEMENTARY if name != "abs"}
     table.update(abs=mpmath.fabs)
     return _object_namespace("mpmath", table, max)
+
+
+def numpy_like(module, name: str) -> SimpleNamespace:
+    """The case API from a library that spells it as NumPy does (autograd.numpy, mygrad).
+
+    Constants (``constant``) stay plain NumPy data: such libraries mix them with their
+    own traced values."""
+    return SimpleNamespace(
+        __name__=name,
+        **{f: getattr(module, f) for f in ELEMENTARY + ARRAY_FUNCTIONS},
+        asarray=lambda value, dtype=None, device=None: np.asarray(value, dtype=dtype),
+    )
 
 
 def namespace(backend: str):

@@ -16,22 +16,12 @@ from types import SimpleNamespace
 import numpy as np
 
 from harness.extend import Cell, Evaluator
-from harness.namespaces import ELEMENTARY
+from harness.namespaces import numpy_like
 
 
 def namespace(anp) -> SimpleNamespace:
-    """The case namespace over ``autograd.numpy``: its functions record on the tape."""
-    return SimpleNamespace(
-        __name__="autograd.numpy",
-        **{name: getattr(anp, name) for name in ELEMENTARY},
-        sum=anp.sum,
-        mean=anp.mean,
-        stack=anp.stack,
-        reshape=anp.reshape,
-        maximum=anp.maximum,
-        # constants are plain data: NumPy arrays mix with autograd boxes
-        asarray=lambda value, dtype=None, device=None: np.asarray(value, dtype=dtype),
-    )
+    """The case namespace over autograd.numpy: its functions record on the tape."""
+    return numpy_like(anp, "autograd.numpy")
 
 
 def _program(anp, f, cell: Cell, v, u):

@@ -15,23 +15,14 @@ from types import SimpleNamespace
 import numpy as np
 
 from harness.extend import Cell, Evaluator, Unsupported
-from harness.namespaces import ELEMENTARY
+from harness.namespaces import numpy_like
 
 COMPUTED = ("derivative", "gradient", "jacobian", "vjp")
 
 
 def namespace(mg) -> SimpleNamespace:
-    """The case namespace over MyGrad's NumPy-named functions."""
-    return SimpleNamespace(
-        __name__="mygrad",
-        **{name: getattr(mg, name) for name in ELEMENTARY},
-        sum=mg.sum,
-        mean=mg.mean,
-        stack=mg.stack,
-        reshape=mg.reshape,
-        maximum=mg.maximum,
-        asarray=lambda value, dtype=None, device=None: np.asarray(value, dtype=dtype),  # constant data
-    )
+    """The case namespace over mygrad: its functions record on the tape."""
+    return numpy_like(mg, "mygrad")
 
 
 def _backward(mg, f, x, seed=None):
