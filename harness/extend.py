@@ -190,7 +190,31 @@ class Evaluator:
     call: Callable[[Any], Any]
     to_device: Callable[[np.ndarray], Any] = _identity
     to_numpy: Callable[[Any], np.ndarray] = np.asarray
-    info: dict = field(default_factory=dict)  # e.g. the derivative expression
+    info: dict = field(default_factory=dict)  # e.g. the derivative expression; see SWELL_KEYS
+    # f itself at the device input, on the method's backend, ready on return: timed like
+    # ``call`` for ``primal_s`` (without one the runner times the case in NumPy on the CPU)
+    primal: Callable[[Any], Any] | None = None
+    # ahead-of-time compilation for the device input (e.g. jit(...).lower(x).compile()),
+    # run and timed by the runner as ``compile_s`` before the first call; may return a dict
+    # merged into ``info`` (e.g. XLA's flop estimate)
+    compile: Callable[[Any], dict | None] | None = None
+    # seconds the method measured inside ``prepare``: ``derive_s`` (symbolic differentiation,
+    # tracing), ``compile_s`` (lambdify, code generation)
+    phases: dict = field(default_factory=dict)
+    # facts about the derivative that cost time to gather (expression swell, graph size):
+    # called after the measurements, never inside setup or the clock; merged into ``info``
+    describe: Callable[[], dict] | None = None
+
+
+# ``Evaluator.info`` keys the runner lifts into result columns (expression swell):
+SWELL_KEYS = {
+    "expr_nodes": "nodes of the derivative's expression tree (SymPy)",
+    "expr_ops": "sympy.count_ops of the derivative",
+    "cse_ops": "operations after common-subexpression elimination (the derivative as a DAG)",
+    "expr_chars": "length of the printed derivative",
+    "graph_nodes": "operations in the derivative program (jaxpr equations, torch.fx nodes)",
+    "flops": "XLA's flop estimate of the compiled derivative (cost_analysis), for all points",
+}
 
 
 @dataclass(frozen=True)

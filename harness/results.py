@@ -16,7 +16,8 @@ from pathlib import Path
 
 from harness.registry import UsageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # older files lack the newer columns: they read as missing
 META_KEY = b"diffbench"
 POINTS_SUFFIX = ".points.parquet"
 
@@ -27,6 +28,10 @@ CELL_COLUMNS = [
     "status", "message", "dim", "n_points", "n_undefined", "max_abs_err", "max_rel_err",
     "digits", "seed_digits", "setup_s", "first_call_s", "eval_s", "eval_iqr_s",
     "timing_number", "timing_repeats", "reference", "detail", "cell_s",
+    # schema 3: the setup split, the primal and cost ratio, swell, memory, bandwidth
+    "derive_s", "compile_s", "transfer_s", "eval_samples_s", "primal_s", "primal_backend", "cost_ratio",
+    "expr_nodes", "expr_ops", "cse_ops", "expr_chars", "graph_nodes", "flops",
+    "peak_host_bytes", "peak_device_bytes", "bytes_moved", "bandwidth_share",
 ]
 POINT_COLUMNS = [
     "run_id", "case", "size", "method", "quantity", "order", "dtype", "device", "point", "x", "value", "ref",
@@ -91,10 +96,9 @@ def _read_one(path: Path):
     if raw is None:
         raise UsageError(f"{path}: not a diffbench results file (no '{META_KEY.decode()}' metadata)")
     meta = json.loads(raw)
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise UsageError(
-            f"{path}: schema version {meta.get('schema_version')}, this diffbench reads {SCHEMA_VERSION}"
-        )
+    if meta.get("schema_version") not in READABLE_VERSIONS:
+        raise UsageError(f"{path}: schema version {meta.get('schema_version')}, this diffbench reads "
+                         f"{', '.join(map(str, READABLE_VERSIONS))}")
     return table.to_pandas(), meta
 
 
@@ -110,6 +114,6 @@ def read(paths):
         companion = path.with_name(path.name[: -len(".parquet")] + POINTS_SUFFIX)
         if companion.exists():
             points.append(_read_one(companion)[0])
-    cells = pd.concat(cells, ignore_index=True)
+    cells = pd.concat(cells, ignore_index=True).reindex(columns=CELL_COLUMNS)  # absent columns: NaN
     points = pd.concat(points, ignore_index=True) if points else pd.DataFrame(columns=POINT_COLUMNS)
     return cells, points, metas

@@ -17,13 +17,15 @@ import sys
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from harness import accuracy as acc
+from harness import memory
 from harness.environment import gpus, run_metadata
-from harness.extend import PROFILES, CaseSweep, Cell, Unavailable, Unsupported
+from harness.extend import PROFILES, SWELL_KEYS, CaseSweep, Cell, Unavailable, Unsupported
+from harness.primal import measure_primal
 from harness.quantities import QUANTITIES, tasks, value_shape
 from harness.reference import reference
 from harness.registry import CASES, METHODS, UsageError
@@ -165,8 +167,17 @@ def graded_points(case, x: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate([np.flatnonzero(case.seed_mask(x)), spread]))
 
 
+@dataclass
+class RunContext:
+    """What the cells of one run share: the primal timings (per case, backend, dtype and
+    device) and the measured copy bandwidth per device."""
+
+    primal_cache: dict = field(default_factory=dict)
+    bandwidth: dict = field(default_factory=dict)
+
+
 def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAULT_TIMEOUT_S,
-                 timing: dict | None = None):
+                 timing: dict | None = None, context: RunContext | None = None):
     """One cell's row (a dict) and its per-point rows (a list of dicts)."""
     case = cell.case
     x64 = case.points()  # once: a 10⁷-point sweep sorts its points to build them
@@ -186,7 +197,7 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
             if cell.quantity == "training":
                 row.update(_measure_training(method, cell))
             else:
-                _measure_values(method, cell, x64, row, timing, measured)
+                _measure_values(method, cell, x64, row, timing, measured, context or RunContext())
             row["status"] = "ok"
     except Unavailable as exc:
         row.update(status="unavailable", message=str(exc))
@@ -213,7 +224,8 @@ class Measured:
     seed_mask: np.ndarray | None = None
 
 
-def _measure_values(method, cell: Cell, x64: np.ndarray, row: dict, timing, measured: Measured) -> None:
+def _measure_values(method, cell: Cell, x64: np.ndarray, row: dict, timing, measured: Measured,
+                    context: RunContext) -> None:
     """Reference, prepare, first call, checks, then the steady-state timing loop."""
     case = cell.case
     x = x64.astype(cell.dtype)
@@ -227,9 +239,19 @@ def _measure_values(method, cell: Cell, x64: np.ndarray, row: dict, timing, meas
     t1 = time.perf_counter()
     xd = evaluator.to_device(x)
     t2 = time.perf_counter()
-    out = evaluator.call(xd)
+    phases = dict(evaluator.phases)
+    if evaluator.compile is not None:  # ahead of time; a hook that traces first reports derive_s
+        found = dict(evaluator.compile(xd) or {})
+        hook_s = time.perf_counter() - t2
+        traced_s = found.pop("derive_s", 0.0)
+        evaluator.info.update(found)
+        phases["derive_s"] = phases.get("derive_s", 0.0) + traced_s if traced_s else phases.get("derive_s")
+        phases["compile_s"] = phases.get("compile_s", 0.0) + hook_s - traced_s
     t3 = time.perf_counter()
-    row.update(setup_s=(t1 - t0) + (t3 - t2), first_call_s=t3 - t2)
+    out = evaluator.call(xd)
+    t4 = time.perf_counter()
+    row.update(setup_s=(t1 - t0) + (t4 - t2), first_call_s=t4 - t3, transfer_s=t2 - t1,
+               derive_s=phases.get("derive_s"), compile_s=phases.get("compile_s"))
     row["detail"] = json.dumps(evaluator.info, default=str) if evaluator.info else None
     shape = value_shape(case, cell.quantity, len(x))
     values = measured.values = acc.check_result(evaluator.to_numpy(out), shape)[graded]
@@ -241,7 +263,18 @@ def _measure_values(method, cell: Cell, x64: np.ndarray, row: dict, timing, meas
         row["message"] = f"derivative undefined at {where}: no error computed there"
     steady = measure(lambda: evaluator.call(xd), **(timing or {}))
     row.update(eval_s=steady.median_s, eval_iqr_s=steady.iqr_s, timing_number=steady.number,
-               timing_repeats=steady.repeats)
+               timing_repeats=steady.repeats, eval_samples_s=steady.samples_s)
+    with memory.host_peak() as host:
+        evaluator.call(xd)
+    row.update(peak_host_bytes=host.peak_bytes,
+               peak_device_bytes=memory.device_peak(method, cell, evaluator, xd))
+    if evaluator.describe is not None:  # swell and graph sizes: gathered outside every clock
+        evaluator.info.update(evaluator.describe())
+    row.update({k: evaluator.info.get(k) for k in SWELL_KEYS})
+    row["detail"] = json.dumps(evaluator.info, default=str) if evaluator.info else None
+    row.update(measure_primal(method, cell, evaluator, x, xd, timing, context.primal_cache))
+    row["cost_ratio"] = row["eval_s"] / row["primal_s"] if row["primal_s"] else None
+    row.update(memory.bandwidth_share(cell, len(x), row["eval_s"], context.bandwidth))
 
 
 def _point_text(v) -> str:
@@ -319,13 +352,16 @@ def run_cells(pairs, timeout=DEFAULT_TIMEOUT_S, progress=None, timing=None):
     """
     import pandas as pd
 
+    devices = sorted({cell.device for _, cell in pairs})
+    context = RunContext(bandwidth=memory.bandwidth(devices))
     meta = {"run_id": new_run_id(), **run_metadata(), "complete": False,
-            "cases": _describe_cases(pairs), "methods": _describe_methods(pairs)}
+            "cases": _describe_cases(pairs), "methods": _describe_methods(pairs),
+            "bandwidth_bytes_per_s": context.bandwidth}
     rows, points = [], []
     with _sigterm_interrupts():
         try:
             for i, (method, cell) in enumerate(pairs, 1):
-                row, pts = measure_cell(method, cell, meta["run_id"], timeout, timing)
+                row, pts = measure_cell(method, cell, meta["run_id"], timeout, timing, context)
                 rows.append(row)
                 points += pts
                 if progress:

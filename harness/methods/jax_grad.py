@@ -8,6 +8,8 @@ buys.  float64 needs ``jax_enable_x64``; float32 inputs still compute in
 float32.  The timed call ends with ``block_until_ready``.
 """
 
+import time
+
 import numpy as np
 
 from harness.extend import Cell, Evaluator, Unavailable
@@ -67,10 +69,62 @@ def prepare(cell: Cell, variant: str = "default", jit: bool = True) -> Evaluator
         return case.fn(xp, x)
 
     fn = jax.vmap(_per_point(jax, f, cell, variant, v, u))
+    primal = jax.vmap(f)
     if jit:
-        fn = jax.jit(fn)
+        fn, primal = jax.jit(fn), jax.jit(primal)
+    program = {"call": fn}
+
+    def compile_ahead(xd) -> dict:
+        """Trace and lower (derive_s), then compile (compile_s) for this input; XLA's estimates."""
+        t0 = time.perf_counter()
+        lowered = fn.lower(xd)
+        traced_s = time.perf_counter() - t0
+        compiled = program["call"] = lowered.compile()
+        return {"derive_s": traced_s, **_xla_figures(compiled)}
+
     return Evaluator(
-        call=lambda x: fn(x).block_until_ready(),
-        to_device=lambda a: jax.device_put(a, device),
+        call=lambda x: program["call"](x).block_until_ready(),
+        to_device=lambda a: jax.device_put(a, device).block_until_ready(),
         to_numpy=np.asarray,
+        primal=lambda x: primal(x).block_until_ready(),
+        compile=compile_ahead if jit else None,
+        describe=lambda: {"graph_nodes": _equations(jax.make_jaxpr(fn)(np.zeros((1, *_point_shape(case)),
+                                                                             cell.dtype)).jaxpr)},
     )
+
+
+def _point_shape(case) -> tuple:
+    return () if case.dim == 1 else (case.dim,)
+
+
+def _equations(jaxpr) -> int:
+    """Equations of a jaxpr, counting those inside sub-jaxprs (pjit, custom_jvp, scan, …)."""
+    from jax.extend.core import ClosedJaxpr, Jaxpr
+
+    total = 0
+    for eqn in jaxpr.eqns:
+        subs = [p for p in eqn.params.values() if isinstance(p, (Jaxpr, ClosedJaxpr))]
+        if subs:
+            total += sum(_equations(s.jaxpr if isinstance(s, ClosedJaxpr) else s) for s in subs)
+        else:
+            total += 1
+    return total
+
+
+def _xla_figures(compiled) -> dict:
+    """XLA's flop estimate and the memory the program needs (arguments + outputs + temporaries)."""
+    figures = {}
+    try:
+        cost = compiled.cost_analysis()
+        cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+        if cost and cost.get("flops", -1) >= 0:
+            figures["flops"] = float(cost["flops"])
+    except Exception:  # an estimate some backends do not give
+        pass
+    try:
+        mem = compiled.memory_analysis()
+        figures["xla_bytes"] = int(mem.argument_size_in_bytes + mem.output_size_in_bytes
+                                   + mem.temp_size_in_bytes)
+    except Exception:
+        pass
+    return figures

@@ -109,16 +109,38 @@ def prepare(cell: Cell, api: str = "autograd", compile: bool = False) -> Evaluat
     else:
         u = cot if case.out_dim > 1 else cot[0].reshape(())
         derivative = _func(torch, f, cell, v, u)
-        if compile:
-            derivative = torch.compile(derivative)
+    traced = derivative
+    if compile:
+        derivative = torch.compile(derivative)
 
     def call(x):
         y = derivative(x)
         sync()
         return y
 
+    def primal(x):
+        with torch.no_grad():
+            y = f(x)
+        sync()
+        return y
+
+    def compile_first_call(x) -> None:
+        """torch.compile compiles on the first call for the input's shape: that call is compile_s."""
+        call(x)
+
+    def describe() -> dict:
+        """Operations (aten calls) of the derivative program, traced by torch.fx at one point."""
+        from torch.fx.experimental.proxy_tensor import make_fx
+
+        shape = (1,) if case.dim == 1 else (1, case.dim)
+        graph = make_fx(traced)(torch.zeros(shape, dtype=dtype, device=device)).graph
+        return {"graph_nodes": sum(1 for n in graph.nodes if n.op == "call_function")}
+
     return Evaluator(
         call=call,
         to_device=lambda a: torch.as_tensor(a, dtype=dtype, device=device),
         to_numpy=lambda t: t.detach().cpu().numpy(),
+        primal=primal,
+        compile=compile_first_call if compile else None,
+        describe=describe,
     )
