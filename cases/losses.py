@@ -110,32 +110,57 @@ def mlp_loss_seed(layers: int = 2, width: int = 3, batch: int = 6, seed: int = 0
     )
 
 
-def logistic_loss() -> Case:
-    """Seed 003: −Σ log P(label), P from sigmoid(inputs·W + b) on its 4 × 3 toy data."""
+def _label_log_prob(xp, z, t):
+    """log P(label) of seed 003: p = σ(z) = (tanh(z/2) + 1)/2, P = p·t + (1 − p)(1 − t)."""
+    # the seed's sigmoid, halved by an integer: the same floats, and in SymPy a 0.5 would turn
+    # the exact rational data into 53-bit Floats
+    preds = (xp.tanh(z / 2) + 1) / 2
+    return xp.log(preds * t + (1 - preds) * (1 - t))
 
-    def loss(xp, x):
-        z = x[..., :3] @ constant(xp, TOY_INPUTS.T, like=x) + x[..., 3:4]  # (..., 4)
-        # the seed's sigmoid 0.5·(tanh(z/2) + 1), halved by an integer: the same floats, and in
-        # SymPy a 0.5 would turn the exact rational data into 53-bit Floats
-        preds = (xp.tanh(z / 2) + 1) / 2
-        t = constant(xp, TOY_TARGETS, like=x)
-        label_probs = preds * t + (1 - preds) * (1 - t)
-        return -xp.sum(xp.log(label_probs), axis=-1)
 
-    return Case(
-        "logistic_loss",
-        loss,
-        "−Σ log(p·t + (1 − p)(1 − t)), p = σ(XW + b), σ(z) = (tanh(z/2) + 1)/2",
-        domain=(-1.0, 1.0),
-        grid=10,
-        seed_points=(SEED_003_THETA,),
-        dim=4,
-        quantities=("gradient", "hessian"),
-        source="seed 003 (logistic regression on a 4 × 3 toy data set)",
-        note="θ = (W₁, W₂, W₃, b). The seed point is the seed's own (W, b), rebuilt from "
-        "jax.random.key(0) with JAX's pre-0.5 threefry (jax.threefry_partitionable(False)): it "
-        "reproduces the printed loss 3.0519385 and gradient to float32 rounding.",
-    )
+def _logistic_all(xp, x):
+    z = x[..., :3] @ constant(xp, TOY_INPUTS.T, like=x) + x[..., 3:4]  # (..., 4)
+    return -xp.sum(_label_log_prob(xp, z, constant(xp, TOY_TARGETS, like=x)), axis=-1)
+
+
+def _logistic_w(xp, x):  # b fixed at the seed's value
+    z = x @ constant(xp, TOY_INPUTS.T, like=x) + constant(xp, SEED_003_THETA[3:], like=x)
+    return -xp.sum(_label_log_prob(xp, z, constant(xp, TOY_TARGETS, like=x)), axis=-1)
+
+
+def _logistic_b(xp, x):  # W fixed at the seed's value; elementwise in b: one term per data row
+    xw = constant(xp, TOY_INPUTS @ np.array(SEED_003_THETA[:3]), like=x)
+    return -sum(_label_log_prob(xp, xw[i] + x, float(TOY_TARGETS[i])) for i in range(len(TOY_TARGETS)))
+
+
+def logistic_loss(wrt: str = "W,b") -> Case:
+    """Seed 003: −Σ log P(label), P from sigmoid(inputs·W + b) on its 4 × 3 toy data, as a
+    function of (W, b) together (a dict pytree {W, b} for the methods that take one), of W
+    alone or of b alone — the seed's ``grad(loss, argnums=1)``, ``argnums=2`` and both."""
+    seed_w, seed_b = SEED_003_THETA[:3], SEED_003_THETA[3]
+    formula = "−Σ log(p·t + (1 − p)(1 − t)), p = σ(XW + b), σ(z) = (tanh(z/2) + 1)/2"
+    common = dict(source="seed 003 (logistic regression on a 4 × 3 toy data set)", domain=(-1.0, 1.0))
+    origin = ("The seed point is the seed's own (W, b), rebuilt from jax.random.key(0) with JAX's "
+              "pre-0.5 threefry (jax.threefry_partitionable(False)): it reproduces the printed loss "
+              "3.0519385 and gradient to float32 rounding.")
+    if wrt == "W,b":
+        return Case("logistic_loss", _logistic_all, formula, grid=10, seed_points=(SEED_003_THETA,), dim=4,
+                    quantities=("gradient", "hessian"), parameters=(("W", (3,)), ("b", ())),
+                    note="θ = {W: (W₁, W₂, W₃), b}, flattened in that order; JAX and torch.func "
+                         "differentiate the dict {W, b} as a pytree, torch.autograd W and b as two "
+                         "leaf tensors. " + origin, **common)
+    if wrt == "W":
+        return Case("logistic_loss", _logistic_w, formula.replace("XW + b", "XW + b₀"), grid=10,
+                    seed_points=(seed_w,), dim=3, quantities=("gradient", "hessian"),
+                    parameters=(("W", (3,)),),
+                    note=f"∇_W with b fixed at the seed's b₀ = {seed_b!r} (the seed's argnums=1). " + origin,
+                    **common)
+    if wrt == "b":
+        return Case("logistic_loss", _logistic_b, formula.replace("XW + b", "XW₀ + b"), grid=50,
+                    seed_points=(seed_b,), orders=(1, 2),
+                    note="∂L/∂b with W fixed at the seed's W₀ (the seed's argnums=2): a scalar "
+                         "function of b. " + origin, **common)
+    raise ValueError(f"logistic_loss: wrt must be 'W,b', 'W' or 'b', not {wrt!r}")
 
 
 def logistic_iris() -> Case:
@@ -238,7 +263,9 @@ def softmax_xent(every: int = 10) -> Case:
 
 def register() -> None:
     """Register the default-size loss cases and the training workload (steps by profile)."""
-    for case in (mlp_loss(), mlp_loss_seed(), logistic_loss(), logistic_iris(), softmax_xent()):
+    for case in (mlp_loss(), mlp_loss_seed(), logistic_iris(), softmax_xent()):
         register_case(case)
+    every_wrt = [{"wrt": "W,b"}, {"wrt": "W"}, {"wrt": "b"}]
+    register_sweep("logistic_loss", logistic_loss, quick=every_wrt, default=every_wrt, full=every_wrt)
     register_sweep("logistic_iris_training", logistic_iris_training, quick=[{"steps": 100}],
                    default=[{"steps": 1000}], full=[{"steps": 10_000}])

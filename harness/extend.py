@@ -107,6 +107,13 @@ class Case:
     note: str = ""
     size: tuple = ()  # the size parameters of a sweep's case, as (name, value) pairs
     training: Training | None = None  # needed by the "training" quantity
+    # named blocks of θ in order, e.g. (("W", (3,)), ("b", ())): methods that take a parameter
+    # pytree differentiate with respect to {name: block} and flatten the result back
+    parameters: tuple = ()
+    # hand-written derivatives, (quantity, fn(xp, x)) pairs, e.g. ("gradient", rosenbrock's ∇):
+    # the reference where SymPy cannot afford a quantity's many entries (a gradient in 10⁴
+    # dimensions), evaluated in mpmath at 60 digits and spot-checked against mpmath.diff
+    closed_forms: tuple = ()
 
     @property
     def size_label(self) -> str:
@@ -124,6 +131,17 @@ class Case:
             raise ValueError(f"case {self.name!r}: vector quantities need dim > 1")
         if ("training" in self.quantities) != (self.training is not None):
             raise ValueError(f"case {self.name!r}: the 'training' quantity goes with a Training spec")
+        if self.parameters and sum(int(np.prod(shape)) for _, shape in self.parameters) != self.dim:
+            raise ValueError(f"case {self.name!r}: the parameters' sizes do not add up to dim {self.dim}")
+
+    def blocks(self) -> list[tuple[str, slice, tuple]]:
+        """(name, slice of θ, shape) of each of ``parameters``."""
+        found, start = [], 0
+        for name, shape in self.parameters:
+            size = int(np.prod(shape))
+            found.append((name, slice(start, start + size), tuple(shape)))
+            start += size
+        return found
 
     def points(self) -> np.ndarray:
         """Evaluation points (float64): the seed points, then the grid.

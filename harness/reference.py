@@ -9,7 +9,9 @@ evaluated in mpmath at the same precision and the two must agree to
 ``AGREE_DIGITS`` digits, or the reference is refused.  When a quantity has
 more entries than ``MPMATH_BUDGET`` (a large Hessian), SymPy's exact
 derivative evaluated at ``DPS`` digits is the reference and mpmath.diff checks
-a fixed sample of ``SAMPLE`` entries; the ``kind`` says which.  At a declared
+a fixed sample of ``SAMPLE`` entries spread over the points; a case's hand-written closed form
+(``Case.closed_forms``) stands in for SymPy where even SymPy cannot afford the
+entries (a gradient in 10⁴ dimensions).  The ``kind`` says which.  At a declared
 kink the derivative does not exist: the reference says so.
 
 Values are handed on as double-double pairs (``hi + lo``) so that an error
@@ -34,7 +36,7 @@ DPS = 60
 AGREE_DIGITS = 40
 TEXT_DIGITS = 36
 MPMATH_BUDGET = 3000  # entries × points computed by mpmath.diff before switching to SymPy
-SAMPLE = 40
+SAMPLE = 40  # entries checked by mpmath.diff when SymPy or a closed form gives the rest
 TEXT_COMPONENTS = 16  # vector values longer than this keep no per-point text
 
 
@@ -80,7 +82,7 @@ def _mp_entry(case: Case, k, orders, point):
 
 
 def _sympy_entries(case: Case, quantity: str, order: int):
-    """SymPy's exact derivative of each entry as an mpmath function of the point, or None."""
+    """SymPy's exact derivative as an mpmath function point ↦ every entry, or None."""
     try:
         import sympy
     except ImportError:
@@ -88,7 +90,22 @@ def _sympy_entries(case: Case, quantity: str, order: int):
     xs, derivatives = sympy_derivatives(case, quantity, order, real=True)
     if any(d.has(sympy.Derivative) for d in derivatives):
         return None
-    return [sympy.lambdify(xs, d, "mpmath") for d in derivatives]
+    entries = [sympy.lambdify(xs, d, "mpmath") for d in derivatives]
+    return lambda *point: [mpmath_entry(*point) for mpmath_entry in entries]
+
+
+def _closed_form(case: Case, quantity: str):
+    """The case's hand-written derivative as an mpmath function point ↦ entries, or None.
+
+    A vjp of a scalar-valued case is u·∇f.  One O(n) pass gives every entry."""
+    forms = dict(case.closed_forms)
+    scale = 1
+    if quantity == "vjp" and case.out_dim == 1 and "gradient" in forms:
+        quantity, scale = "gradient", int(case.cotangent()[0])
+    if quantity not in forms:
+        return None
+    mp_ns, fn = namespace("mpmath"), forms[quantity]
+    return lambda *point: list(np.ravel(fn(mp_ns, np.array(point, dtype=object))) * scale)
 
 
 def _agree(a, b, where: str):
@@ -121,12 +138,15 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
     n_points = x.shape[0]
     shape = value_shape(case, quantity, n_points)
     entries = partials.entries(case, quantity, order)
-    exact = _sympy_entries(case, quantity, order)
-    use_mpmath = exact is None or len(entries) * n_points <= MPMATH_BUDGET
-    sample = set(range(len(entries)))
-    if not use_mpmath:  # a fixed sample of entries is still checked against mpmath.diff
-        sample = set(np.random.default_rng(0).choice(len(entries), size=min(SAMPLE, len(entries)),
-                                                     replace=False).tolist())
+    affordable = len(entries) * n_points <= MPMATH_BUDGET
+    closed = None if affordable else _closed_form(case, quantity)
+    exact = closed or _sympy_entries(case, quantity, order)
+    use_mpmath = exact is None or affordable
+    checked = np.ones((n_points, len(entries)), dtype=bool)  # which (point, entry) mpmath.diff computes
+    if not use_mpmath:  # a fixed sample of entries, spread over the points, checked by mpmath.diff
+        checked[:] = False
+        sample = np.random.default_rng(0).choice(len(entries), size=min(SAMPLE, len(entries)), replace=False)
+        checked[np.arange(len(sample)) % n_points, sample] = True
     hi = np.full((n_points, len(entries)), np.nan)
     lo = np.full_like(hi, np.nan)
     fv = np.full(n_points, np.nan)
@@ -142,10 +162,11 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
                 text.append("undefined")
                 continue
             values = []
+            exact_values = exact(*point) if exact is not None else None
             for e, (k, orders) in enumerate(entries):
-                d = _mp_entry(case, k, orders, point) if (use_mpmath or e in sample) else None
+                d = _mp_entry(case, k, orders, point) if checked[p, e] else None
                 if exact is not None:
-                    s = mpmath.mpf(exact[e](*point))
+                    s = mpmath.mpf(exact_values[e])
                     if d is not None:
                         _agree(d, s, f"{case.name} {quantity} order {order} at point {p}, entry {e}")
                     d = d if use_mpmath else s
@@ -156,7 +177,8 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
     if use_mpmath:
         kind = "mpmath.diff, checked against sympy" if exact is not None else "mpmath.diff"
     else:
-        kind = f"sympy exact at {DPS} digits, {len(sample)} entries checked by mpmath.diff"
+        source = "closed form" if closed else "sympy exact"
+        kind = f"{source} at {DPS} digits, {checked.sum()} entries checked by mpmath.diff"
     ref = Reference(x, hi.reshape(shape), lo.reshape(shape), fv, defined, text, kind)
     _cache[key] = ref
     return ref

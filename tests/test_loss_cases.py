@@ -1,6 +1,7 @@
 """The loss cases (cases/losses.py): one loss in every backend, closed forms, the harness on them."""
 
 import time
+from dataclasses import replace
 
 import mpmath
 import numpy as np
@@ -9,9 +10,9 @@ import pytest
 import harness
 from cases import losses
 from harness import reference as reference_mod
-from harness.extend import register_case
+from harness.extend import Cell, register_case
 from harness.namespaces import namespace
-from harness.registry import CASES
+from harness.registry import CASES, METHODS
 
 jax = pytest.importorskip("jax")
 torch = pytest.importorskip("torch")
@@ -240,3 +241,39 @@ def test_harness_runs_each_case(name, runs, capsys):
     with capsys.disabled():
         table = cpu[~central_hessian].pivot(index="method", columns="quantity", values="digits")
         print(f"\ndigits {name}:\n{table.round(1).to_string()}")
+
+
+# --- seed 003: ∇ with respect to W and b separately and together ------------------------------------
+
+SEED_003_PRINTED = {"W": [-0.16965583, -0.8774644, -1.4901346], "b": [-0.29227245]}
+
+
+@pytest.mark.parametrize("wrt", ["W", "b"])
+def test_logistic_loss_alone_reproduces_seed_003(wrt):
+    # the seed's grad(loss, argnums=1) and argnums=2, at its (W, b), printed in float32
+    case = losses.logistic_loss(wrt)
+    point = np.array(case.seed_points).reshape(1, -1) if case.dim > 1 else np.array(case.seed_points)
+    quantity = "gradient" if case.dim > 1 else "derivative"
+    ref = reference_mod.reference(case, 1, point, quantity)
+    np.testing.assert_allclose(np.ravel(ref.hi[0]), SEED_003_PRINTED[wrt], rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["jax", "jax-rev", "torch", "torch-func"])
+def test_logistic_loss_parameter_pytree(method):
+    # the pytree path ({W, b} as a dict, or two leaf tensors) gives the closed form at θ = 0 ...
+    case = BY_NAME["logistic_loss"]
+    assert [(name, shape) for name, _, shape in case.blocks()] == [("W", (3,)), ("b", ())]
+    evaluator = METHODS.get(method).prepare(Cell(case, 1, "float64", "cpu", "gradient"))
+    got = evaluator.to_numpy(evaluator.call(evaluator.to_device(np.zeros((2, 4)))))
+    residual = 0.5 - losses.TOY_TARGETS
+    np.testing.assert_allclose(got, [np.append(losses.TOY_INPUTS.T @ residual, residual.sum())] * 2,
+                               rtol=1e-14)
+    # ... and the runner grades it against mpmath like any other gradient
+    df = harness.run(cases="logistic_loss", methods=method, dtypes="float64", quantities="gradient",
+                     timing=FAST)
+    assert df.status.tolist() == ["ok"] and df.digits.iloc[0] >= 13, df.message.tolist()
+
+
+def test_parameters_must_cover_theta():
+    with pytest.raises(ValueError, match="do not add up"):
+        replace(losses.logistic_loss("W,b"), parameters=(("W", (3,)),))

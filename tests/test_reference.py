@@ -63,7 +63,40 @@ def test_a_disagreeing_cross_check_is_refused(monkeypatch):
     reference_mod._cache.clear()
     monkeypatch.setattr(
         reference_mod, "_sympy_entries",
-        lambda case, quantity, order: [lambda x: 1 / mpmath.cosh(x) ** 2 * (1 + mpmath.mpf("1e-35"))],
+        lambda case, quantity, order: lambda x: [1 / mpmath.cosh(x) ** 2 * (1 + mpmath.mpf("1e-35"))],
     )
     with pytest.raises(ReferenceMismatch, match="tanh derivative order 1 at point 0"):
         reference(CASES.case("tanh"), 1, np.array([2.0]))
+
+
+# --- a hand-written closed form stands in for SymPy at large n, and is checked too ----------------
+
+
+def test_closed_form_reference_matches_mpmath(monkeypatch):
+    from cases.vector import rosenbrock
+
+    case = rosenbrock(6)
+    x = case.points()[:4]
+    plain = reference(case, 1, x, "gradient")  # within budget: mpmath.diff, checked against SymPy
+    monkeypatch.setattr(reference_mod, "MPMATH_BUDGET", 1)  # as if n were in the thousands
+    monkeypatch.setattr(reference_mod, "_cache", {})
+    closed = reference(case, 1, x, "gradient")
+    assert closed.kind.startswith("closed form at 60 digits") and plain.kind.startswith("mpmath.diff")
+    # the same to the last bit, but at the minimum (1, …, 1): exactly 0 there, mpmath.diff ~1e-126
+    np.testing.assert_allclose(closed.hi, plain.hi, rtol=1e-16, atol=1e-100)
+    vjp = reference(case, 1, x, "vjp")  # u·∇f, u = +1
+    assert vjp.kind.startswith("closed form")
+    np.testing.assert_array_equal(vjp.hi, closed.hi)
+
+
+def test_a_wrong_closed_form_is_refused(monkeypatch):
+    from dataclasses import replace
+
+    from cases.vector import rosenbrock, rosenbrock_gradient
+
+    wrong = (("gradient", lambda xp, x: rosenbrock_gradient(xp, x) * 1.001),)
+    case = replace(rosenbrock(6), closed_forms=wrong)
+    monkeypatch.setattr(reference_mod, "MPMATH_BUDGET", 1)
+    monkeypatch.setattr(reference_mod, "_cache", {})
+    with pytest.raises(ReferenceMismatch):
+        reference(case, 1, case.points()[:4], "gradient")

@@ -35,7 +35,7 @@ def _per_point(jax, f, cell: Cell, variant: str, v, u):
             g = d1(g)
         return g
     if q == "gradient":
-        return d1(f)
+        return _over_parameters(jax, f, cell.case, d1) if cell.case.parameters else d1(f)
     if q == "hessian":
         return jax.hessian(f) if variant == "default" else jac(jac(f))
     if q == "jacobian":
@@ -52,6 +52,18 @@ def _per_point(jax, f, cell: Cell, variant: str, v, u):
         i, j = cell.case.mixed
         return lambda x: d1(lambda y: d1(f)(y)[i])(x)[j]
     raise ValueError(q)
+
+
+def _over_parameters(jax, f, case, d1):
+    """∇f taken with respect to the dict {name: block} (a pytree), flattened back in θ's order."""
+    jnp = jax.numpy
+    blocks = case.blocks()
+
+    def flat(tree):
+        return jnp.concatenate([jnp.reshape(tree[name], (-1,)) for name, _, _ in blocks])
+
+    g = d1(lambda params: f(flat(params)))
+    return lambda x: flat(g({name: jnp.reshape(x[part], shape) for name, part, shape in blocks}))
 
 
 def prepare(cell: Cell, variant: str = "default", jit: bool = True) -> Evaluator:

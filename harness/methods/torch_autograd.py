@@ -29,6 +29,10 @@ def _autograd(torch, f, cell: Cell, v, u):
     i, j = cell.case.mixed
 
     def call(x):
+        if q == "gradient" and cell.case.parameters:  # one leaf tensor per parameter, as in a model
+            leaves = [x[:, part].detach().requires_grad_(True) for _, part, _ in cell.case.blocks()]
+            y = f(torch.cat(leaves, dim=-1))
+            return torch.cat(torch.autograd.grad(y.sum(), leaves, materialize_grads=True), dim=-1)
         x = x.detach().requires_grad_(True)
         y = f(x)
         if q == "derivative":
@@ -65,6 +69,16 @@ def _func(torch, f, cell: Cell, v, u):
         g = f
         for _ in range(cell.order):
             g = func.grad(g)
+    elif q == "gradient" and cell.case.parameters:  # with respect to the dict {name: block}
+        blocks = cell.case.blocks()
+
+        def flat(tree):
+            return torch.cat([tree[name].reshape(-1) for name, _, _ in blocks])
+
+        grad_tree = func.grad(lambda params: f(flat(params)))
+
+        def g(x):
+            return flat(grad_tree({name: x[part].reshape(shape) for name, part, shape in blocks}))
     elif q == "gradient":
         g = func.grad(f)
     elif q == "hessian":
