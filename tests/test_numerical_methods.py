@@ -327,3 +327,17 @@ def test_np_gradient_is_seed_001s_computation_and_second_order(registered):
     assert 3 < errors[0] / errors[1] < 5, "halving the spacing quarters a second-order error"
     with pytest.raises(ValueError, match="sorted"):
         evaluator.call(np.array([0.0, 2.0, 1.0]))
+
+
+@pytest.mark.parametrize("scheme", ["forward", "central"])
+def test_stencil_in_blocks_of_coordinates_is_the_same(monkeypatch, scheme):
+    # at n in the thousands the (N, n, n) stencil is taken a block of coordinates at a time
+    from harness.methods import finite_diff
+
+    x = ROSEN5.points()
+    cell = Cell(ROSEN5, 1, "float64", "cpu", "gradient")
+    whole = finite_diff.prepare(cell, scheme).call(x)
+    monkeypatch.setattr(finite_diff, "STENCIL_ELEMENTS", 2 * len(x) * 5)  # blocks of 2 coordinates
+    blocked = finite_diff.prepare(cell, scheme).call(x)
+    np.testing.assert_array_equal(blocked, whole)
+    assert vector_digits(blocked, rosenbrock_gradient(x)) >= (9 if scheme == "central" else 6)

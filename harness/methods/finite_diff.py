@@ -7,7 +7,8 @@ representable one, (x + h) − x, so that the division is by the true spacing.
 
 Vector quantities use batched stencils: the n perturbed copies of every point
 are one array of shape (N, n, n), so f is called once per stencil offset
-whatever n is (n evaluations' worth of arithmetic, one Python call).
+whatever n is (n evaluations' worth of arithmetic, one Python call); beyond
+``STENCIL_ELEMENTS`` the stencil is taken in blocks of coordinates.
 """
 
 import numpy as np
@@ -16,6 +17,8 @@ from harness.extend import Cell, Evaluator
 from harness.namespaces import namespace
 
 OFFSETS = {"forward": (1, 0), "backward": (0, -1), "central": (1, -1)}
+# elements of one stencil block (128 MiB of float64): a single block up to n ≈ 900 at 20 points
+STENCIL_ELEMENTS = 2**24
 
 
 def _ends(x, h, scheme):
@@ -48,14 +51,23 @@ def prepare(cell: Cell, scheme: str) -> Evaluator:
             return _quotient(f(xa), f(xb), xa - xb)
     elif quantity in ("gradient", "jacobian", "vjp"):
         u = case.cotangent().astype(cell.dtype)
-        on_diagonal = np.eye(case.dim, dtype=bool)
+        n = case.dim
+
+        def moved(x, xa, xb, coords):
+            """f at both ends for the coordinates ``coords``: row i of each block is the
+            point with coordinate coords[i] moved — one f call per end for all of them."""
+            on_diagonal = coords[:, None] == np.arange(n)
+            rows = x[:, None, :]
+            return (f(np.where(on_diagonal, xa[:, None, :], rows)),
+                    f(np.where(on_diagonal, xb[:, None, :], rows)))
 
         def derivative(x):
             xa, xb = _ends(x, step(x), scheme)  # every coordinate moved at once: (N, n)
-            # row i of each (n, n) block is the point with coordinate i moved: one f call per end
-            rows = x[:, None, :]
-            fa = f(np.where(on_diagonal, xa[:, None, :], rows))
-            fb = f(np.where(on_diagonal, xb[:, None, :], rows))
+            # the (N, n, n) stencil in blocks of coordinates, so that n = 10⁴ stays within memory
+            block = max(1, STENCIL_ELEMENTS // max(1, len(x) * n))
+            ends = [moved(x, xa, xb, np.arange(i, min(i + block, n))) for i in range(0, n, block)]
+            fa, fb = (ends[0] if len(ends) == 1 else
+                      [np.concatenate(side, axis=1) for side in zip(*ends)])
             d = _quotient(fa, fb, xa - xb)  # (N, n), or (N, n, m) for a vector-valued f
             if quantity == "gradient":
                 return d

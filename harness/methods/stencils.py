@@ -49,6 +49,20 @@ def coordinate_shifts(x: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return x[:, None, :] + shift[:, :, None] * eye
 
 
+MAX_STENCIL_ELEMENTS = 2**27  # 1 GiB of float64 per (N, n, n) array
+
+
+def check_stencil_size(cell: Cell) -> None:
+    """These stencils build all (N, n, n) shifted points at once: refuse what memory cannot hold
+    (forward/backward/central take theirs in blocks of coordinates instead)."""
+    n_points = len(cell.case.seed_points) + cell.case.grid
+    elements = n_points * cell.case.dim**2
+    if cell.case.dim > 1 and elements > MAX_STENCIL_ELEMENTS:
+        raise Unsupported(f"its (N, n, n) stencil would hold {elements:.3g} numbers at n = "
+                          f"{cell.case.dim} (limit {MAX_STENCIL_ELEMENTS:.3g}); forward/backward/central "
+                          f"take theirs in blocks")
+
+
 def as_jacobian(partials: np.ndarray, out_dim: int) -> np.ndarray:
     """(N, n) or (N, n, m) partials → gradient (N, n) or Jacobian (N, m, n)."""
     return partials if out_dim == 1 else np.swapaxes(partials, 1, 2)
@@ -86,6 +100,7 @@ def prepare_central4(cell: Cell) -> Evaluator:
     if cell.quantity not in ("derivative", "gradient", "jacobian") or order not in CENTRAL4:
         raise Unsupported(f"central4 computes derivatives of order 1–2, gradients and Jacobians, "
                           f"not {cell.quantity} of order {cell.order}")
+    check_stencil_size(cell)
     stencil = CENTRAL4[order]
     c = np.asarray(eps ** (1 / stencil.root), dtype=cell.dtype)
     info = {"step": f"ε^(1/{stencil.root})·max(1, |x|) = {float(c):.3g}·max(1, |x|), representable",
@@ -134,6 +149,7 @@ def prepare_complex_step(cell: Cell) -> Evaluator:
 
         return Evaluator(call=derivative, info=info)
     if quantity in ("gradient", "jacobian"):
+        check_stencil_size(cell)
         eye = np.eye(cell.case.dim, dtype=cell.dtype) * h
         out_dim = cell.case.out_dim
 
@@ -271,6 +287,7 @@ def prepare_richardson(cell: Cell) -> Evaluator:
     if cell.quantity == "derivative" and cell.order in (1, 2):
         return Evaluator(call=lambda x: richardson_derivative(f, x, cell.order)[0], info=info)
     if cell.quantity == "gradient":
+        check_stencil_size(cell)
         return Evaluator(call=lambda x: richardson_gradient(f, x)[0], info=info)
     raise Unsupported(f"richardson computes derivatives of order 1–2 and gradients, "
                       f"not {cell.quantity} of order {cell.order}")
