@@ -58,3 +58,45 @@ def lint(session):
     """ruff."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+
+
+# The harness's own performance baseline: one pytest-benchmark saved run (stats and extra_info,
+# no raw timings; tests/benchmarks/conftest.py leaves the host name out).  It is compared by its
+# path: a run number would be looked up under this machine's id folder (e.g.
+# Linux-CPython-3.11-64bit/), which a clone on another machine or Python does not have.
+PERF_BASELINE = "benchmarks/baseline.json"
+# The benchmarks are timed in CPU time (time.process_time), not wall time: on a shared machine
+# other jobs stretch wall time (twice as long with two jobs per core) but hardly a process's own
+# CPU time.  A benchmark fails when its median is more than twice the baseline's: on the shared
+# 2-core machine that made the baseline, runs with other jobs on it (load 2 to 5) moved single
+# medians by up to 1.8× in CPU time (caches and cores are shared too) and by over 2× in wall
+# time, so 50% would fail on noise; what this guards against (a batched stencil or dual falling
+# back to a Python loop over points, a timer overshooting its batches, a heavier cell) costs
+# 2×–100×.
+PERF_TIMER = "time.process_time"
+PERF_FAIL = "median:100%"
+
+
+@nox.session
+def perf(session):
+    """The harness's own benchmarks against benchmarks/baseline.json; `-- --save` replaces it."""
+    import shutil
+    from pathlib import Path
+
+    install_backends(session)
+    session.install("-e", project("test"))
+    pytest = ["pytest", "tests/benchmarks", "--benchmark-enable", f"--benchmark-timer={PERF_TIMER}"]
+    args = [a for a in session.posargs if a != "--save"]
+    if "--save" not in session.posargs:
+        session.run(*pytest, f"--benchmark-compare={PERF_BASELINE}", f"--benchmark-compare-fail={PERF_FAIL}",
+                    *args)
+        return
+    # pytest-benchmark saves into <storage>/<machine id>/NNNN_<name>.json: a scratch storage,
+    # then the one file it wrote becomes the baseline.
+    storage = Path(session.create_tmp()) / "perf-runs"
+    shutil.rmtree(storage, ignore_errors=True)
+    session.run(*pytest, f"--benchmark-storage=file://{storage}", "--benchmark-save=baseline", *args)
+    [saved] = storage.glob("*/*_baseline.json")
+    Path(PERF_BASELINE).parent.mkdir(exist_ok=True)
+    shutil.copyfile(saved, PERF_BASELINE)
+    session.log(f"wrote {PERF_BASELINE}: review its figures and commit it")
