@@ -35,7 +35,8 @@ from harness.quantities import value_shape
 DPS = 60
 AGREE_DIGITS = 40
 TEXT_DIGITS = 36
-MPMATH_BUDGET = 3000  # entries × points computed by mpmath.diff before switching to SymPy
+MPMATH_BUDGET = 3000  # entries × points (× n/10 beyond n = 10) for mpmath.diff before switching to SymPy
+SYMPY_MAX_DIM = 100  # beyond, SymPy's n partials of an n-term expression cost minutes: closed forms only
 SAMPLE = 40  # entries checked by mpmath.diff when SymPy or a closed form gives the rest
 TEXT_COMPONENTS = 16  # vector values longer than this keep no per-point text
 
@@ -94,18 +95,29 @@ def _sympy_entries(case: Case, quantity: str, order: int):
     return lambda *point: [mpmath_entry(*point) for mpmath_entry in entries]
 
 
+def mpmath_exact(value: float):
+    import mpmath
+
+    return mpmath.mpf(float(value))
+
+
 def _closed_form(case: Case, quantity: str):
     """The case's hand-written derivative as an mpmath function point ↦ entries, or None.
 
-    A vjp of a scalar-valued case is u·∇f.  One O(n) pass gives every entry."""
+    A vjp of a scalar-valued case is u·∇f, a jvp ∇f·v.  One O(n) pass gives every entry."""
     forms = dict(case.closed_forms)
-    scale = 1
-    if quantity == "vjp" and case.out_dim == 1 and "gradient" in forms:
-        quantity, scale = "gradient", int(case.cotangent()[0])
+    mp_ns = namespace("mpmath")
+    if case.out_dim == 1 and "gradient" in forms and quantity in ("vjp", "jvp"):
+        gradient = forms["gradient"]
+        if quantity == "vjp":  # u·∇f, u = ±1
+            u = int(case.cotangent()[0])
+            return lambda *point: list(u * gradient(mp_ns, np.array(point, dtype=object)))
+        v = [mpmath_exact(t) for t in case.tangent()]  # ∇f·v, v exact in binary
+        return lambda *point: [sum(g * t for g, t in zip(gradient(mp_ns, np.array(point, dtype=object)), v))]
     if quantity not in forms:
         return None
-    mp_ns, fn = namespace("mpmath"), forms[quantity]
-    return lambda *point: list(np.ravel(fn(mp_ns, np.array(point, dtype=object))) * scale)
+    fn = forms[quantity]
+    return lambda *point: list(np.ravel(fn(mp_ns, np.array(point, dtype=object))))
 
 
 def _agree(a, b, where: str):
@@ -138,9 +150,14 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
     n_points = x.shape[0]
     shape = value_shape(case, quantity, n_points)
     entries = partials.entries(case, quantity, order)
-    affordable = len(entries) * n_points <= MPMATH_BUDGET
-    closed = None if affordable else _closed_form(case, quantity)
-    exact = closed or _sympy_entries(case, quantity, order)
+    # mpmath.diff evaluates f (O(n) work) a few times per entry and point
+    affordable = len(entries) * n_points * max(1.0, case.dim / 10) <= MPMATH_BUDGET
+    closed = _closed_form(case, quantity)
+    if closed is not None and (not affordable or case.dim > SYMPY_MAX_DIM):
+        exact = closed
+    else:
+        closed = None
+        exact = _sympy_entries(case, quantity, order) if case.dim <= SYMPY_MAX_DIM else None
     use_mpmath = exact is None or affordable
     checked = np.ones((n_points, len(entries)), dtype=bool)  # which (point, entry) mpmath.diff computes
     if not use_mpmath:  # a fixed sample of entries, spread over the points, checked by mpmath.diff
@@ -174,10 +191,10 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
             hi[p] = [float(v) for v in values]
             lo[p] = [float(v - mpmath.mpf(h)) for v, h in zip(values, hi[p])]
             text.append(_text(values))
+    source = "closed form" if closed else "sympy exact"
     if use_mpmath:
-        kind = "mpmath.diff, checked against sympy" if exact is not None else "mpmath.diff"
+        kind = f"mpmath.diff, checked against {source.split()[0]}" if exact is not None else "mpmath.diff"
     else:
-        source = "closed form" if closed else "sympy exact"
         kind = f"{source} at {DPS} digits, {checked.sum()} entries checked by mpmath.diff"
     ref = Reference(x, hi.reshape(shape), lo.reshape(shape), fv, defined, text, kind)
     _cache[key] = ref

@@ -87,6 +87,13 @@ def test_closed_form_reference_matches_mpmath(monkeypatch):
     vjp = reference(case, 1, x, "vjp")  # u·∇f, u = +1
     assert vjp.kind.startswith("closed form")
     np.testing.assert_array_equal(vjp.hi, closed.hi)
+    monkeypatch.setattr(reference_mod, "MPMATH_BUDGET", 3000)
+    plain_jvp = reference(case, 1, x, "jvp")  # mpmath.diff along v, checked against SymPy
+    monkeypatch.setattr(reference_mod, "MPMATH_BUDGET", 1)
+    monkeypatch.setattr(reference_mod, "_cache", {})
+    jvp = reference(case, 1, x, "jvp")  # ∇f·v
+    assert jvp.kind.startswith("closed form") and plain_jvp.kind.startswith("mpmath.diff")
+    np.testing.assert_allclose(jvp.hi, plain_jvp.hi, rtol=1e-15, atol=1e-100)
 
 
 def test_a_wrong_closed_form_is_refused(monkeypatch):
