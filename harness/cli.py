@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.presets import PRESETS
 from harness.registry import UsageError
 
 
@@ -30,11 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="measure case × method × order × dtype × device")
     run.add_argument("--cases", help="comma-separated names or glob patterns (default: all)")
     run.add_argument("--methods", help="comma-separated names or glob patterns (default: all)")
-    run.add_argument("--dtypes", default="float64,float32", help="float64,float32 (default: both)")
-    run.add_argument("--devices", help="cpu,gpu (default: cpu, and gpu when one is present)")
+    run.add_argument("--dtypes", help="float64,float32 (default: both)")
+    run.add_argument("--devices", help="cpu, gpu or all (default: cpu, and gpu when one is present)")
     run.add_argument("--orders", help="derivative orders, e.g. 1,2 (default: each case's own)")
     run.add_argument("--quantities", help="e.g. derivative,gradient (default: each case's own)")
     run.add_argument("--sizes", default="default", help="sizes of swept cases: quick, default or full")
+    run.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
+                     help="a fixed selection that redoes a seed's measurement (instead of --cases, "
+                          "--methods, --dtypes, --orders, --quantities, --sizes): "
+                          + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()))
     run.add_argument("--timeout", type=float, default=None, help="seconds per cell (default 120)")
     run.add_argument("--out", default="results", help="output folder (default: results/)")
     run.add_argument("--report", action="store_true",
@@ -58,7 +63,7 @@ def _run(args) -> int:
     df = harness.run(
         cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
         orders=args.orders, quantities=args.quantities, sizes=args.sizes, out=args.out,
-        plugins=args.plugin,
+        plugins=args.plugin, preset=args.preset,
         timeout=args.timeout,
         progress=None if args.quiet else sys.stderr,
     )

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import re
 import shutil
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -56,7 +58,30 @@ def gpus() -> list[dict]:
     query = "--query-gpu=index,name,driver_version,memory.total"
     rows = _run(["nvidia-smi", query, "--format=csv,noheader"])
     keys = ("index", "name", "driver", "memory")
-    return [dict(zip(keys, (v.strip() for v in row.split(",")))) for row in rows.splitlines() if row]
+    found = [dict(zip(keys, (v.strip() for v in row.split(",")))) for row in rows.splitlines() if row]
+    cuda = re.search(r"CUDA Version:\s*([\d.]+)", _run(["nvidia-smi"]))  # the driver's CUDA
+    for gpu in found:
+        gpu["cuda_driver"] = cuda.group(1) if cuda else None
+    return found
+
+
+def backend_devices() -> dict:
+    """What the differentiation backends loaded during a run saw: their CUDA build and
+    devices (read from modules already imported — gathering metadata imports none)."""
+    seen = {}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        cuda = torch.cuda.is_available()
+        seen["torch"] = {"cuda_build": torch.version.cuda, "cuda_available": cuda,
+                         "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+                         if cuda else []}
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        try:
+            seen["jax"] = {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()]}
+        except Exception as exc:  # a broken plugin: say so rather than fail the run
+            seen["jax"] = {"error": str(exc)}
+    return seen
 
 
 def git_commit() -> str | None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from harness import accuracy as acc
 from harness import memory
-from harness.environment import gpus, run_metadata
+from harness.environment import backend_devices, gpus, run_metadata
 from harness.extend import PROFILES, SWELL_KEYS, CaseSweep, Cell, Unavailable, Unsupported
 from harness.primal import measure_primal
 from harness.quantities import QUANTITIES, tasks, value_shape
@@ -71,6 +71,8 @@ def _names(value, known, what) -> list[str]:
     if value is None:
         return list(known)
     items = [v.strip() for v in (value.split(",") if isinstance(value, str) else value)]
+    if what == "device" and "all" in items:  # every device kind: without a GPU, gpu cells say unavailable
+        items = list(known)
     for item in items:
         if item not in known:
             raise UsageError(f"unknown {what} {item!r} (choose from {', '.join(known)})")
@@ -370,6 +372,7 @@ def run_cells(pairs, timeout=DEFAULT_TIMEOUT_S, progress=None, timing=None):
         except KeyboardInterrupt:
             print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
     meta["n_cells"] = len(rows)
+    meta["backends"] = backend_devices()
     cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
     points = pd.DataFrame(points, columns=POINT_COLUMNS)
     return cells, points, meta

@@ -67,6 +67,16 @@ def test_gpu_cells_without_a_gpu(fast):
     assert gpu.loc["jax", "status"] == "unavailable" and "gpu" in gpu.loc["jax", "message"]
     assert gpu.loc["torch", "status"] == "unavailable" and "CUDA" in gpu.loc["torch", "message"]
     assert (df[df.device == "cpu"].status == "ok").all()
+    meta = df.attrs["meta"]
+    assert meta["gpus"] == [] and meta["backends"]["torch"]["cuda_available"] is False
+    assert meta["bandwidth_bytes_per_s"].keys() == {"cpu"}  # no GPU to measure
+
+
+def test_devices_all_is_every_device_kind():
+    from harness.runner import plan
+
+    pairs = plan(cases="square", methods="jax", dtypes="float64", devices="all", orders="1")
+    assert [cell.device for _, cell in pairs] == ["cpu", "gpu"]
 
 
 def test_python_api_returns_the_table(fast, tmp_path):
