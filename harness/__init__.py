@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 
 def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
-        sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None):
+        sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None, preset=None):
     """Measure a matrix and return its cells as a pandas DataFrame.
 
     ``cases``/``methods`` are lists or comma-separated strings of names or glob
@@ -22,13 +22,21 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     With ``out`` (a folder) the run is also written there; ``df.attrs["path"]``
     is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``)
     tunes the timing loop; ``progress`` is a stream for one line per cell.
+    ``preset`` (e.g. ``"seed-001"``, see :mod:`harness.presets`) fixes the cases, sizes,
+    methods, dtypes and orders instead; only ``devices`` may then be given.
     """
     from harness import results, runner
     from harness.registry import load_plugin
 
     for plugin in plugins:
         load_plugin(plugin)
-    pairs = runner.plan(cases, methods, dtypes, devices, orders, quantities, sizes)
+    if preset is None:
+        pairs = runner.plan(cases, methods, dtypes, devices, orders, quantities, sizes)
+    else:
+        from harness import presets
+
+        pairs = presets.plan(preset, devices, cases=cases, methods=methods, dtypes=dtypes, orders=orders,
+                             quantities=quantities, sizes=None if sizes == "default" else sizes)
     timeout = runner.DEFAULT_TIMEOUT_S if timeout is None else timeout
     cells, points, meta = runner.run_cells(pairs, timeout=timeout, progress=progress, timing=timing)
     if out is not None:

@@ -1,0 +1,62 @@
+"""Named selections that redo a seed notebook's measurement: ``diffbench run --preset NAME``.
+
+A preset fixes the cases (at sizes of their sweeps that only it uses), the
+methods, the dtypes, the quantity and the order; the devices, the timeout and
+the output folder stay the caller's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.registry import UsageError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    cases: tuple[str, ...]
+    methods: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    sizes: str  # the key of the cases' sweep profiles holding the preset's sizes
+    description: str
+    quantity: str = "derivative"
+    order: int = 1
+
+
+PRESETS = {p.name: p for p in (
+    Preset("seed-001", cases=("square", "nested_polynomial"),
+           methods=("sympy", "np-gradient", "jax-nojit", "jax"), dtypes=("float64", "float32"),
+           sizes="seed-001",
+           description="seed 001's timing table: x² and p∘p∘p (depth 3) on 10⁶ points in [−5, 5], "
+                       "SymPy, np.gradient, JAX without jit (the seed's vmap(grad)) and with it"),
+)}
+
+
+def get(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})") from None
+
+
+def plan(name: str, devices=None, **selection) -> list[tuple]:
+    """The (method, Cell) pairs of preset ``name`` on ``devices`` (default: the CPU, and a GPU
+    if present).  Any other ``selection`` (cases=, methods=, …) that is not None clashes."""
+    from harness.extend import CaseSweep, Cell
+    from harness.registry import CASES, METHODS
+    from harness.runner import DEVICES, _names, default_devices
+
+    preset = get(name)
+    clash = [k for k, v in selection.items() if v is not None]
+    if clash:
+        raise UsageError(f"preset {name} fixes the selection: drop {', '.join(clash)}")
+    cases = []
+    for entry in CASES.select(preset.cases):
+        if not isinstance(entry, CaseSweep) or preset.sizes not in entry.profiles:
+            raise UsageError(f"preset {name}: case {entry.name} has no '{preset.sizes}' sizes")
+        cases += entry.cases(preset.sizes)
+    devices = _names(devices or default_devices(), DEVICES, "device")  # as runner.plan reads them
+    return [(method, Cell(case, preset.order, dtype, device, preset.quantity))
+            for case in cases for method in METHODS.select(preset.methods)
+            for dtype in preset.dtypes for device in devices]
