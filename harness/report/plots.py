@@ -13,6 +13,8 @@ from matplotlib import rcParams
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from harness.report.svg import shrink
+
 rcParams["svg.fonttype"] = "none"
 rcParams["font.size"] = 9
 rcParams["font.sans-serif"] = ["DejaVu Sans", "Arial", "sans-serif"]  # short: repeated per label
@@ -26,7 +28,7 @@ def to_svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", dpi=RASTER_DPI)
     svg = buf.getvalue()
-    return svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
+    return shrink(svg[svg.index("<svg"):])  # drop the XML prolog: the SVG sits inside HTML
 
 
 def task_key(r) -> tuple:
@@ -43,7 +45,7 @@ def _tasks(cells) -> list:
     return list(dict.fromkeys(task_key(r) for r in cells.itertuples()))
 
 
-def _styles(methods):
+def method_styles(methods):
     """A distinct (colour, marker) per method: 20 colours × 12 markers repeat only after 60."""
     from matplotlib import colormaps
 
@@ -56,7 +58,8 @@ def accuracy_heatmap(cells, methods) -> str:
     """Digits per (case, order) × method, one panel per dtype and device."""
     groups = list(cells.groupby(["dtype", "device"], sort=False))
     rows = _tasks(cells)
-    fig = Figure(figsize=(2.5 + 0.42 * len(methods), (1.8 + 0.24 * len(rows)) * len(groups)),
+    labels_in = 1.2 + 0.065 * max(len(task_label(k)) for k in rows)  # long row names need room
+    fig = Figure(figsize=(max(2.5, labels_in) + 0.42 * len(methods), (1.8 + 0.24 * len(rows)) * len(groups)),
                  layout="constrained")
     axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
     cmap = ListedColormap(
@@ -90,7 +93,7 @@ def timing_chart(cells, methods) -> str:
     rows = _tasks(ok)
     if not groups:
         return ""
-    style = _styles(methods)
+    style = method_styles(methods)
     fig = Figure(figsize=(9, 0.9 + 0.3 * len(rows) * len(groups)))
     axes = fig.subplots(len(groups), 2, squeeze=False, sharey="row")
     for (ax_eval, ax_setup), ((dtype, device), g) in zip(axes, groups):
@@ -115,7 +118,7 @@ def timing_chart(cells, methods) -> str:
 def derivative_curves(case_points, methods, kinks) -> str:
     """One case and order: the reference f and f⁽ⁿ⁾ with each method's values, and
     each method's error per point in float64 and float32 (as the seeds plot them)."""
-    style = _styles(methods)
+    style = method_styles(methods)
     fig = Figure(figsize=(10, 3))
     ax_val, *ax_errs = fig.subplots(1, 3)
     dtype = "float64" if (case_points["dtype"] == "float64").any() else "float32"
@@ -157,7 +160,7 @@ def derivative_curves(case_points, methods, kinks) -> str:
 
 def vector_errors(case_points, methods) -> str:
     """A vector quantity: each method's largest relative error at every point."""
-    style = _styles(methods)
+    style = method_styles(methods)
     fig = Figure(figsize=(8, 2.6))
     axes = fig.subplots(1, 2, sharey=True)
     for ax, dtype in zip(axes, ("float64", "float32")):
@@ -171,5 +174,7 @@ def vector_errors(case_points, methods) -> str:
         ax.set_xlabel("point (seed points first)")
         ax.set_ylim(1e-17, 10)
         ax.grid(True, which="major", alpha=0.3)
-    axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=7)
+    shown = max(axes, key=lambda ax: len(ax.get_legend_handles_labels()[1]))  # a dtype may be absent
+    axes[1].legend(*shown.get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.02, 0.5),
+                   frameon=False, fontsize=7)
     return to_svg(fig)
