@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from harness.registry import UsageError
-from harness.report import plots
+from harness.report import plots, sections
 from harness.results import read
 
 TEMPLATE = "report.html.j2"
@@ -30,6 +30,22 @@ def fmt_num(value, spec=".1f") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return format(value, spec)
+
+
+def fmt_bytes(n) -> str:
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return ""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def fmt_percent(share) -> str:
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return ""
+    percent = 100 * share
+    return f"{percent:.2g} %" if percent < 10 else f"{percent:.0f} %"
 
 
 def _kink_table(points, methods):
@@ -96,6 +112,7 @@ def build_context(cells, points, metas) -> dict:
         "failures": failures.to_dict("records"),
         "training": _training_table(cells),
         "skipped": skipped.to_dict("records"),
+        **sections.build(cells, methods),
     }
 
 
@@ -104,7 +121,7 @@ def render(context: dict) -> str:
 
     env = Environment(loader=PackageLoader("harness", "report"), autoescape=select_autoescape(),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(time=fmt_time, num=fmt_num)
+    env.filters.update(time=fmt_time, num=fmt_num, bytes=fmt_bytes, percent=fmt_percent)
     return env.get_template(TEMPLATE).render(**context)
 
 

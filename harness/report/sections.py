@@ -1,0 +1,175 @@
+"""The report's measurement sections: cost ratio, scaling, setup split, expression swell,
+memory and seed 001's table.  Each builder returns the template's dict, or None when the
+results lack what the section shows (results files of schema 2, or no such cells): the
+template then says so in one line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import LogNorm, to_hex
+
+from harness import analysis
+from harness.report.plots import method_styles, task_key, task_label
+from harness.report.sweep_plots import Line, Panel, panel_grid
+
+COST_QUANTITIES = ("gradient", "jacobian")  # where the modes differ by a factor of n
+SWELL_SHOWN = ("expr_nodes", "cse_ops", "graph_nodes")
+COST_COLOURS = LogNorm(1, 1000)  # a cost ratio of 1 (free) to 1000
+
+
+def _has(cells: pd.DataFrame, column: str) -> bool:
+    return column in cells and cells[column].notna().any()
+
+
+def primary(cells: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """One dtype and device, so that each case × method is one number: float64 on the CPU where
+    measured, else the most measured pair."""
+    pairs = cells.groupby(["dtype", "device"], sort=False).size()
+    if pairs.empty:
+        return cells, ""
+    dtype, device = ("float64", "cpu") if ("float64", "cpu") in pairs.index else pairs.idxmax()
+    return cells[(cells["dtype"] == dtype) & (cells["device"] == device)], f"{dtype}, {device}"
+
+
+def _fit_text(k, se) -> str:
+    return "" if pd.isna(k) else f"  k = {k:.2f}" + ("" if pd.isna(se) or se == 0 else f" ± {se:.2f}")
+
+
+def _method_lines(sweep: pd.DataFrame, axis: str, value: str, styles: dict, fits: dict) -> list[Line]:
+    lines = []
+    for method, g in sweep.groupby("method", sort=False):
+        by_x = g.groupby(axis)[value].median().dropna()
+        by_x = by_x[by_x > 0]
+        if len(by_x) >= 2:
+            lines.append(Line(f"{method}{fits.get(method, '')}", list(by_x.index), list(by_x.values),
+                              dict(styles[method])))
+    return lines
+
+
+def _sweeps(ok: pd.DataFrame, axis: str, quantities=None):
+    """(case, quantity, order) groups whose ``axis`` takes ≥ 2 values, as (title, cells)."""
+    for (case, quantity, order), g in ok.groupby(["case", "quantity", "order"], sort=False):
+        if quantities is not None and quantity not in quantities:
+            continue
+        if analysis.sweep_axis(g) == axis and g[axis].nunique() >= 2:
+            yield task_label((case, "", quantity, order)), g
+
+
+def _ratio_text(ratio: float) -> str:
+    return f"{ratio:.3g}" if ratio < 1000 else f"{ratio:.0f}"
+
+
+def _cost_colour(ratio) -> str:
+    """A light background from green (≈ the function's cost) to red (≥ 1000×)."""
+    r, g, b, _ = colormaps["RdYlGn_r"](COST_COLOURS(np.clip(ratio, 1, 1000)))
+    return to_hex((0.45 + 0.55 * r, 0.45 + 0.55 * g, 0.45 + 0.55 * b))
+
+
+def cost_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
+    ok = analysis.measured(cells)
+    if not _has(ok, "cost_ratio"):
+        return None
+    ok, label = primary(ok[ok["cost_ratio"].notna()])
+    shown = [m for m in methods if m in set(ok["method"])]
+    rows = []
+    tasks = pd.Series([task_key(r) for r in ok.itertuples()], index=ok.index)
+    for key, g in ok.groupby(tasks, sort=False):
+        ratio = dict(zip(g["method"], g["cost_ratio"].astype(float)))
+        rows.append({"task": task_label(key), "values": [
+            (_ratio_text(ratio[m]), _cost_colour(ratio[m])) if m in ratio else ("", "") for m in shown]})
+    fits = analysis.scaling(ok)
+    styles = method_styles(methods)
+    panels = []
+    for title, g in _sweeps(ok, "dim", COST_QUANTITIES):
+        k = fits[(fits["case"] == g["case"].iloc[0]) & (fits["quantity"] == g["quantity"].iloc[0])]
+        labels = {r.method: _fit_text(r.cost_exponent, r.cost_exponent_se) for r in k.itertuples()}
+        panels.append(Panel(title, _method_lines(g, "dim", "cost_ratio", styles, labels)))
+    return {"label": label, "methods": shown, "rows": rows,
+            "figure": panel_grid(panels, "input dimension n", "cost ratio (derivative ÷ f)")}
+
+
+def scaling_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
+    fits = analysis.scaling(cells)
+    if fits.empty:
+        return None
+    ok, label = primary(analysis.measured(cells))
+    styles = method_styles(methods)
+    figures = {}
+    for axis, xlabel in (("n_points", "points"), ("dim", "input dimension n")):
+        panels = []
+        for title, g in _sweeps(ok, axis):
+            k = fits[(fits["case"] == g["case"].iloc[0]) & (fits["quantity"] == g["quantity"].iloc[0])
+                     & (fits["order"] == g["order"].iloc[0]) & (fits["dtype"] == g["dtype"].iloc[0])
+                     & (fits["device"] == g["device"].iloc[0])]
+            if k.empty:  # fewer than 3 sizes: no exponent to show
+                continue
+            labels = {r.method: _fit_text(r.exponent, r.exponent_se) for r in k.itertuples()}
+            panels.append(Panel(title, _method_lines(g, axis, "eval_s", styles, labels)))
+        figures[axis] = panel_grid(panels, xlabel, "steady-state time per call [s]")
+    return {"label": label, "figures": figures, "fits": fits.to_dict("records")}
+
+
+def setup_section(cells: pd.DataFrame) -> dict | None:
+    if not any(_has(cells, p) for p in ("derive_s", "compile_s", "transfer_s")):
+        return None
+    sub, label = primary(analysis.measured(cells))
+    table = analysis.setup_split(sub)
+    if table.empty:
+        return None
+    table["first_over_steady"] = table["first_call_s"] / table["eval_s"]
+    return {"label": label, "rows": table.to_dict("records")}
+
+
+def swell_section(cells: pd.DataFrame) -> dict | None:
+    """Swell against nesting depth: sweeps that deepen f without changing its dimension."""
+    long = analysis.swell(cells)
+    long = long[long["metric"].isin(SWELL_SHOWN)]
+    dims = cells.groupby("case")["dim"].nunique()
+    long = long[long["case"].map(dims) == 1]
+    if long.empty:
+        return None
+    long, label = primary(long)
+    colours = {m: f"C{i}" for i, m in enumerate(SWELL_SHOWN)}
+    panels = []
+    for case, g in long.groupby("case", sort=False):
+        lines = []
+        for metric, gm in g.groupby("metric", sort=False):
+            series = {m: rows.groupby("value")["count"].median()
+                      for m, rows in gm.groupby("method", sort=False)}
+            groups: dict = {}  # methods with identical counts share one line
+            for m, s in series.items():
+                groups.setdefault(tuple(s.items()), []).append(m)
+            for i, (points, names) in enumerate(groups.items()):
+                x, y = zip(*points)
+                lines.append(Line(f"{metric}: {', '.join(names)}", list(x), list(y),
+                                  {"color": colours[metric], "marker": "os^vD"[i % 5]}))
+        panels.append(Panel(f"{case} (against {g['parameter'].iloc[0]})", lines))
+    return {"label": label, "figure": panel_grid(panels, "nesting depth", "count", xlog=False)}
+
+
+def memory_section(cells: pd.DataFrame) -> dict | None:
+    if not any(_has(cells, m) for m in analysis.MEMORY_METRICS):
+        return None
+    ok = analysis.measured(cells)
+    dtype = "float64" if (ok["dtype"] == "float64").any() else ok["dtype"].iloc[0] if len(ok) else ""
+    table = analysis.memory(ok[ok["dtype"] == dtype])
+    if table.empty:
+        return None
+    present = [m for m in analysis.MEMORY_METRICS if f"{m}_max" in table]
+    return {"dtype": dtype, "metrics": present, "rows": table.to_dict("records")}
+
+
+def seed_001_section(cells: pd.DataFrame) -> dict | None:
+    table = analysis.seed_001_table(cells)
+    if table.empty:
+        return None
+    return {"rows": table.to_dict("records"), "findings": analysis.seed_001_findings(table)}
+
+
+def build(cells: pd.DataFrame, methods: list[str]) -> dict:
+    return {"cost": cost_section(cells, methods), "scaling": scaling_section(cells, methods),
+            "setup": setup_section(cells), "swell": swell_section(cells),
+            "memory": memory_section(cells), "seed_001": seed_001_section(cells)}

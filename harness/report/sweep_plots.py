@@ -1,0 +1,73 @@
+"""Figures against a sweep's size: small log-scale panels, one per case and quantity, each
+with its own legend (where the fitted exponent of every line is written)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, NullLocator
+
+from harness.report.plots import to_svg
+
+PANEL_IN = (3.3, 2.3)  # one panel, without its legend (inches)
+LEGEND_IN = 2.0  # room for a legend beside each panel
+
+
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def size_text(v: float) -> str:
+    """2, 10, 100, 1000, then 10⁴ … for powers of ten (a point count reaches 10⁷)."""
+    exponent = math.log10(v)
+    if v >= 1e4 and exponent.is_integer():
+        return "10" + str(int(exponent)).translate(SUPERSCRIPTS)
+    return f"{v:g}"
+
+
+@dataclass
+class Line:
+    label: str
+    x: list
+    y: list
+    style: dict = field(default_factory=dict)
+
+
+@dataclass
+class Panel:
+    title: str
+    lines: list[Line]
+
+
+def panel_grid(panels: list[Panel], xlabel: str, ylabel: str, ncols: int = 2, xlog: bool = True) -> str:
+    """Log-log panels in a grid, ``ncols`` wide (``xlog=False``: a linear x axis of whole
+    numbers, e.g. a nesting depth); an empty list gives ''."""
+    if not panels:
+        return ""
+    ncols = min(ncols, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    longest = max(len(p.lines) for p in panels)
+    fig = Figure(figsize=((PANEL_IN[0] + LEGEND_IN) * ncols, (PANEL_IN[1] + 0.01 * longest) * nrows),
+                 layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        for line in panel.lines:
+            ax.plot(line.x, line.y, lw=1, ms=3.5, label=line.label, **line.style)
+        ax.set_yscale("log")
+        if xlog:  # ticks at the sizes measured: a sweep has a handful, often within one decade
+            ax.set_xscale("log")
+            sizes = sorted({v for line in panel.lines for v in line.x})
+            ax.set_xticks(sizes, [size_text(v) for v in sizes])
+            ax.xaxis.set_minor_locator(NullLocator())
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(panel.title, loc="left", fontsize=8.5)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=6.5,
+                  ncols=1 + len(panel.lines) // 15, handlelength=1.5, columnspacing=0.8)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    return to_svg(fig)
