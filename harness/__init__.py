@@ -21,7 +21,8 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     table is ``df.attrs["points"]`` and the run metadata ``df.attrs["meta"]``.
     With ``out`` (a folder) the run is also written there; ``df.attrs["path"]``
     is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``)
-    tunes the timing loop; ``progress`` is a stream for one line per cell.
+    tunes the timing loop (``sizes="quick"`` defaults to ``runner.QUICK_TIMING``: 3 batches
+    of ≥ 2 ms, a smoke run); ``progress`` is a stream for one line per cell.
     ``preset`` (e.g. ``"seed-001"``, see :mod:`harness.presets`) fixes the cases, sizes,
     methods, dtypes and orders instead; only ``devices`` may then be given.
     """
@@ -38,6 +39,8 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
         pairs = presets.plan(preset, devices, cases=cases, methods=methods, dtypes=dtypes, orders=orders,
                              quantities=quantities, sizes=None if sizes == "default" else sizes)
     timeout = runner.DEFAULT_TIMEOUT_S if timeout is None else timeout
+    if timing is None and sizes == "quick" and preset is None:  # a smoke run: shorter timing loops
+        timing = runner.QUICK_TIMING
     cells, points, meta = runner.run_cells(pairs, timeout=timeout, progress=progress, timing=timing)
     if out is not None:
         cells.attrs["path"] = str(results.write(cells, points, meta, out))

@@ -35,6 +35,7 @@ from harness.timing import measure
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "gpu")
 DEFAULT_TIMEOUT_S = 120.0
+QUICK_TIMING = {"repeats": 3, "min_batch_s": 0.002}  # the quick profile: a smoke run, not for publishing
 GRADED_POINTS = 1000  # mpmath references per cell at most; a 10⁷-point sweep is graded on a sample
 
 
