@@ -40,11 +40,18 @@ def measured(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def size_parameters(label) -> dict:
-    """``"depth=3,points=1000000"`` → ``{"depth": 3.0, "points": 1000000.0}``; ``""`` → ``{}``."""
+    """``"depth=3,points=1000000"`` → ``{"depth": 3.0, "points": 1000000.0}``; ``""`` → ``{}``.
+    Parameters that are not numbers (``wrt=W``: which block of θ) lie on no axis: left out."""
     if not isinstance(label, str) or not label:
         return {}
     pairs = (item.split("=", 1) for item in label.split(",") if "=" in item)
-    return {k: float(v) for k, v in pairs}
+    found = {}
+    for k, v in pairs:
+        try:
+            found[k] = float(v)
+        except ValueError:
+            continue
+    return found
 
 
 def power_law(x, y) -> tuple[float, float]:

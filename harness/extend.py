@@ -217,7 +217,8 @@ class Evaluator:
     # merged into ``info`` (e.g. XLA's flop estimate)
     compile: Callable[[Any], dict | None] | None = None
     # seconds the method measured inside ``prepare``: ``derive_s`` (symbolic differentiation,
-    # tracing), ``compile_s`` (lambdify, code generation)
+    # tracing), ``compile_s`` (lambdify, code generation); ``reused_s``: work done once per
+    # run in an earlier cell and reused here (added to this cell's setup_s)
     phases: dict = field(default_factory=dict)
     # facts about the derivative that cost time to gather (expression swell, graph size):
     # called after the measurements, never inside setup or the clock; merged into ``info``

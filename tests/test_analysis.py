@@ -142,6 +142,7 @@ def test_swell_of_schema_2_results_is_empty():
 def test_size_parameters():
     assert analysis.size_parameters("depth=3,points=1000000") == {"depth": 3.0, "points": 1e6}
     assert analysis.size_parameters("") == {} and analysis.size_parameters(None) == {}
+    assert analysis.size_parameters("wrt=W,b") == {} and analysis.size_parameters("wrt=W,n=3") == {"n": 3.0}
 
 
 # --- setup split and memory --------------------------------------------------------------------
