@@ -118,14 +118,18 @@ def _label_log_prob(xp, z, t):
     return xp.log(preds * t + (1 - preds) * (1 - t))
 
 
+def _toy_nll(xp, w, b, like):
+    """Seed 003's loss at weights w (..., 3) and bias b on the toy data: −Σ log P(label)."""
+    z = w @ constant(xp, TOY_INPUTS.T, like=like) + b  # (..., 4)
+    return -xp.sum(_label_log_prob(xp, z, constant(xp, TOY_TARGETS, like=like)), axis=-1)
+
+
 def _logistic_all(xp, x):
-    z = x[..., :3] @ constant(xp, TOY_INPUTS.T, like=x) + x[..., 3:4]  # (..., 4)
-    return -xp.sum(_label_log_prob(xp, z, constant(xp, TOY_TARGETS, like=x)), axis=-1)
+    return _toy_nll(xp, x[..., :3], x[..., 3:4], like=x)
 
 
 def _logistic_w(xp, x):  # b fixed at the seed's value
-    z = x @ constant(xp, TOY_INPUTS.T, like=x) + constant(xp, SEED_003_THETA[3:], like=x)
-    return -xp.sum(_label_log_prob(xp, z, constant(xp, TOY_TARGETS, like=x)), axis=-1)
+    return _toy_nll(xp, x, constant(xp, SEED_003_THETA[3:], like=x), like=x)
 
 
 def _logistic_b(xp, x):  # W fixed at the seed's value; elementwise in b: one term per data row

@@ -45,7 +45,7 @@ def plan(name: str, devices=None, **selection) -> list[tuple]:
     if present).  Any other ``selection`` (cases=, methods=, …) that is not None clashes."""
     from harness.extend import CaseSweep, Cell
     from harness.registry import CASES, METHODS
-    from harness.runner import DEVICES, _names, default_devices
+    from harness.runner import device_names
 
     preset = get(name)
     clash = [k for k, v in selection.items() if v is not None]
@@ -56,7 +56,7 @@ def plan(name: str, devices=None, **selection) -> list[tuple]:
         if not isinstance(entry, CaseSweep) or preset.sizes not in entry.profiles:
             raise UsageError(f"preset {name}: case {entry.name} has no '{preset.sizes}' sizes")
         cases += entry.cases(preset.sizes)
-    devices = _names(devices or default_devices(), DEVICES, "device")  # as runner.plan reads them
+    devices = device_names(devices)  # as runner.plan reads them
     return [(method, Cell(case, preset.order, dtype, device, preset.quantity))
             for case in cases for method in METHODS.select(preset.methods)
             for dtype in preset.dtypes for device in devices]

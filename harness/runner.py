@@ -68,12 +68,18 @@ def default_devices() -> list[str]:
     return ["cpu", "gpu"] if gpus() else ["cpu"]
 
 
+def device_names(devices) -> list[str]:
+    """``--devices``: names from DEVICES, or ``all`` (without a GPU, gpu cells say unavailable);
+    by default the CPU, and the GPU when one is present."""
+    if devices == "all" or (not isinstance(devices, str) and devices and "all" in devices):
+        return list(DEVICES)
+    return _names(devices or default_devices(), DEVICES, "device")
+
+
 def _names(value, known, what) -> list[str]:
     if value is None:
         return list(known)
     items = [v.strip() for v in (value.split(",") if isinstance(value, str) else value)]
-    if what == "device" and "all" in items:  # every device kind: without a GPU, gpu cells say unavailable
-        items = list(known)
     for item in items:
         if item not in known:
             raise UsageError(f"unknown {what} {item!r} (choose from {', '.join(known)})")
@@ -95,7 +101,7 @@ def plan(cases=None, methods=None, dtypes=None, devices=None, orders=None,
     if methods is None:  # opt-in methods (slow to set up) only when asked for by name or pattern
         method_list = [m for m in method_list if m.default]
     dtype_list = _names(dtypes, DTYPES, "dtype")
-    device_list = _names(devices or default_devices(), DEVICES, "device")
+    device_list = device_names(devices)
     if orders is not None:
         try:
             orders = {int(o) for o in (orders.split(",") if isinstance(orders, str) else orders)}
@@ -248,7 +254,8 @@ def _measure_values(method, cell: Cell, x64: np.ndarray, row: dict, timing, meas
         hook_s = time.perf_counter() - t2
         traced_s = found.pop("derive_s", 0.0)
         evaluator.info.update(found)
-        phases["derive_s"] = phases.get("derive_s", 0.0) + traced_s if traced_s else phases.get("derive_s")
+        if traced_s:
+            phases["derive_s"] = phases.get("derive_s", 0.0) + traced_s
         phases["compile_s"] = phases.get("compile_s", 0.0) + hook_s - traced_s
     t3 = time.perf_counter()
     out = evaluator.call(xd)
