@@ -1,4 +1,4 @@
-"""The ``diffbench`` command line: ``run``, ``list`` and ``report``.
+"""The ``diffbench`` command line: ``run``, ``list``, ``report``, ``compare`` and ``history``.
 
 Bad input (unknown names, missing files, unwritable folders) ends with one line
 on stderr and exit status 2, never a traceback.
@@ -54,6 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write a self-contained HTML report of results files")
     rep.add_argument("results", nargs="+", help="results .parquet files or folders")
     rep.add_argument("-o", "--output", help="HTML file (default: reports/<run-id>.html)")
+    rep.add_argument("--baseline", nargs="+", metavar="OLD",
+                     help="results files or folders of an earlier run: add a comparison with them")
+
+    cmp = sub.add_parser("compare", help="compare two runs cell by cell (time and accuracy)")
+    cmp.add_argument("old", help="results file or folder of the earlier run")
+    cmp.add_argument("new", help="results file or folder of the later run")
+    cmp.add_argument("--threshold", default="10%",
+                     help="relative change of the median time that counts, e.g. 10%% or 0.1 (default 10%%)")
+    cmp.add_argument("--alpha", type=float, default=0.05,
+                     help="significance level of the Mann-Whitney U test on timing samples (default 0.05)")
+    cmp.add_argument("--digits-tol", type=float, default=1.0,
+                     help="digits a cell may lose or gain before it counts as changed (default 1)")
+    cmp.add_argument("--fail-on-regression", action="store_true",
+                     help="exit with status 1 when a cell is slower, less accurate or no longer ok")
+
+    hist = sub.add_parser("history", help="plot headline figures across the runs in a folder")
+    hist.add_argument("folder", help="folder of results files")
+    hist.add_argument("-o", "--output", default="reports/history.html",
+                      help="HTML file (default: reports/history.html)")
     return parser
 
 
@@ -119,15 +138,46 @@ def _list(args) -> int:
 def _report(args) -> int:
     from harness.report import write_report
 
-    path = write_report(args.results, Path(args.output) if args.output else None)
+    path = write_report(args.results, Path(args.output) if args.output else None, baseline=args.baseline)
     print(path)
+    return 0
+
+
+def _comparison_options(args) -> dict:
+    from harness.compare import parse_threshold
+
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha must lie between 0 and 1, got {args.alpha:g}")
+    if not args.digits_tol >= 0:
+        raise UsageError(f"--digits-tol must be a non-negative number, got {args.digits_tol:g}")
+    return {"threshold": parse_threshold(args.threshold), "alpha": args.alpha, "digits_tol": args.digits_tol}
+
+
+def _compare(args) -> int:
+    from harness.compare import compare, format_table, regressions
+    from harness.results import read
+
+    options = _comparison_options(args)
+    compared = compare(read([args.old])[0], read([args.new])[0], **options)
+    print(format_table(compared))
+    bad = regressions(compared)
+    if len(bad):
+        print(f"{len(bad)} regression{'s' if len(bad) > 1 else ''}", file=sys.stderr)
+    return 1 if args.fail_on_regression and len(bad) else 0
+
+
+def _history(args) -> int:
+    from harness.history import write_history
+
+    print(write_history(args.folder, Path(args.output)))
     return 0
 
 
 def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"run": _run, "list": _list, "report": _report}[args.command](args)
+        return {"run": _run, "list": _list, "report": _report, "compare": _compare,
+                "history": _history}[args.command](args)
     except UsageError as exc:
         print(f"diffbench: {exc}", file=sys.stderr)
         return 2

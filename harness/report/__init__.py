@@ -125,12 +125,23 @@ def render(context: dict) -> str:
     return env.get_template(TEMPLATE).render(**context)
 
 
-def write_report(results, output: Path | None = None) -> Path:
-    """Write the report of the results files/folders ``results``; returns its path."""
+def write_report(results, output: Path | None = None, baseline=None) -> Path:
+    """Write the report of the results files/folders ``results``; returns its path.
+
+    ``baseline`` (results files/folders of an earlier run) adds a comparison with it.
+    """
     cells, points, metas = read(results)
+    if isinstance(baseline, (str, Path)):
+        baseline = [baseline]
+    old = read(baseline) if baseline else None  # before the slow part: a bad path fails at once
     if output is None:
         output = Path("reports") / f"{metas[-1]['run_id']}.html"
-    html = render(build_context(cells, points, metas))
+    context = build_context(cells, points, metas)
+    if old is not None:
+        from harness.report import comparison
+
+        context["comparison"] = comparison.build(old[0], cells, old[2])
+    html = render(context)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(html, encoding="utf-8")

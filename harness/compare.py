@@ -1,0 +1,163 @@
+"""Run-to-run comparison: match the cells of two runs and say what changed.
+
+Timing changes are tested for significance on the per-batch samples each cell
+records (``eval_samples_s``) with a two-sided Mann–Whitney U test, as asv does:
+a cell is *slower* only when the median moved by more than the threshold *and*
+the test rejects "same distribution" at ``alpha``.  With the default 5 batches a
+side the smallest two-sided p-value the exact test can give is 2/C(10, 5) =
+2/252 ≈ 0.008, so alpha = 0.05 is reachable (with 3 batches a side, as the
+``quick`` profile takes, it is 2/20 = 0.1: no timing change is ever significant).
+
+Accuracy changes compare ``digits`` (capped at 17, as the runner caps them);
+a status change (ok → failed, …) is a verdict of its own.  Only pandas and
+SciPy are imported: comparing never loads a differentiation backend.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+KEYS = ["case", "size", "method", "quantity", "order", "dtype", "device"]
+VERDICTS = ("slower", "faster", "same", "less accurate", "more accurate", "status changed",
+            "only old", "only new")
+DIGITS_CAP = 17.0
+DEFAULTS = {"threshold": 0.10, "alpha": 0.05, "digits_tol": 1.0}  # compare()'s, for a report to quote
+_SIDE_COLUMNS = ["status", "eval_s", "eval_samples_s", "digits"]
+
+
+def _keyed(cells):
+    """The side's comparable columns, one row per key (the last one read wins)."""
+    df = cells.reindex(columns=KEYS + _SIDE_COLUMNS).copy()
+    df["size"] = df["size"].fillna("").astype(str)  # unswept cases have no size
+    df["order"] = df["order"].fillna(0).astype(int)
+    # a folder may hold several runs: read() concatenates them oldest first
+    return df.drop_duplicates(KEYS, keep="last")
+
+
+def _samples(value) -> np.ndarray | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None  # results before schema 3 have no samples
+    samples = np.asarray(value, dtype=float)
+    samples = samples[np.isfinite(samples)]
+    return samples if samples.size else None
+
+
+def p_value(old, new) -> float:
+    """Two-sided Mann–Whitney U p-value of two sample lists; NaN when either is missing."""
+    from scipy.stats import mannwhitneyu
+
+    a, b = _samples(old), _samples(new)
+    if a is None or b is None:
+        return math.nan
+    # the exact distribution assumes no ties; with ties fall back to the normal approximation
+    tied = np.unique(np.concatenate([a, b])).size < a.size + b.size
+    result = mannwhitneyu(a, b, alternative="two-sided", method="asymptotic" if tied else "exact")
+    return float(result.pvalue)
+
+
+def _digits_change(old, new) -> float:
+    if math.isnan(old) and math.isnan(new):
+        return 0.0  # neither side has an error figure: nothing changed
+    return min(new, DIGITS_CAP) - min(old, DIGITS_CAP)  # NaN when only one side has one
+
+
+def _verdict(r, threshold, alpha, digits_tol) -> str:
+    if not isinstance(r["old_status"], str):
+        return "only new"
+    if not isinstance(r["new_status"], str):
+        return "only old"
+    if r["old_status"] != r["new_status"]:
+        return "status changed"
+    change, ratio, p = r["digits_change"], r["ratio"], r["p_value"]
+    significant = p < alpha  # False for NaN: no samples, no timing verdict
+    # regressions before improvements: a slower but more accurate cell still needs a look
+    if change < -digits_tol:
+        return "less accurate"
+    if significant and ratio > 1 + threshold:
+        return "slower"
+    if change > digits_tol:
+        return "more accurate"
+    if significant and ratio < 1 / (1 + threshold):  # symmetric: A→B slower iff B→A faster
+        return "faster"
+    return "same"
+
+
+def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0):
+    """One row per cell of either run, matched on ``KEYS``, with a ``verdict`` from ``VERDICTS``.
+
+    ``threshold`` is the relative change of the median ``eval_s`` that counts
+    (0.10: more than 1.1× slower, or faster than 1/1.1×), and only where the
+    Mann–Whitney p-value is below ``alpha``; ``digits_tol`` the digits that may
+    be lost or gained before a cell is less or more accurate.
+    """
+    import pandas as pd
+
+    old, new = _keyed(old_cells), _keyed(new_cells)
+    df = old.merge(new, on=KEYS, how="outer", suffixes=("_old", "_new"), sort=False)
+    df = df.rename(columns={f"{c}_{side}": f"{side}_{c}" for c in _SIDE_COLUMNS for side in ("old", "new")})
+    both_ok = (df["old_status"] == "ok") & (df["new_status"] == "ok")
+    df["ratio"] = (df["new_eval_s"] / df["old_eval_s"]).where(both_ok)
+    df["p_value"] = [p_value(a, b) if ok else math.nan
+                     for a, b, ok in zip(df["old_eval_samples_s"], df["new_eval_samples_s"], both_ok)]
+    df["digits_change"] = [_digits_change(float(a), float(b))
+                           for a, b in zip(df["old_digits"].astype(float), df["new_digits"].astype(float))]
+    df["verdict"] = [_verdict(r, threshold, alpha, digits_tol) for _, r in df.iterrows()]
+    columns = KEYS + ["old_status", "new_status", "old_eval_s", "new_eval_s", "ratio", "p_value",
+                      "old_digits", "new_digits", "digits_change", "verdict"]
+    return pd.DataFrame(df[columns]).reset_index(drop=True)
+
+
+def regressions(compared):
+    """The rows a regression gate fails on: slower, less accurate, or no longer ok."""
+    lost_ok = (compared["verdict"] == "status changed") & (compared["old_status"] == "ok")
+    return compared[compared["verdict"].isin(["slower", "less accurate"]) | lost_ok]
+
+
+def parse_threshold(text: str) -> float:
+    """'10%' or '0.1' → 0.1; anything else is a UsageError."""
+    from harness.registry import UsageError
+
+    text = str(text).strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise UsageError(f"threshold must be a fraction or a percentage (0.1 or 10%), got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise UsageError(f"threshold must be a finite non-negative fraction, got {text!r}")
+    return value
+
+
+def _fmt(value, spec) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+def _time(seconds) -> str:
+    # as the report writes times, without importing the report (and matplotlib) for a table
+    if seconds is None or math.isnan(seconds):
+        return ""
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_table(compared) -> str:
+    """The changed cells as a fixed-width table, then one line counting the unchanged ones."""
+    changed = compared[compared["verdict"] != "same"]
+    rows = [("verdict", "case", "size", "method", "quantity", "order", "dtype", "device", "status",
+             "old eval", "new eval", "ratio", "p", "digits")]
+    for r in changed.itertuples():
+        old, new = (s if isinstance(s, str) else "–" for s in (r.old_status, r.new_status))
+        status = old if old == new else f"{old} → {new}"
+        digits = f"{_fmt(r.old_digits, '.1f') or '–'} → {_fmt(r.new_digits, '.1f') or '–'}"
+        rows.append((r.verdict, r.case, r.size, r.method, r.quantity, str(r.order), r.dtype, r.device,
+                     str(status), _time(r.old_eval_s), _time(r.new_eval_s), _fmt(r.ratio, ".2f"),
+                     _fmt(r.p_value, ".3f"), digits if digits != "– → –" else ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    lines = lines if len(rows) > 1 else []  # no heading over an empty table
+    same = len(compared) - len(changed)
+    lines.append(f"{len(changed)} cells changed, {same} unchanged (of {len(compared)} matched)")
+    return "\n".join(lines)
