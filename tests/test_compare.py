@@ -1,0 +1,184 @@
+"""Run-to-run comparison: a method made slower on purpose is flagged, and nothing else is.
+
+Three short real runs (tanh, order 1, float64: central, forward and the plugin method
+``throttled``) differ only in ``DIFFBENCH_TEST_SLOWDOWN``, which makes ``throttled``
+repeat its work SLOWDOWN times per call.  Accuracy changes, status changes and
+unmatched cells are built by editing a copy of a results table.
+"""
+
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness import compare as cmp
+from harness import results
+from harness.registry import UsageError
+from tests.conftest import PLUGINS, ROOT, run_cli
+
+PLUGIN = PLUGINS / "throttled.py"
+METHODS = ("central", "forward", "throttled")
+SLOWDOWN = 20
+# This machine is shared: two runs of the same code moved a 10 µs median by up to 1.8×, so
+# the tests ask for more than 3× (the default 10% suits a quiet, dedicated runner).
+THRESHOLD = "200%"
+P_SEPARATED = 2 / math.comb(10, 5)  # exact two-sided p when all 5 new batches exceed all 5 old
+
+
+def _run(out, slowdown):
+    env = dict(os.environ, DIFFBENCH_TEST_SLOWDOWN=str(slowdown))
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--plugin", str(PLUGIN), "--cases", "tanh", "--methods",
+         ",".join(METHODS), "--dtypes", "float64", "--orders", "1", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    return {"old": _run(base / "old", 1), "same": _run(base / "same", 1),
+            "slow": _run(base / "slow", SLOWDOWN)}
+
+
+def _cells(path):
+    return results.read([path])[0]
+
+
+def test_the_slowed_method_alone_is_slower(runs):
+    threshold = cmp.parse_threshold(THRESHOLD)
+    compared = cmp.compare(_cells(runs["old"]), _cells(runs["slow"]), threshold=threshold)
+    assert sorted(compared["method"]) == sorted(METHODS)
+    by_method = compared.set_index("method")
+    assert by_method.loc["throttled", "verdict"] == "slower"
+    assert by_method.loc["throttled", "ratio"] > 3
+    assert by_method.loc["throttled", "p_value"] == pytest.approx(P_SEPARATED)
+    assert list(compared.loc[compared["verdict"] == "slower", "method"]) == ["throttled"]
+    assert list(cmp.regressions(compared)["method"]) == ["throttled"]
+    # same computation in both runs: the digits did not move
+    assert by_method.loc["throttled", "digits_change"] == 0
+
+
+def test_gate_fails_on_the_slowdown(runs):
+    proc = run_cli("compare", runs["old"], runs["slow"], "--threshold", THRESHOLD, "--fail-on-regression")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    changed = [line.split() for line in proc.stdout.splitlines()[1:-1]]
+    assert [(row[0], row[3]) for row in changed if row[0] == "slower"] == [("slower", "throttled")]
+    assert "1 regression" in proc.stderr
+    # without the flag the table is the same and the status 0
+    assert run_cli("compare", runs["old"], runs["slow"], "--threshold", THRESHOLD).returncode == 0
+
+
+def test_same_code_passes_the_gate(runs):
+    proc = run_cli("compare", runs["old"], runs["same"], "--threshold", THRESHOLD, "--fail-on-regression")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "slower" not in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].endswith(f"(of {len(METHODS)} matched)")
+
+
+def _rewritten(path, out, edit):
+    """A copy of the run at ``path`` with ``edit(cells)`` applied, written as a new run."""
+    cells, points, metas = results.read([path])
+    meta = {**metas[0], "run_id": "edited"}
+    return cells, results.write(edit(cells.copy()), points, meta, out)
+
+
+def test_lost_digits_are_flagged(runs, tmp_path):
+    def lose(cells):
+        cells.loc[cells["method"] == "forward", "digits"] -= 3  # beyond the tolerance of 1
+        cells.loc[cells["method"] == "central", "digits"] -= 0.5  # within it
+        return cells
+
+    old, path = _rewritten(runs["old"], tmp_path, lose)
+    compared = cmp.compare(old, _cells(path)).set_index("method")
+    # identical timing samples on both sides (a copy): no timing verdict can arise
+    assert dict(compared["verdict"]) == {"forward": "less accurate", "central": "same", "throttled": "same"}
+    assert compared.loc["forward", "digits_change"] == pytest.approx(-3)
+    assert compared.loc["throttled", "p_value"] == 1.0 and compared.loc["throttled", "ratio"] == 1.0
+    assert run_cli("compare", runs["old"], path, "--fail-on-regression").returncode == 1
+    assert run_cli("compare", runs["old"], path, "--digits-tol", "4", "--fail-on-regression").returncode == 0
+    # the other way round: more accurate, not a regression
+    back = cmp.compare(_cells(path), old).set_index("method")
+    assert back.loc["forward", "verdict"] == "more accurate" and cmp.regressions(back).empty
+
+
+def test_status_changes_and_unmatched_cells(runs, tmp_path):
+    def edit(cells):
+        forward = cells["method"] == "forward"
+        cells.loc[forward, ["status", "digits", "eval_s"]] = ["failed", math.nan, math.nan]
+        return cells[cells["method"] != "central"]
+
+    old, path = _rewritten(runs["old"], tmp_path, edit)
+    compared = cmp.compare(old, _cells(path))
+    assert dict(zip(compared["method"], compared["verdict"])) == {
+        "forward": "status changed", "central": "only old", "throttled": "same"}
+    assert list(cmp.regressions(compared)["method"]) == ["forward"]  # ok → failed; a vanished cell is not
+    assert set(compared["verdict"]) <= set(cmp.VERDICTS)
+    reverse = cmp.compare(_cells(path), old)
+    assert dict(zip(reverse["method"], reverse["verdict"]))["central"] == "only new"
+    assert cmp.regressions(reverse).empty  # failed → ok is a fix
+
+
+def test_digits_capped_and_missing():
+    import pandas as pd
+
+    def cells(digits, samples):
+        return pd.DataFrame({"case": ["c"] * 2, "size": [None, "n=3"], "method": ["m"] * 2,
+                             "quantity": ["derivative"] * 2, "order": [1, 1], "dtype": ["float64"] * 2,
+                             "device": ["cpu"] * 2, "status": ["ok"] * 2, "eval_s": [1.0, 1.0],
+                             "eval_samples_s": [samples, samples], "digits": digits})
+
+    # 17 is the cap (exact): 25 reads as 17; NaN on both sides is no change; no samples, no test
+    compared = cmp.compare(cells([17.0, math.nan], math.nan), cells([25.0, math.nan], math.nan))
+    assert list(compared["size"]) == ["", "n=3"]
+    assert list(compared["digits_change"]) == [0, 0] and list(compared["verdict"]) == ["same", "same"]
+    assert compared["p_value"].isna().all()
+
+
+def test_p_value():
+    assert cmp.p_value([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(P_SEPARATED)
+    assert cmp.p_value([1, 2, 3], [4, 5, 6]) == pytest.approx(2 / math.comb(6, 3))  # 0.1: never < 0.05
+    assert math.isnan(cmp.p_value(math.nan, [1, 2, 3]))
+    assert math.isnan(cmp.p_value(None, [1, 2, 3]))
+
+
+@pytest.mark.parametrize("text, value", [("10%", 0.1), ("0.1", 0.1), (" 250% ", 2.5), ("0", 0.0)])
+def test_parse_threshold(text, value):
+    assert cmp.parse_threshold(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["ten", "-5%", "%", "nan", "inf"])
+def test_bad_threshold(text):
+    with pytest.raises(UsageError, match="threshold"):
+        cmp.parse_threshold(text)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--threshold", "lots"], "threshold must be a fraction or a percentage"),
+    (["--alpha", "1.5"], "--alpha must lie between 0 and 1"),
+    (["--digits-tol", "-1"], "--digits-tol must be a non-negative number"),
+])
+def test_bad_options_are_one_line_and_status_2(runs, args, message):
+    proc = run_cli("compare", runs["old"], runs["same"], *args)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_missing_results_are_status_2(tmp_path):
+    proc = run_cli("compare", tmp_path / "nope", tmp_path / "nope2")
+    assert proc.returncode == 2 and "no such results file or folder" in proc.stderr
+
+
+def test_report_with_baseline(runs, tmp_path):
+    out = tmp_path / "report.html"
+    proc = run_cli("report", runs["slow"], "--baseline", runs["old"], "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text()
+    assert '<h2 id="comparison">Comparison with baseline</h2>' in html
+    assert 'href="#comparison"' in html  # in the table of contents
+    section = html[html.index('id="comparison"'):html.index('<h2 id="reading"')]
+    assert "throttled" in section and ">slower<" in section
+    assert f"{len(METHODS)} cells:" in section
