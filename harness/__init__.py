@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 
 
 def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
-        sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None, preset=None):
+        sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None, preset=None,
+        shard=None):
     """Measure a matrix and return its cells as a pandas DataFrame.
 
     ``cases``/``methods`` are lists or comma-separated strings of names or glob
@@ -25,6 +26,8 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     of ≥ 2 ms, a smoke run); ``progress`` is a stream for one line per cell.
     ``preset`` (e.g. ``"seed-001"``, see :mod:`harness.presets`) fixes the cases, sizes,
     methods, dtypes and orders instead; only ``devices`` may then be given.
+    ``shard`` (``"i/N"``) measures only the i-th of N balanced parts of the plan
+    (:mod:`harness.shard`); the metadata records it.
     """
     from harness import results, runner
     from harness.registry import load_plugin
@@ -38,10 +41,16 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
 
         pairs = presets.plan(preset, devices, cases=cases, methods=methods, dtypes=dtypes, orders=orders,
                              quantities=quantities, sizes=None if sizes == "default" else sizes)
+    if shard is not None:  # one balanced part of the plan
+        from harness import shard as sharding
+
+        pairs = sharding.select(pairs, shard)
     timeout = runner.DEFAULT_TIMEOUT_S if timeout is None else timeout
     if timing is None and sizes == "quick" and preset is None:  # a smoke run: shorter timing loops
         timing = runner.QUICK_TIMING
     cells, points, meta = runner.run_cells(pairs, timeout=timeout, progress=progress, timing=timing)
+    if shard is not None:
+        meta["shard"] = sharding.label(shard)
     if out is not None:
         cells.attrs["path"] = str(results.write(cells, points, meta, out))
     cells.attrs.update(points=points, meta=meta)

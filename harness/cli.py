@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", help="output folder (default: results/)")
     run.add_argument("--report", action="store_true",
                      help="then write the run's HTML report into reports/ and print its path")
+    run.add_argument("--shard", metavar="I/N",
+                     help="measure only the I-th of N balanced parts of the cells, e.g. 2/8 "
+                          "(then 'diffbench merge' the parts)")
     run.add_argument("--quiet", action="store_true", help="no line per cell on stderr")
     _add_plugin(run)
 
@@ -82,7 +85,7 @@ def _run(args) -> int:
     df = harness.run(
         cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
         orders=args.orders, quantities=args.quantities, sizes=args.sizes, out=args.out,
-        plugins=args.plugin, preset=args.preset,
+        plugins=args.plugin, preset=args.preset, shard=args.shard,
         timeout=args.timeout,
         progress=None if args.quiet else sys.stderr,
     )
