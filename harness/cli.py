@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("folder", help="folder of results files")
     hist.add_argument("-o", "--output", default="reports/history.html",
                       help="HTML file (default: reports/history.html)")
+    mrg = sub.add_parser("merge", help="combine shards and runs from several machines into one results file")
+    mrg.add_argument("parts", nargs="+", help="results .parquet files or folders")
+    mrg.add_argument("-o", "--output", required=True, help="the merged results file (.parquet) or a folder")
     return parser
 
 
@@ -176,11 +179,23 @@ def _history(args) -> int:
     return 0
 
 
+def _merge(args) -> int:
+    from harness.merge import merge
+
+    path, meta = merge(args.parts, args.output)
+    missing = meta.get("missing_shards")
+    runs = len(meta["parts"])
+    print(f"{meta['n_cells']} cells from {runs} run{'s' if runs > 1 else ''}"
+          + (f"; shards missing: {', '.join(missing)}" if missing else ""), file=sys.stderr)
+    print(path)
+    return 0
+
+
 def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return {"run": _run, "list": _list, "report": _report, "compare": _compare,
-                "history": _history}[args.command](args)
+                "history": _history, "merge": _merge}[args.command](args)
     except UsageError as exc:
         print(f"diffbench: {exc}", file=sys.stderr)
         return 2
