@@ -53,6 +53,21 @@ def bench(session):
     session.run("diffbench", "run", "--out", "results", "--report", *session.posargs)
 
 
+# A GPU runner's builds (bench.yml); DIFFBENCH_TORCH / DIFFBENCH_JAX override them as for `bench`.
+TORCH_CUDA = shlex.split(os.environ.get("DIFFBENCH_TORCH",
+                                        "torch --index-url https://download.pytorch.org/whl/cu128"))
+JAX_CUDA = shlex.split(os.environ.get("DIFFBENCH_JAX", "jax[cuda12]"))
+
+
+@nox.session(name="bench-gpu")
+def bench_gpu(session):
+    """The matrix on a CUDA machine, every device; e.g. `nox -s bench-gpu -- --shard 2/4 --out DIR`."""
+    session.install(*TORCH_CUDA)
+    session.install(*JAX_CUDA)
+    session.install(project())
+    session.run("diffbench", "run", "--devices", "all", "--out", "results", *session.posargs)
+
+
 @nox.session
 def lint(session):
     """ruff."""
