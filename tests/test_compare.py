@@ -20,10 +20,11 @@ from tests.conftest import PLUGINS, ROOT, run_cli
 
 PLUGIN = PLUGINS / "throttled.py"
 METHODS = ("central", "forward", "throttled")
-SLOWDOWN = 20
-# This machine is shared: two runs of the same code moved a 10 µs median by up to 1.8×, so
-# the tests ask for more than 3× (the default 10% suits a quiet, dedicated runner).
-THRESHOLD = "200%"
+SLOWDOWN = 200  # ~10 µs a call becomes ~2 ms
+# This machine is shared: six runs of the same code gave one cell's 10 µs median from 8.9 to
+# 31 µs (3.5×), all of a cell's batches slowed alike, so the tests count only a change beyond
+# 11× (the default 10% suits a quiet, dedicated runner).
+THRESHOLD = "1000%"
 P_SEPARATED = 2 / math.comb(10, 5)  # exact two-sided p when all 5 new batches exceed all 5 old
 
 
@@ -54,7 +55,7 @@ def test_the_slowed_method_alone_is_slower(runs):
     assert sorted(compared["method"]) == sorted(METHODS)
     by_method = compared.set_index("method")
     assert by_method.loc["throttled", "verdict"] == "slower"
-    assert by_method.loc["throttled", "ratio"] > 3
+    assert by_method.loc["throttled", "ratio"] > 11
     assert by_method.loc["throttled", "p_value"] == pytest.approx(P_SEPARATED)
     assert list(compared.loc[compared["verdict"] == "slower", "method"]) == ["throttled"]
     assert list(cmp.regressions(compared)["method"]) == ["throttled"]
