@@ -103,7 +103,8 @@ def merge(parts, output):
 
     out_resolved = Path(output).resolve()
     files = list(dict.fromkeys(p.resolve() for p in results.results_files(parts)))
-    files = [f for f in files if f != out_resolved]  # re-merging into a folder of parts
+    # not the output (re-merging into a folder of parts), nor a step sweep listed as a results file
+    files = [f for f in files if f != out_resolved and not f.name.endswith(STEPS_SUFFIX)]
     if not files:
         raise UsageError(f"no results files to merge in {', '.join(map(str, parts))}")
     cells, points, steps, origin, entries, versions = [], [], [], [], [], {}
