@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
         sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None, preset=None,
-        shard=None):
+        step_sweep=False, shard=None):
     """Measure a matrix and return its cells as a pandas DataFrame.
 
     ``cases``/``methods`` are lists or comma-separated strings of names or glob
@@ -28,6 +28,9 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     methods, dtypes and orders instead; only ``devices`` may then be given.
     ``shard`` (``"i/N"``) measures only the i-th of N balanced parts of the plan
     (:mod:`harness.shard`); the metadata records it.
+    ``step_sweep=True`` adds the finite differences' error against their step
+    (:mod:`harness.step_sweep`, on its chosen cases that the run measures, a second or so) as
+    ``df.attrs["steps"]``, written as ``<run-id>.steps.parquet``; a list of case names sweeps those.
     """
     from harness import results, runner
     from harness.registry import load_plugin
@@ -48,10 +51,16 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     timeout = runner.DEFAULT_TIMEOUT_S if timeout is None else timeout
     if timing is None and sizes == "quick" and preset is None:  # a smoke run: shorter timing loops
         timing = runner.QUICK_TIMING
+    chosen = None
+    if step_sweep:
+        from harness import step_sweep as sweep
+
+        chosen = sweep.selection(pairs, step_sweep)  # before the run: a bad case name fails at once
     cells, points, meta = runner.run_cells(pairs, timeout=timeout, progress=progress, timing=timing)
     if shard is not None:
         meta["shard"] = sharding.label(shard)
+    steps = sweep.step_sweep(**chosen, run_id=meta["run_id"]) if chosen and meta["complete"] else None
     if out is not None:
-        cells.attrs["path"] = str(results.write(cells, points, meta, out))
-    cells.attrs.update(points=points, meta=meta)
+        cells.attrs["path"] = str(results.write(cells, points, meta, out, steps=steps))
+    cells.attrs.update(points=points, meta=meta, steps=steps)
     return cells

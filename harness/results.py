@@ -1,8 +1,9 @@
 """Versioned, tidy results files: one row per cell, and a companion per-point table.
 
 A run ``<run-id>`` is written as ``<run-id>.parquet`` (cells) and
-``<run-id>.points.parquet`` (every point's derivative, reference and error).
-Both carry the run metadata and ``SCHEMA_VERSION`` in the Parquet schema's
+``<run-id>.points.parquet`` (every point's derivative, reference and error), and, when the
+run swept finite-difference steps, ``<run-id>.steps.parquet`` (:func:`read_steps`).
+All carry the run metadata and ``SCHEMA_VERSION`` in the Parquet schema's
 key-value metadata under the key ``diffbench``.  Reading needs pandas and
 pyarrow only: reports never import a differentiation backend.
 """
@@ -20,6 +21,7 @@ SCHEMA_VERSION = 3
 READABLE_VERSIONS = (2, 3)  # older files lack the newer columns: they read as missing
 META_KEY = b"diffbench"
 POINTS_SUFFIX = ".points.parquet"
+STEPS_SUFFIX = ".steps.parquet"  # optional: the finite differences' step sweep (harness.step_sweep)
 
 STATUSES = ("ok", "failed", "unsupported", "unavailable", "timeout")
 
@@ -54,8 +56,9 @@ def _table(df, meta: dict):
     return table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: payload})
 
 
-def write(cells, points, meta: dict, out_dir: str | Path) -> Path:
-    """Write a run's two tables into ``out_dir``; returns the cells file's path."""
+def write(cells, points, meta: dict, out_dir: str | Path, steps=None) -> Path:
+    """Write a run's tables into ``out_dir`` (``steps``: its step sweep, if any); returns the
+    cells file's path."""
     import pyarrow.parquet as pq
 
     out_dir = Path(out_dir)
@@ -65,6 +68,8 @@ def write(cells, points, meta: dict, out_dir: str | Path) -> Path:
         raise UsageError(f"cannot create output folder {out_dir}: {exc.strerror}") from exc
     path = out_dir / f"{meta['run_id']}.parquet"
     pq.write_table(_table(points, meta), out_dir / f"{meta['run_id']}{POINTS_SUFFIX}")
+    if steps is not None:
+        pq.write_table(_table(steps, meta), out_dir / f"{meta['run_id']}{STEPS_SUFFIX}")
     pq.write_table(_table(cells, meta), path)  # last: a cells file implies its points file
     return path
 
@@ -74,7 +79,8 @@ def results_files(paths) -> list[Path]:
     found = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(f for f in p.glob("*.parquet") if not f.name.endswith(POINTS_SUFFIX))
+            companions = (POINTS_SUFFIX, STEPS_SUFFIX)
+            found += sorted(f for f in p.glob("*.parquet") if not f.name.endswith(companions))
         elif p.is_file():
             found.append(p)
         else:
@@ -103,11 +109,15 @@ def _read_one(path: Path):
 
 
 def read(paths):
-    """(cells, points, metadata list) of the runs in ``paths``, concatenated."""
+    """(cells, points, metadata list) of the runs in ``paths``, concatenated.
+
+    ``cells.attrs["files"]`` lists the cells files read (their companions lie beside them:
+    :func:`read_steps` of that list gives the runs' step sweeps)."""
     import pandas as pd
 
     cells, points, metas = [], [], []
-    for path in results_files(paths):
+    files = results_files(paths)
+    for path in files:
         df, meta = _read_one(path)
         cells.append(df)
         metas.append(meta)
@@ -116,4 +126,18 @@ def read(paths):
             points.append(_read_one(companion)[0])
     cells = pd.concat(cells, ignore_index=True).reindex(columns=CELL_COLUMNS)  # absent columns: NaN
     points = pd.concat(points, ignore_index=True) if points else pd.DataFrame(columns=POINT_COLUMNS)
+    cells.attrs["files"] = tuple(map(str, files))  # strings: pandas copies attrs with every derived frame
     return cells, points, metas
+
+
+def read_steps(paths):
+    """The step sweeps (``<run-id>.steps.parquet``) beside the cells files in ``paths``,
+    concatenated; None when no run there has one (older runs, or runs without a sweep)."""
+    import pandas as pd
+
+    found = []
+    for path in results_files(paths):
+        companion = path.with_name(path.name[: -len(".parquet")] + STEPS_SUFFIX)
+        if companion.exists():
+            found.append(_read_one(companion)[0])
+    return pd.concat(found, ignore_index=True) if found else None
