@@ -35,19 +35,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--devices", help="cpu, gpu or all (default: cpu, and gpu when one is present)")
     run.add_argument("--orders", help="derivative orders, e.g. 1,2 (default: each case's own)")
     run.add_argument("--quantities", help="e.g. derivative,gradient (default: each case's own)")
-    run.add_argument("--sizes", default="default", help="sizes of swept cases: quick, default or full")
+    run.add_argument("--sizes", default="default",
+                     help="profile: the sizes of swept cases, quick, default or full (quick, a smoke "
+                          "run, also defaults to float64 and the methods sympy,central,dual,jax,torch)")
     run.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
                      help="a fixed selection that redoes a seed's measurement (instead of --cases, "
                           "--methods, --dtypes, --orders, --quantities, --sizes): "
                           + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()))
-    run.add_argument("--timeout", type=float, default=None, help="seconds per cell (default 120)")
-    run.add_argument("--out", default="results", help="output folder (default: results/)")
+    run.add_argument("--timeout", type=float, default=None,
+                     help="seconds per cell (default: the case's own budget, else 120)")
+    run.add_argument("--out", help="output folder (default: results/; a resumed run's own folder)")
+    run.add_argument("--resume", metavar="FILE",
+                     help="finish an interrupted run: its .journal.jsonl or results file (its own "
+                          "selection is kept; only the cells it lacks are measured)")
+    run.add_argument("--in-process", action="store_true",
+                     help="measure in this process rather than a worker process per backend "
+                          "(a crashing cell then ends the run)")
+    run.add_argument("--memory-limit", type=float, metavar="GB",
+                     help="cap each worker's address space (JAX reserves a lot: allow for it)")
     run.add_argument("--report", action="store_true",
                      help="then write the run's HTML report into reports/ and print its path")
     run.add_argument("--shard", metavar="I/N",
                      help="measure only the I-th of N balanced parts of the cells, e.g. 2/8 "
                           "(then 'diffbench merge' the parts)")
-    run.add_argument("--quiet", action="store_true", help="no line per cell on stderr")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or log lines on stderr")
+    run.add_argument("--log", action="store_true",
+                     help="one line per cell on stderr (for log files; a terminal shows a progress bar)")
     _add_plugin(run)
 
     lst = sub.add_parser("list", help="print the registered cases or methods")
@@ -83,23 +96,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args) -> int:
-    import harness
+    import time
 
+    import harness
+    from harness.progress import summary
+
+    started = time.perf_counter()
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    if args.memory_limit is not None and args.memory_limit <= 0:
+        raise UsageError(f"--memory-limit must be a positive number of GB, got {args.memory_limit:g}")
     df = harness.run(
         cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
-        orders=args.orders, quantities=args.quantities, sizes=args.sizes, out=args.out,
+        orders=args.orders, quantities=args.quantities, sizes=args.sizes,
+        out=args.out or (None if args.resume else "results"),
         plugins=args.plugin, preset=args.preset, shard=args.shard,
-        timeout=args.timeout,
-        progress=None if args.quiet else sys.stderr,
+        timeout=args.timeout, resume=args.resume, isolate=not args.in_process,
+        memory_limit=int(args.memory_limit * 2**30) if args.memory_limit else None,
+        progress=None if args.quiet else sys.stderr, log=args.log,
     )
-    counts = df["status"].value_counts().to_dict()
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
-    print(f"{len(df)} cells: {summary}", file=sys.stderr)
-    print(df.attrs["path"])
+    paths = [("results", df.attrs["path"])]
     if args.report:
         from harness.report import write_report
 
-        print(write_report([df.attrs["path"]]))
+        paths.append(("report", write_report([df.attrs["path"]])))
+    print(summary(df, time.perf_counter() - started, paths), file=sys.stderr)
+    for _, path in paths:  # stdout: the paths alone, for scripts
+        print(path)
     return 0 if df.attrs["meta"]["complete"] else 130
 
 

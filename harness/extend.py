@@ -114,6 +114,9 @@ class Case:
     # the reference where SymPy cannot afford a quantity's many entries (a gradient in 10⁴
     # dimensions), evaluated in mpmath at 60 digits and spot-checked against mpmath.diff
     closed_forms: tuple = ()
+    # seconds each of this case's cells may take (setup, checks and timing), where the run
+    # gives none (``diffbench run --timeout``); default: the runner's DEFAULT_TIMEOUT_S
+    timeout_s: float | None = None
 
     @property
     def size_label(self) -> str:
@@ -309,10 +312,13 @@ class CaseSweep:
     profiles: dict
 
     def cases(self, profile: str = "default") -> list[Case]:
+        return [self.at(size) for size in self.profiles[profile]]
+
+    def at(self, size: dict) -> Case:
+        """The case of one size, e.g. ``at({"depth": 3})``."""
         from dataclasses import replace
 
-        return [replace(self.factory(**size), name=self.name, size=tuple(size.items()))
-                for size in self.profiles[profile]]
+        return replace(self.factory(**size), name=self.name, size=tuple(size.items()))
 
 
 def register_case(case: Case) -> Case:

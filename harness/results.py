@@ -23,7 +23,7 @@ META_KEY = b"diffbench"
 POINTS_SUFFIX = ".points.parquet"
 STEPS_SUFFIX = ".steps.parquet"  # optional: the finite differences' step sweep (harness.step_sweep)
 
-STATUSES = ("ok", "failed", "unsupported", "unavailable", "timeout")
+STATUSES = ("ok", "failed", "unsupported", "unavailable", "timeout", "crashed")
 
 CELL_COLUMNS = [
     "run_id", "case", "size", "method", "family", "mode", "batched", "quantity", "order", "dtype", "device",

@@ -26,6 +26,7 @@ from harness import memory
 from harness.environment import backend_devices, gpus, run_metadata
 from harness.extend import PROFILES, SWELL_KEYS, CaseSweep, Cell, Unavailable, Unsupported
 from harness.primal import measure_primal
+from harness.progress import bar as progress_bar
 from harness.quantities import QUANTITIES, tasks, value_shape
 from harness.reference import reference
 from harness.registry import CASES, METHODS, UsageError
@@ -35,7 +36,11 @@ from harness.timing import measure
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "gpu")
 DEFAULT_TIMEOUT_S = 120.0
-QUICK_TIMING = {"repeats": 3, "min_batch_s": 0.002}  # the quick profile: a smoke run, not for publishing
+# The quick profile is a smoke run, not for publishing: every case at its smallest sizes, but
+# only float64, one method per family and main backend, and a shorter timing loop
+QUICK_TIMING = {"repeats": 3, "min_batch_s": 0.002}
+QUICK_METHODS = ("sympy", "central", "dual", "jax", "torch")
+QUICK_DTYPES = ("float64",)
 GRADED_POINTS = 1000  # mpmath references per cell at most; a 10⁷-point sweep is graded on a sample
 
 
@@ -97,10 +102,11 @@ def plan(cases=None, methods=None, dtypes=None, devices=None, orders=None,
          quantities=None, sizes="default") -> list[tuple]:
     """The (method, Cell) pairs to measure, in a stable order."""
     case_list = expand(CASES.select(cases), sizes)
-    method_list = METHODS.select(methods)
+    quick = sizes == "quick"
+    method_list = METHODS.select(QUICK_METHODS if quick and methods is None else methods)
     if methods is None:  # opt-in methods (slow to set up) only when asked for by name or pattern
         method_list = [m for m in method_list if m.default]
-    dtype_list = _names(dtypes, DTYPES, "dtype")
+    dtype_list = _names(QUICK_DTYPES if quick and dtypes is None else dtypes, DTYPES, "dtype")
     device_list = device_names(devices)
     if orders is not None:
         try:
@@ -176,6 +182,17 @@ def graded_points(case, x: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate([np.flatnonzero(case.seed_mask(x)), spread]))
 
 
+def graded_x(cell: Cell, x64: np.ndarray, graded: np.ndarray | None = None) -> np.ndarray:
+    """The points the cell is graded at, as the method sees them (rounded to its dtype)."""
+    graded = graded_points(cell.case, x64) if graded is None else graded
+    return x64[graded].astype(cell.dtype).astype(np.float64)
+
+
+def cell_reference(cell: Cell):
+    """The cell's reference, as its measurement computes (and caches) it."""
+    return reference(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity)
+
+
 @dataclass
 class RunContext:
     """What the cells of one run share: the primal timings (per case, backend, dtype and
@@ -240,7 +257,7 @@ def _measure_values(method, cell: Cell, x64: np.ndarray, row: dict, timing, meas
     x = x64.astype(cell.dtype)
     graded = graded_points(case, x64)  # all points, or a fixed sample of a huge sweep
     measured.x, measured.seed_mask = x[graded], case.seed_mask(x64)[graded]
-    ref = measured.ref = reference(case, cell.order, x[graded].astype(np.float64), cell.quantity)
+    ref = measured.ref = reference(case, cell.order, graded_x(cell, x64, graded), cell.quantity)
     sampled = f" at {len(graded)} of {len(x)} points" if len(graded) < len(x) else ""
     row["reference"] = ref.kind + sampled
     t0 = time.perf_counter()
@@ -313,17 +330,6 @@ def _point_rows(row: dict, x, values, ref, seed_mask) -> list[dict]:
     return [dict(keys, **{k: v[i] for k, v in columns.items()}) for i in range(n)]
 
 
-def _progress(i: int, n: int, row: dict, stream) -> None:
-    case = f"{row['case']}[{row['size']}]" if row["size"] else row["case"]
-    what = f"{case}/{row['method']}/{row['dtype']}/{row['device']} {row['quantity']}"
-    what += f" {row['order']}" if row["quantity"] == "derivative" else ""
-    if row["status"] == "ok":
-        result = f"ok  {row['digits']:5.1f} digits  {row['eval_s'] * 1e6:10.1f} µs"
-    else:
-        result = f"{row['status']}: {row['message'][:80]}"
-    print(f"[{i:>{len(str(n))}}/{n}] {what:<45} {result}", file=stream, flush=True)
-
-
 @contextlib.contextmanager
 def _sigterm_interrupts():
     """Treat SIGTERM (a job killed by a scheduler) like Ctrl-C: keep what is finished."""
@@ -355,34 +361,85 @@ def _describe_methods(pairs) -> dict:
                 "description": m.description} for n, m in methods.items()}
 
 
-def run_cells(pairs, timeout=DEFAULT_TIMEOUT_S, progress=None, timing=None):
+def new_meta(pairs) -> dict:
+    """A run's metadata: its id, the machine, the cases and methods, the measured bandwidth."""
+    bandwidth = memory.bandwidth(sorted({cell.device for _, cell in pairs}))
+    return {"run_id": new_run_id(), **run_metadata(), "cases": _describe_cases(pairs),
+            "methods": _describe_methods(pairs), "bandwidth_bytes_per_s": bandwidth}
+
+
+def cell_budget(cell: Cell, timeout: float | None) -> float:
+    """Seconds a cell may take: the run's ``timeout`` if given, else its case's, else the default."""
+    return timeout if timeout is not None else (cell.case.timeout_s or DEFAULT_TIMEOUT_S)
+
+
+def _lost_row(method, cell: Cell, run_id: str, status: str, message: str, seconds: float) -> dict:
+    """The row of a cell whose worker was stopped or died: nothing but what it was and why."""
+    case = cell.case
+    row = dict.fromkeys(CELL_COLUMNS)
+    row.update(run_id=run_id, case=case.name, size=case.size_label, method=method.name,
+               family=method.family, mode=method.mode, batched=method.batched, quantity=cell.quantity,
+               order=cell.order, dtype=cell.dtype, device=cell.device, dim=case.dim,
+               status=status, message=message, cell_s=seconds)
+    return row
+
+
+def run_cells(pairs, timeout=None, progress=None, timing=None, log=False, isolate=False, plugins=(),
+              journal_dir=None, meta=None, done_rows=(), done_points=(), memory_limit=None):
     """Measure ``pairs`` from :func:`plan`; (cells, points, metadata) as DataFrames.
 
-    ``timing`` passes ``repeats`` / ``min_batch_s`` to :func:`harness.timing.measure`.
-    Ctrl-C or SIGTERM stops after the finished cells, which are kept (metadata
-    ``complete`` is then False).
+    ``timing`` passes ``repeats`` / ``min_batch_s`` to :func:`harness.timing.measure`;
+    ``timeout`` is every cell's budget (default: the case's own, else DEFAULT_TIMEOUT_S).
+    ``isolate`` measures each cell in its backend's worker process (:mod:`harness.workers`),
+    which also loads ``plugins``; a crash is then a ``crashed`` row.  With ``journal_dir``
+    each finished cell is appended to ``<run-id>.journal.jsonl`` there at once
+    (:mod:`harness.journal`).  A resumed run passes its ``meta`` and the rows already
+    measured (``done_rows``, ``done_points``).  Ctrl-C or SIGTERM stops after the finished
+    cells, which are kept (metadata ``complete`` is then False).
     """
     import pandas as pd
 
-    devices = sorted({cell.device for _, cell in pairs})
-    context = RunContext(bandwidth=memory.bandwidth(devices))
-    meta = {"run_id": new_run_id(), **run_metadata(), "complete": False,
-            "cases": _describe_cases(pairs), "methods": _describe_methods(pairs),
-            "bandwidth_bytes_per_s": context.bandwidth}
-    rows, points = [], []
-    with _sigterm_interrupts():
+    from harness import journal, workers
+
+    meta = new_meta(pairs) if meta is None else meta
+    bandwidth = meta["bandwidth_bytes_per_s"]
+    context = RunContext(bandwidth=bandwidth)
+    meta["complete"] = False
+    rows, points = list(done_rows), list(done_points)
+    log_file = None
+    if journal_dir is not None:
+        log_file = journal.Journal(journal.path_for(journal_dir, meta["run_id"]), meta, rows, points)
+    pool = workers.Pool(plugins, bandwidth, timing, memory_limit) if isolate else None
+    with _sigterm_interrupts(), progress_bar(progress, len(pairs), log) as done:
         try:
-            for i, (method, cell) in enumerate(pairs, 1):
-                row, pts = measure_cell(method, cell, meta["run_id"], timeout, timing, context)
+            for method, cell in pairs:
+                budget = cell_budget(cell, timeout)
+                started = time.perf_counter()
+                outcome, value = pool.measure(method, cell, meta["run_id"], budget) if pool else ("local", 0)
+                if outcome == "local":
+                    row, pts = measure_cell(method, cell, meta["run_id"], budget, timing, context)
+                elif outcome == "measured":
+                    row, pts = value
+                else:
+                    row, pts = _lost_row(method, cell, meta["run_id"], outcome, value,
+                                         time.perf_counter() - started), []
                 rows.append(row)
                 points += pts
-                if progress:
-                    _progress(i, len(pairs), row, progress)
+                if log_file:
+                    log_file.add(row, pts)
+                done(row)
             meta["complete"] = True
         except KeyboardInterrupt:
             print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
+        finally:
+            backends = backend_devices()
+            if pool:
+                backends.update(pool.backends())
+                pool.close()
+            if log_file:
+                log_file.close()
     meta["n_cells"] = len(rows)
-    meta["backends"] = backend_devices()
+    meta["backends"] = backends
     cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
     points = pd.DataFrame(points, columns=POINT_COLUMNS)
     return cells, points, meta

@@ -25,7 +25,7 @@ def test_plugin_adds_a_case_and_a_method(tmp_path):
     assert proc.returncode == 0, proc.stderr
     results_path, report_path = proc.stdout.split()
     assert results_path.endswith(".parquet") and report_path.endswith(".html")
-    assert "2 cells: 2 ok" in proc.stderr
+    assert "2 cells in " in proc.stderr and ": 2 ok" in proc.stderr
     import pandas as pd
 
     df = pd.read_parquet(results_path).set_index("method")
@@ -81,7 +81,7 @@ def test_an_interrupted_run_keeps_its_finished_cells(sig, tmp_path):
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "--cases", "tanh", "--methods", "central,forward",
-         "--out", tmp_path], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+         "--out", tmp_path, "--log"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     for line in proc.stderr:  # wait for the first finished cell
         if line.startswith("[ 1/"):
             break

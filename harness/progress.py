@@ -1,0 +1,89 @@
+"""What ``diffbench run`` shows while it measures, and the one-screen summary at the end.
+
+On a terminal: a progress bar (cells done / total, the current cell, elapsed and
+estimated time left; rich's), with each failed or timed-out cell printed above
+it.  Anywhere else (a pipe, a log file, ``CI=true``) nothing per cell: a
+scheduled job's log holds the summary only, unless one line per cell is asked
+for (``diffbench run --log``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+SLOWEST_SHOWN = 5
+
+
+def interactive(stream) -> bool:
+    """A terminal a person watches: not CI (``CI`` set to anything but false/0/empty)."""
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    isatty = getattr(stream, "isatty", None)
+    return bool(stream is not None and not ci and isatty is not None and isatty())
+
+
+def cell_name(row: dict) -> str:
+    case = f"{row['case']}[{row['size']}]" if row.get("size") else row["case"]
+    what = f"{case}/{row['method']}/{row['dtype']}/{row['device']} {row['quantity']}"
+    return what + (f" {row['order']}" if row["quantity"] == "derivative" else "")
+
+
+def line(i: int, n: int, row: dict) -> str:
+    """One cell's log line: ``[  3/120] tanh[grid=100]/jax/float64/cpu derivative 1  ok ...``."""
+    if row["status"] == "ok":
+        result = f"ok  {row['digits']:5.1f} digits  {row['eval_s'] * 1e6:10.1f} µs"
+    else:
+        result = f"{row['status']}: {row['message'][:80]}"
+    return f"[{i:>{len(str(n))}}/{n}] {cell_name(row):<45} {result}"
+
+
+@contextlib.contextmanager
+def bar(stream, total: int, lines: bool = False):
+    """A callable ``done(row)`` to call after each cell: with ``lines``, one log line per cell;
+    else a bar on a terminal, and silence anywhere else."""
+    if lines and stream is not None:
+        count = iter(range(1, total + 1))
+        yield lambda row: print(line(next(count), total, row), file=stream, flush=True)
+        return
+    if not interactive(stream):
+        yield lambda row: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(file=stream)
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("left"),
+               TimeRemainingColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("", total=total)
+
+        def done(row: dict) -> None:
+            if row["status"] in ("failed", "timeout", "crashed"):
+                progress.console.print(f"{row['status']}: {cell_name(row)}: {row['message'][:120]}",
+                                       markup=False, highlight=False)
+            progress.update(task, advance=1, description=cell_name(row))
+
+        yield done
+
+
+def summary(cells, elapsed_s: float, paths=()) -> str:
+    """Counts by status, the slowest cells and where the files are."""
+    import pandas as pd
+
+    cells = pd.DataFrame(cells.to_dict("list"))  # without harness.run's attrs (DataFrames)
+    counts = cells["status"].value_counts()
+    lines = [f"{len(cells)} cells in {elapsed_s / 60:.1f} min: "
+             + ", ".join(f"{n} {s}" for s, n in counts.items())]
+    slow = cells.dropna(subset=["cell_s"]).nlargest(SLOWEST_SHOWN, "cell_s")
+    if len(slow):
+        lines.append("slowest cells:")
+        lines += [f"  {r['cell_s']:7.1f} s  {cell_name(r)}  ({r['status']})" for r in slow.to_dict("records")]
+    lines += [f"{what}: {path}" for what, path in paths]
+    return "\n".join(lines)

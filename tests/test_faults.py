@@ -1,0 +1,93 @@
+"""Faults a benchmark meets, in worker processes: crashes, hangs, memory, bad results; and a
+run killed outright, then resumed."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import harness
+from harness import journal
+
+FAULTS = Path(__file__).parent / "plugins" / "faults.py"
+CASES = "tanh,cubic,sin_square,softplus,exp_sin"
+HEALTHY = ("sympy,forward,backward,central,central4,complex-step,richardson,np-gradient,"
+           "scipy-differentiate,dual,numdifftools")
+KEY = list(journal.KEY)
+
+# what each fault must end as in float64 (its float32 cells are unsupported: it declares float64)
+EXPECTED = {
+    "fault-segfault": ("crashed", "SIGSEGV"),
+    "fault-abort": ("crashed", "SIGABRT"),
+    "fault-native-hang": ("timeout", "its worker was stopped"),
+    "fault-hog": ("failed", "MemoryError"),
+    "fault-raises": ("failed", "ZeroDivisionError"),
+    "fault-nan-half": ("failed", "NaN or infinite"),
+    "fault-wrong-shape": ("failed", "shape"),
+    "fault-python-hang": ("timeout", "budget"),
+    "fault-missing": ("unavailable", "no_such_backend_xyz"),
+}
+
+
+def _diffbench(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], capture_output=True,
+                          text=True, **kw)
+
+
+@pytest.mark.slow
+def test_a_200_cell_matrix_with_faults_measures_every_healthy_cell(tmp_path):
+    proc = _diffbench("run", "--plugin", FAULTS, "--cases", CASES, "--methods", f"fault-*,{HEALTHY}",
+                      "--orders", "1", "--timeout", "4", "--memory-limit", "1.5", "--out", tmp_path,
+                      "--quiet", timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    cells = pd.read_parquet(proc.stdout.split()[0])
+    assert len(cells) == 200 and set(cells.method) == set(EXPECTED) | set(HEALTHY.split(","))
+
+    faulty = cells[cells.method.isin(list(EXPECTED))]
+    for r in faulty.itertuples():
+        status, words = EXPECTED[r.method] if r.dtype == "float64" or r.method == "fault-missing" \
+            else ("unsupported", "float32")
+        assert (r.status, words in r.message) == (status, True), (r.case, r.method, r.dtype, r.message)
+
+    # the healthy cells end exactly as they do in a run without any fault beside them
+    alone = harness.run(cases=CASES, methods=HEALTHY, orders="1", timeout=60)
+    healthy = cells[~cells.method.isin(list(EXPECTED))].set_index(KEY)["status"].sort_index()
+    assert healthy.to_dict() == alone.set_index(KEY)["status"].sort_index().to_dict()
+    assert (healthy == "ok").sum() >= 90
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumed_has_the_rows_of_an_uninterrupted_one(tmp_path):
+    selection = ["--cases", "tanh,cubic,softplus", "--methods", "central,forward,dual,sympy,complex-step",
+                 "--orders", "1,2"]
+    whole = _diffbench("run", *selection, "--out", tmp_path / "whole", "--quiet", timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    expected = pd.read_parquet(whole.stdout.split()[0])
+
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", *selection, "--out", str(out), "--log"],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    finished = 0
+    for line in proc.stderr:  # let a third of the cells finish, then kill it and its workers
+        finished += line.startswith("[")
+        if finished == len(expected) // 3:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (left,) = out.glob(f"*{journal.SUFFIX}")
+    assert not list(out.glob("*.parquet"))  # killed outright: only the journal is there
+    meta, rows, _ = journal.read(left)
+    assert len(expected) // 3 <= len(rows) < len(expected)
+
+    resumed = _diffbench("run", "--resume", left, "--quiet", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    cells = pd.read_parquet(resumed.stdout.split()[0])
+    assert set(cells.run_id) == {meta["run_id"]} and not left.exists()
+    assert sorted(map(tuple, cells[KEY + ["status"]].astype(str).values)) == \
+        sorted(map(tuple, expected[KEY + ["status"]].astype(str).values))
+    points = pd.read_parquet(resumed.stdout.split()[0].replace(".parquet", ".points.parquet"))
+    assert len(points) == len(pd.read_parquet(whole.stdout.split()[0].replace(".parquet", ".points.parquet")))
