@@ -74,7 +74,7 @@ def device_peak(method, cell, evaluator, xd) -> int | None:
     return None
 
 
-def _best_copy_s(copy, repeats: int = 5) -> float:
+def _best_copy_s(copy, repeats: int = 3) -> float:
     copy()  # first touch: page faults are not bandwidth
     times = []
     for _ in range(repeats):

@@ -37,6 +37,10 @@ AGREE_DIGITS = 40
 TEXT_DIGITS = 36
 MPMATH_BUDGET = 3000  # entries × points (× n/10 beyond n = 10) for mpmath.diff before switching to SymPy
 SYMPY_MAX_DIM = 100  # beyond, SymPy's n partials of an n-term expression cost minutes: closed forms only
+# from this dimension on, a case's closed form (when it has one) is the exact source rather than
+# SymPy, whose n partials of an n-term sum took a minute at n = 100 (n ≤ 10 still cross-checks
+# mpmath.diff against SymPy in full)
+CLOSED_FORM_DIM = 20
 SAMPLE = 40  # entries checked by mpmath.diff when SymPy or a closed form gives the rest
 TEXT_COMPONENTS = 16  # vector values longer than this keep no per-point text
 
@@ -91,8 +95,10 @@ def _sympy_entries(case: Case, quantity: str, order: int):
     xs, derivatives = sympy_derivatives(case, quantity, order, real=True)
     if any(d.has(sympy.Derivative) for d in derivatives):
         return None
-    entries = [sympy.lambdify(xs, d, "mpmath") for d in derivatives]
-    return lambda *point: [mpmath_entry(*point) for mpmath_entry in entries]
+    # one function for every entry, its common subexpressions computed once: a gradient's
+    # entries share most of their terms, and printing each entry on its own took 10× longer
+    every_entry = sympy.lambdify(xs, derivatives, "mpmath", cse=True)
+    return lambda *point: list(every_entry(*point))
 
 
 def mpmath_exact(value: float):
@@ -139,12 +145,22 @@ def _text(values) -> str:
     return json.dumps([mpmath.nstr(v, TEXT_DIGITS) for v in values])
 
 
+def _key(case: Case, order: int, x: np.ndarray, quantity: str) -> tuple:
+    return (case.name, case.fn, case.dim, quantity, order, np.asarray(x, dtype=np.float64).tobytes())
+
+
+def remember(case: Case, order: int, x: np.ndarray, quantity: str, ref: Reference) -> None:
+    """Take ``ref`` as the reference at ``x`` (computed elsewhere: a worker process is handed
+    the parent's, rather than every backend's worker computing its own)."""
+    _cache[_key(case, order, x, quantity)] = ref
+
+
 def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative") -> Reference:
     """The reference ``quantity`` (of ``order`` for a derivative) at each of the points ``x``."""
     import mpmath
 
     x = np.asarray(x, dtype=np.float64)
-    key = (case.name, case.fn, case.dim, quantity, order, x.tobytes())
+    key = _key(case, order, x, quantity)
     if key in _cache:
         return _cache[key]
     n_points = x.shape[0]
@@ -153,7 +169,7 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
     # mpmath.diff evaluates f (O(n) work) a few times per entry and point
     affordable = len(entries) * n_points * max(1.0, case.dim / 10) <= MPMATH_BUDGET
     closed = _closed_form(case, quantity)
-    if closed is not None and (not affordable or case.dim > SYMPY_MAX_DIM):
+    if closed is not None and (not affordable or case.dim >= CLOSED_FORM_DIM):
         exact = closed
     else:
         closed = None

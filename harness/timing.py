@@ -4,7 +4,9 @@ The caller has already run the first call (compile, warm-up), which it reports
 as setup.  Here ``timeit`` calibrates the loop with ``autorange`` (enough calls
 to take ``MIN_BATCH_S``), then takes ``repeats`` batches with the garbage
 collector off; a call's time is a batch's time over its count.  The median and
-interquartile range of those per-call times are reported.
+interquartile range of those per-call times are reported.  A call that fills a
+batch alone is timed one call per batch, its calibration run counting as the
+first batch; calls of a second or more take ``LONG_REPEATS`` batches.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ import numpy as np
 
 MIN_BATCH_S = 0.01
 REPEATS = 5
+# a call of a second or more (a Python loop over points, a large stencil) is timed 3 times: its
+# spread is a few per cent, and 5 such calls made a handful of cells a fifth of the default run
+LONG_CALL_S = 1.0
+LONG_REPEATS = 3
 
 
 @dataclass
@@ -37,6 +43,10 @@ def measure(call, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S) -> T
             break
         # aim straight for the target rather than stepping 1, 2, 5, 10, ...
         number = max(number * 2, int(number * min_batch_s / max(elapsed, 1e-9) * 1.2))
-    samples = np.array(timer.repeat(repeat=repeats, number=number)) / number
+    if number == 1:  # a call that fills a batch alone: the calibration run was a batch already
+        repeats = min(repeats, LONG_REPEATS) if elapsed >= LONG_CALL_S else repeats
+        samples = np.array([elapsed, *timer.repeat(repeat=repeats - 1, number=1)])
+    else:
+        samples = np.array(timer.repeat(repeat=repeats, number=number)) / number
     q1, median, q3 = np.percentile(samples, [25, 50, 75])
     return Timing(float(median), float(q3 - q1), number, repeats, samples.tolist())

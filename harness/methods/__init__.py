@@ -42,7 +42,7 @@ register_method(Method("numdifftools", "numerical", library_numerical.prepare_nu
 register_method(Method("jax", "automatic", jax_grad.prepare, **JAX, mode="forward+reverse", description="jit(vmap(grad)); jacrev, hessian, jvp, vjp"))
 register_method(Method("jax-fwd", "automatic", partial(jax_grad.prepare, variant="fwd"), **JAX, mode="forward", description="jit(vmap(jacfwd)) throughout"))
 register_method(Method("jax-rev", "automatic", partial(jax_grad.prepare, variant="rev"), **JAX, mode="reverse", description="jit(vmap(jacrev)) throughout"))
-register_method(Method("jax-nojit", "automatic", partial(jax_grad.prepare, jit=False), **JAX, mode="forward+reverse", description="vmap(grad) etc. without jit: what jit buys"))
+register_method(Method("jax-nojit", "automatic", partial(jax_grad.prepare, jit=False), **JAX, mode="forward+reverse", default=False, description="vmap(grad) etc. without jit: what jit buys (opt-in: op-by-op dispatch took a sixth of the default matrix; the seed-001 preset measures it)"))
 register_method(Method("torch", "automatic", torch_autograd.prepare, **TORCH, mode="reverse", batched="sum trick: one backward pass for all points", description="torch.autograd.grad"))
 register_method(Method("torch-func", "automatic", partial(torch_autograd.prepare, api="func"), **TORCH, mode="forward+reverse", batched="torch.func.vmap over points", description="torch.func grad / jacrev / hessian / jvp / vjp"))
 register_method(Method("torch-compile", "automatic", partial(torch_autograd.prepare, api="func", compile=True), **TORCH, mode="forward+reverse", batched="torch.func.vmap over points", default=False, description="torch.compile(vmap(torch.func ...)); opt-in: compiles for minutes"))
