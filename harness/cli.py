@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="FILE",
                      help="finish an interrupted run: its .journal.jsonl or results file (its own "
                           "selection is kept; only the cells it lacks are measured)")
+    run.add_argument("--step-sweep", metavar="CASES",
+                     help="the finite differences' error against step h on these scalar cases (default: "
+                          "tanh, exp_sin and softplus, where the run measures them)")
+    run.add_argument("--no-step-sweep", action="store_true", help="no step sweep")
     run.add_argument("--in-process", action="store_true",
                      help="measure in this process rather than a worker process per backend "
                           "(a crashing cell then ends the run)")
@@ -112,6 +116,7 @@ def _run(args) -> int:
         out=args.out or (None if args.resume else "results"),
         plugins=args.plugin, preset=args.preset, shard=args.shard,
         timeout=args.timeout, resume=args.resume, isolate=not args.in_process,
+        step_sweep=None if args.resume else not args.no_step_sweep and (args.step_sweep or True),
         memory_limit=int(args.memory_limit * 2**30) if args.memory_limit else None,
         progress=None if args.quiet else sys.stderr, log=args.log,
     )
