@@ -72,10 +72,6 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
 
         pairs = presets.plan(preset, devices, cases=cases, methods=methods, dtypes=dtypes, orders=orders,
                              quantities=quantities, sizes=None if sizes == "default" else sizes)
-    if shard is not None:  # one balanced part of the plan
-        from harness import shard as sharding
-
-        pairs = sharding.select(pairs, shard)
     if timing is None and sizes == "quick" and preset is None:  # a smoke run: shorter timing loops
         timing = runner.QUICK_TIMING
     chosen = None
@@ -83,6 +79,11 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
         from harness import step_sweep as sweep
 
         chosen = sweep.selection(pairs, step_sweep)  # before the run: a bad case name fails at once
+    if shard is not None:  # one balanced part of the plan; the step sweep goes with the first
+        from harness import shard as sharding
+
+        pairs = sharding.select(pairs, shard)
+        chosen = chosen if sharding.parse(shard)[0] == 1 else None
     if done_rows:  # resumed: the cells the interrupted run finished are kept as they are
         from harness.journal import KEY
 
