@@ -106,10 +106,10 @@ def _run(args) -> int:
     from harness.progress import summary
 
     started = time.perf_counter()
-    if args.timeout is not None and not args.timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
-    if args.memory_limit is not None and args.memory_limit <= 0:
-        raise UsageError(f"--memory-limit must be a positive number of GB, got {args.memory_limit:g}")
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):
+        raise UsageError(f"--timeout must be a finite positive number of seconds, got {args.timeout:g}")
+    if args.memory_limit is not None and not 0 < args.memory_limit < float("inf"):
+        raise UsageError(f"--memory-limit must be a finite positive number of GB, got {args.memory_limit:g}")
     df = harness.run(
         cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
         orders=args.orders, quantities=args.quantities, sizes=args.sizes,

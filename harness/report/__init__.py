@@ -136,6 +136,11 @@ def write_report(results, output: Path | None = None, baseline=None) -> Path:
     old = read(baseline) if baseline else None  # before the slow part: a bad path fails at once
     if output is None:
         output = Path("reports") / f"{metas[-1]['run_id']}.html"
+    try:  # before the slow part too: an unwritable folder fails at once
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # FileExistsError: the folder's name is taken by a file
+        why = f"{output.parent} is not a folder" if isinstance(exc, FileExistsError) else exc.strerror
+        raise UsageError(f"cannot write the report to {output}: {why}") from exc
     context = build_context(cells, points, metas)
     if old is not None:
         from harness.report import comparison
