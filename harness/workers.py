@@ -20,6 +20,7 @@ or JAX in a notebook), which deadlocks.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
 import os
 import signal
@@ -48,7 +49,9 @@ def addressable(method, cell) -> bool:
 
 
 def _from_file(fn) -> bool:
-    return getattr(fn, "__module__", "").startswith(("harness.", "cases", "diffbench_plugin_"))
+    while isinstance(fn, functools.partial):  # e.g. partial(jax_grad.prepare, jit=False)
+        fn = fn.func
+    return (getattr(fn, "__module__", None) or "").startswith(("harness.", "cases", "diffbench_plugin_"))
 
 
 def _comparable(value):
