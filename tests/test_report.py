@@ -2,19 +2,24 @@
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import harness
 from harness.report import build_context, fmt_time, render, write_report
+from harness.report.pareto import front
+from harness.report.verdict import verdicts
 from harness.results import CELL_COLUMNS, META_KEY, POINT_COLUMNS
 from tests.conftest import run_python
 from tests.test_analysis import cells as synthetic_cells
 from tests.test_analysis import dim_sweep
 
 MEASUREMENT_SECTIONS = ["cost", "scaling", "setup", "swell", "memory", "seed-001"]
-SECTIONS = ["reading", "cases", "summary", "accuracy", "timing", *MEASUREMENT_SECTIONS, "training", "curves",
-            "kinks", "failures", "skipped", "environment"]
+# the issue's sections (verdict, accuracy vs cost, step-size V-curve, scaling, swell, derivative
+# curves, kink conventions, failures, environment) and the others
+SECTIONS = ["reading", "cases", "verdict", "summary", "accuracy", "accuracy-cost", "timing", "step-size",
+            *MEASUREMENT_SECTIONS, "training", "curves", "kinks", "failures", "skipped", "environment"]
 SCHEMA_3_COLUMNS = CELL_COLUMNS[CELL_COLUMNS.index("derive_s"):]
 
 
@@ -22,7 +27,7 @@ SCHEMA_3_COLUMNS = CELL_COLUMNS[CELL_COLUMNS.index("derive_s"):]
 def results_file(tmp_path_factory, fast):
     out = tmp_path_factory.mktemp("run")
     df = harness.run(cases="abs,tanh", methods="sympy,central,jax", dtypes="float64,float32",
-                     orders="1", out=out, timing=fast)
+                     orders="1", out=out, timing=fast, step_sweep=True)
     return df.attrs["path"]
 
 
@@ -35,8 +40,32 @@ def html(results_file, tmp_path_factory):
 def test_every_section_is_there(html):
     for section in SECTIONS:
         assert f'id="{section}"' in html and f'href="#{section}"' in html
-    assert html.count("<svg") >= 2 + 2  # heatmap, timing, a curve per case
+    assert html.count("<svg") >= 4 + 2  # timing, accuracy vs cost, steps, the curves' legend; 2 curves
     assert 'id="curve-tanh-derivative-1"' in html and 'id="curve-abs-derivative-1"' in html
+    for section in ("verdict", "accuracy-cost", "step-size"):
+        assert "Omitted:" not in _section(html, section), section
+    assert "<svg" in _section(html, "accuracy-cost") and "<svg" in _section(html, "step-size")
+    assert 'class="heatmap"' in _section(html, "accuracy")  # a table, readable without images
+
+
+def test_step_sweep_is_written_and_drawn(results_file, html):
+    from harness.results import read_steps
+
+    steps = read_steps([results_file])
+    assert set(steps["case"]) == {"tanh"} and set(steps["method"]) == {"central"}  # what the run measured
+    assert set(steps["dtype"]) == {"float64", "float32"}
+    body = _section(html, "step-size")
+    assert "tanh, float64" in body and "tanh, float32" in body  # one panel per case × dtype
+    assert re.search(r"<td>tanh</td><td>central</td><td>float64</td>", body)  # the best-step table
+
+
+def test_verdict_section_states_thresholds_and_winners(html):
+    body = _section(html, "verdict")
+    assert "≥ 10 digits in float64" in body and "≥ 5 digits in float32" in body
+    assert body.count("<tr><td>") == 2 * 2  # tanh and abs, in float64 and float32, on the CPU
+    # abs: sympy fails there; central and jax are exact away from the kink (17 digits), jax in float32 too
+    row = r"<tr><td>abs \(derivative 1\)</td><td>float32</td><td>cpu</td><td><b>(central|jax)</b>"
+    assert re.search(row, body)
 
 
 def test_self_contained(html):
@@ -143,3 +172,91 @@ def test_shrunk_svg_keeps_labels_and_images():
     png = base64.b64decode(re.search(r"data:image/png;base64,([^\"]+)", svg).group(1))
     image = Image.open(io.BytesIO(png))
     assert image.size[0] > 100 and image.size[1] > 50  # a real raster, not a stub
+
+
+# --- the verdict, by construction ------------------------------------------------------------------
+
+
+def verdict_cells():
+    """Hand-made cells whose verdict is known: a float64 group with a tie on digits, a faster
+    method below the threshold and a failure; a float32 group; a group that never reaches 10."""
+    rows = [
+        # float64: b ties a (16.04 ≈ 16.0 at the tenth shown) and is faster: most accurate;
+        # d is fastest but below 10 digits, e failed (no digits) and is faster still:
+        # c is the fastest with ≥ 10 digits
+        dict(method="a", digits=16.0, eval_s=1e-3),
+        dict(method="b", digits=16.04, eval_s=1e-4),
+        dict(method="c", digits=12.0, eval_s=1e-6),
+        dict(method="d", digits=9.9, eval_s=1e-8),
+        dict(method="e", status="failed", digits=np.nan, eval_s=np.nan),
+        dict(method="f", status="unsupported"),
+        # float32: threshold 5 — g 6.0 slow, h 4.99 fastest but short of it, i exactly 5.0
+        dict(method="g", dtype="float32", digits=6.0, eval_s=1e-3),
+        dict(method="h", dtype="float32", digits=4.99, eval_s=1e-7),
+        dict(method="i", dtype="float32", digits=5.0, eval_s=1e-5),
+        # another case: best 8.0 digits, nothing reaches 10
+        dict(case="other", method="a", digits=8.0, eval_s=1e-3),
+        dict(case="other", method="b", digits=7.0, eval_s=1e-4),
+        # a case where only failures: no verdict row at all
+        dict(case="broken", method="a", status="failed"),
+    ]
+    return synthetic_cells([{"case": "c", "quantity": "derivative", **r} for r in rows])
+
+
+def test_verdict_picks_the_most_accurate_and_the_fastest_accurate():
+    table = verdicts(verdict_cells()).set_index(["case", "dtype"])
+    assert set(table.index) == {("c", "float64"), ("c", "float32"), ("other", "float64")}
+    c64 = table.loc[("c", "float64")]
+    assert (c64["best_method"], c64["best_digits"], c64["best_eval_s"]) == ("b", 16.04, 1e-4)
+    assert (c64["fastest_method"], c64["fastest_digits"], c64["fastest_eval_s"]) == ("c", 12.0, 1e-6)
+    assert (c64["n_ok"], c64["n_cells"], c64["threshold"]) == (4, 6, 10.0)
+    c32 = table.loc[("c", "float32")]
+    assert (c32["best_method"], c32["fastest_method"], c32["threshold"]) == ("g", "i", 5.0)
+    other = table.loc[("other", "float64")]
+    assert other["best_method"] == "a" and pd.isna(other["fastest_method"])
+
+
+def test_verdict_tie_goes_to_the_faster_only_within_a_tenth():
+    cells = synthetic_cells([dict(method="slow", digits=15.0, eval_s=1.0),
+                             dict(method="fast", digits=14.9, eval_s=1e-3)])
+    assert verdicts(cells)["best_method"].iloc[0] == "slow"  # 0.1 digit better is better
+
+
+def test_verdict_section_renders_without_javascript():
+    cells = verdict_cells().fillna({"setup_s": 0.01, "eval_iqr_s": 0.0})
+    meta = {"run_id": "v", "timestamp": "now", "host": "h", "complete": True, "n_cells": len(cells),
+            "versions": {}, "gpus": []}
+    html = render(build_context(cells, pd.DataFrame(columns=POINT_COLUMNS), [meta]))
+    body = _section(html, "verdict")
+    scriptless = re.sub(r"<script.*?</script>", "", body, flags=re.S)
+    assert "<b>b</b>" in scriptless and "<b>c</b>" in scriptless and "none reaches 10" in scriptless
+    assert "Omitted:" in _section(html, "step-size")  # made-up cells: no step sweep to draw
+
+
+# --- the Pareto front, by construction -------------------------------------------------------------
+
+
+def test_pareto_front_of_hand_made_points():
+    #            time  digits
+    points = [(1.0, 5.0),    # fastest: on the front
+              (2.0, 5.0),    # as accurate as (1, 5), slower: dominated
+              (2.0, 8.0),    # on
+              (3.0, 7.0),    # dominated by (2, 8)
+              (4.0, 12.0),   # on
+              (4.0, 11.0),   # same time as (4, 12), fewer digits: dominated
+              (5.0, 12.0),   # dominated by (4, 12)
+              (0.5, np.nan),  # no digits: never on it
+              (6.0, 16.0),   # on
+              (6.0, 16.0)]   # an identical point is on it too
+    t, d = zip(*points)
+    assert front(t, d).tolist() == [True, False, True, False, True, False, False, False, True, True]
+
+
+def test_pareto_front_matches_its_definition_on_random_points():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        t = rng.choice([1e-6, 1e-5, 1e-4, 1e-3], size=12) * rng.choice([1, 2], size=12)
+        d = np.round(rng.uniform(0, 16, size=12))
+        dominated = [any(t2 <= t1 and d2 >= d1 and (t2 < t1 or d2 > d1) for t2, d2 in zip(t, d))
+                     for t1, d1 in zip(t, d)]
+        assert front(t, d).tolist() == [not x for x in dominated]

@@ -1,7 +1,8 @@
-"""The report's measurement sections: cost ratio, scaling, setup split, expression swell,
-memory and seed 001's table.  Each builder returns the template's dict, or None when the
-results lack what the section shows (results files of schema 2, or no such cells): the
-template then says so in one line.
+"""The report's measurement sections: verdict, accuracy against cost, the step-size V-curve,
+cost ratio, scaling, setup split, expression swell, memory and seed 001's table.  Each
+builder returns the template's dict, or None when the results lack what the section shows
+(results files of schema 2, runs without a step sweep, or no such cells): the template then
+says so in one line.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm, to_hex
 
 from harness import analysis
-from harness.report.plots import method_styles, task_key, task_label
+from harness.report import pareto, verdict
+from harness.report.plots import method_legend, method_styles, present_methods, task_key, task_label
+from harness.report.steps import step_section
 from harness.report.sweep_plots import Line, Panel, panel_grid
+from harness.results import read_steps
 
 COST_QUANTITIES = ("gradient", "jacobian")  # where the modes differ by a factor of n
 SWELL_SHOWN = ("expr_nodes", "cse_ops", "graph_nodes")
 COST_COLOURS = LogNorm(1, 1000)  # a cost ratio of 1 (free) to 1000
+COST_CMAP = colormaps["RdYlGn_r"]  # once: the registry hands out a fresh copy (and lookup table) each time
 
 
 def _has(cells: pd.DataFrame, column: str) -> bool:
@@ -62,10 +67,11 @@ def _ratio_text(ratio: float) -> str:
     return f"{ratio:.3g}" if ratio < 1000 else f"{ratio:.0f}"
 
 
-def _cost_colour(ratio) -> str:
-    """A light background from green (≈ the function's cost) to red (≥ 1000×)."""
-    r, g, b, _ = colormaps["RdYlGn_r"](COST_COLOURS(np.clip(ratio, 1, 1000)))
-    return to_hex((0.45 + 0.55 * r, 0.45 + 0.55 * g, 0.45 + 0.55 * b))
+def _cost_colours(ratios) -> list[str]:
+    """Light backgrounds from green (≈ the function's cost) to red (≥ 1000×), for many ratios at
+    once (a norm and a colormap called per value cost ~1 ms each)."""
+    rgba = COST_CMAP(COST_COLOURS(np.clip(np.asarray(ratios, dtype=float), 1, 1000)))
+    return [to_hex(0.45 + 0.55 * c[:3]) for c in np.atleast_2d(rgba)]
 
 
 def cost_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
@@ -73,13 +79,14 @@ def cost_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
     if not _has(ok, "cost_ratio"):
         return None
     ok, label = primary(ok[ok["cost_ratio"].notna()])
-    shown = [m for m in methods if m in set(ok["method"])]
+    shown = present_methods(methods, ok)
     rows = []
     tasks = pd.Series([task_key(r) for r in ok.itertuples()], index=ok.index)
+    colour = dict(zip(ok.index, _cost_colours(ok["cost_ratio"]))) if len(ok) else {}
     for key, g in ok.groupby(tasks, sort=False):
-        ratio = dict(zip(g["method"], g["cost_ratio"].astype(float)))
-        rows.append({"task": task_label(key), "values": [
-            (_ratio_text(ratio[m]), _cost_colour(ratio[m])) if m in ratio else ("", "") for m in shown]})
+        ratio = {m: (_ratio_text(r), colour[i])
+                 for i, m, r in zip(g.index, g["method"], g["cost_ratio"].astype(float))}
+        rows.append({"task": task_label(key), "values": [ratio.get(m, ("", "")) for m in shown]})
     fits = analysis.scaling(ok)
     styles = method_styles(methods)
     panels = []
@@ -169,7 +176,19 @@ def seed_001_section(cells: pd.DataFrame) -> dict | None:
     return {"rows": table.to_dict("records"), "findings": analysis.seed_001_findings(table)}
 
 
-def build(cells: pd.DataFrame, methods: list[str]) -> dict:
-    return {"cost": cost_section(cells, methods), "scaling": scaling_section(cells, methods),
+def step_sweep_table(cells: pd.DataFrame) -> pd.DataFrame | None:
+    """The step sweeps beside the results files the cells were read from (``results.read``
+    records them in ``cells.attrs["files"]``); None for cells from elsewhere or runs without one."""
+    files = cells.attrs.get("files")
+    return read_steps(files) if files else None
+
+
+def build(cells: pd.DataFrame, methods: list[str], steps: pd.DataFrame | None = None) -> dict:
+    steps = step_sweep_table(cells) if steps is None else steps
+    return {"verdict": verdict.verdict_section(cells),
+            "accuracy_cost": pareto.accuracy_cost_section(cells, methods),
+            "steps": step_section(steps, methods),
+            "cost": cost_section(cells, methods), "scaling": scaling_section(cells, methods),
             "setup": setup_section(cells), "swell": swell_section(cells),
-            "memory": memory_section(cells), "seed_001": seed_001_section(cells)}
+            "memory": memory_section(cells), "seed_001": seed_001_section(cells),
+            "curves_legend": method_legend(present_methods(methods, cells[cells["status"] == "ok"]))}

@@ -31,7 +31,8 @@ def _palette_png(match: re.Match) -> str:
     raw = base64.b64decode(match.group(1))
     image = Image.open(io.BytesIO(raw))
     out = io.BytesIO()
-    image.quantize(PNG_COLOURS, method=Image.Quantize.FASTOCTREE).save(out, "PNG", optimize=True)
+    # not optimize=True: 1% smaller for 3× the time, over dozens of images
+    image.quantize(PNG_COLOURS, method=Image.Quantize.FASTOCTREE).save(out, "PNG")
     smaller = min(raw, out.getvalue(), key=len)
     return "data:image/png;base64," + base64.b64encode(smaller).decode("ascii")
 
