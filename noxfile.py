@@ -75,6 +75,21 @@ def lint(session):
     session.run("ruff", "check", ".")
 
 
+@nox.session(name="report-check")
+def report_check(session):
+    """The report in headless Chromium (tests/test_report_browser.py): every section, no console
+    errors, nothing fetched, a screenshot ($REPORT_SCREENSHOT, else a temporary folder).  Without
+    a chromium on PATH the tests skip, and say why."""
+    import shutil
+
+    install_backends(session)
+    session.install("-e", project("test"))
+    if not any(map(shutil.which, ("chromium", "chromium-browser"))):
+        session.warn("no chromium or chromium-browser on PATH: the browser check will be skipped "
+                     "(Debian: apt-get install chromium)")
+    session.run("pytest", "tests/test_report_browser.py", "-v", "-rs", *session.posargs)
+
+
 # The harness's own performance baseline: one pytest-benchmark saved run (stats and extra_info,
 # no raw timings; tests/benchmarks/conftest.py leaves the host name out).  It is compared by its
 # path: a run number would be looked up under this machine's id folder (e.g.
