@@ -78,6 +78,14 @@ def legend_width(labels, fontsize: float = 6.5, ncols: int = 1) -> float:
     return ncols * (0.45 + CHAR_IN * fontsize / 6.5 * longest) + 0.1
 
 
+def legend_grid(labels, width_in: float, fontsize: float = 7, max_cols: int = 8) -> tuple[int, int]:
+    """(columns, rows) of a legend across a figure ``width_in`` wide: as many columns as fit."""
+    longest = max((len(str(label)) for label in labels), default=0)
+    column_in = 0.3 + 0.048 * fontsize / 7 * longest
+    ncols = max(1, min(max_cols, len(labels), int((width_in - 0.2) // column_in)))
+    return ncols, -(-len(labels) // ncols)
+
+
 def task_key(r) -> tuple:
     return (r.case, r.size or "", r.quantity, r.order)
 
@@ -158,9 +166,12 @@ def timing_chart(cells, methods) -> str:
     shown = present_methods(methods, ok)
     labels_in = 0.3 + 0.065 * max(len(task_label(k)) for k in rows)  # room for the row names
     legend_in = legend_width(shown, 9)
-    panel_h = 0.55 + 0.16 * len(rows)
-    fig = Figure(figsize=(labels_in + 7.2 + legend_in, panel_h * len(groups) + 0.5 * (len(groups) - 1)))
-    layout(fig, len(groups), 2, left=labels_in, right=legend_in, bottom=0.45, top=0.3, wgap=0.15, hgap=0.95)
+    bottom, top, hgap = 0.45, 0.3, 0.95  # the x label below each panel, the next panel's title
+    # a row of dots per task, and the legend (9-pt rows, ~0.19 in) must fit beside the panels
+    axes_h = max(0.3 + 0.16 * len(rows), (0.19 * len(shown) - hgap * (len(groups) - 1)) / len(groups))
+    height = bottom + top + axes_h * len(groups) + hgap * (len(groups) - 1)
+    fig = Figure(figsize=(labels_in + 7.2 + legend_in, height))
+    layout(fig, len(groups), 2, left=labels_in, right=legend_in, bottom=bottom, top=top, wgap=0.15, hgap=hgap)
     axes = fig.subplots(len(groups), 2, squeeze=False, sharey="row")
     for (ax_eval, ax_setup), ((dtype, device), g) in zip(axes, groups):
         bars = ([], [], [], [])  # every IQR bar of the panel in one collection (errorbar: 3 artists a method)
@@ -327,10 +338,12 @@ def scatter_grid(panels, styles, front_styles, ncols: int = 4) -> str:
         return ""
     ncols = min(ncols, len(panels))
     nrows = -(-len(panels) // ncols)
-    legend_rows = -(-len(styles) // 8)
-    top_in = 0.35 + 0.2 * legend_rows  # room for the shared legend
+    labels = [*styles, "hollow: float32", *(f"front, {d}" for d in front_styles)]
     panel_in = (2.6, 1.9)
-    width, height = panel_in[0] * ncols + 0.3, panel_in[1] * nrows + top_in
+    width = panel_in[0] * ncols + 0.3
+    legend_cols, legend_rows = legend_grid(labels, width)
+    top_in = 0.3 + 0.17 * legend_rows  # room for the shared legend
+    height = panel_in[1] * nrows + top_in
     fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=0.45 / width, right=1 - 0.1 / width, bottom=0.4 / height,
                         top=1 - top_in / height, wspace=0.3, hspace=0.55)
@@ -370,7 +383,6 @@ def scatter_grid(panels, styles, front_styles, ncols: int = 4) -> str:
     handles = [Line2D([], [], ls="none", marker=s["marker"], color=s["color"], ms=5) for s in styles.values()]
     handles += [Line2D([], [], ls="none", marker="o", mfc="none", mec="0.3", ms=5),
                 *(Line2D([], [], color="k", ls=ls, lw=0.9) for ls in front_styles.values())]
-    labels = [*styles, "hollow: float32", *(f"front, {d}" for d in front_styles)]
-    fig.legend(handles, labels, loc="upper center", ncols=min(8, len(labels)), frameon=False, fontsize=7,
+    fig.legend(handles, labels, loc="upper center", ncols=legend_cols, frameon=False, fontsize=7,
                bbox_to_anchor=(0.5, 1.0), handletextpad=0.3, columnspacing=1.0)
     return to_svg(fig, tight=False)

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from harness.report.plots import log_axis, method_styles, to_svg
+from harness.report.plots import legend_grid, log_axis, method_styles, to_svg
 
 PANEL_IN = (2.9, 2.2)
 NCOLS = 4
@@ -28,10 +28,14 @@ def step_figure(steps: pd.DataFrame, methods: list[str]) -> str:
     groups = list(steps.groupby(["case", "dtype"], sort=False))  # each case's dtypes side by side
     ncols = min(NCOLS, len(groups))
     nrows = -(-len(groups) // ncols)
-    width, height = PANEL_IN[0] * ncols + 0.6, PANEL_IN[1] * nrows + 0.55
+    labels = [*sweep_methods, "h* = ε^(1/(p+1)) (theory)", "the method's chosen step"]
+    width = PANEL_IN[0] * ncols + 0.6
+    legend_cols, legend_rows = legend_grid(labels, width)
+    top = 0.38 + 0.17 * legend_rows
+    height = PANEL_IN[1] * nrows + top
     fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=0.7 / width, right=1 - 0.1 / width, bottom=0.45 / height,
-                        top=1 - 0.55 / height, wspace=0.12, hspace=0.35)
+                        top=1 - top / height, wspace=0.12, hspace=0.35)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     for ax in axes.flat[len(groups):]:
         ax.set_visible(False)
@@ -66,8 +70,7 @@ def step_figure(steps: pd.DataFrame, methods: list[str]) -> str:
     handles = [Line2D([], [], ms=3, lw=1, **styles[m]) for m in sweep_methods]
     handles += [Line2D([], [], color="0.3", ls=":", lw=0.9),
                 Line2D([], [], ls="none", marker="*", ms=8, mfc="0.6", mec="k", mew=0.5)]
-    labels = [*sweep_methods, "h* = ε^(1/(p+1)) (theory)", "the method's chosen step"]
-    fig.legend(handles, labels, loc="upper center", ncols=len(labels), frameon=False, fontsize=7,
+    fig.legend(handles, labels, loc="upper center", ncols=legend_cols, frameon=False, fontsize=7,
                bbox_to_anchor=(0.5, 1.0), handletextpad=0.4, columnspacing=1.0)
     return to_svg(fig, tight=False)
 
