@@ -75,12 +75,19 @@ def job(method, cell, run_id: str, budget: float | None) -> dict:
             "budget": budget}
 
 
+_cases: dict = {}  # (name, size) → Case: one object per case, as in the parent's plan (the
+# caches of SymPy's derivation, the references and the primal timings are keyed by it)
+
+
 def _rebuild(job: dict):
     from harness.extend import CaseSweep, Cell
     from harness.registry import CASES, METHODS
 
-    entry = CASES.all()[job["case"]]
-    case = entry.at(job["size"]) if isinstance(entry, CaseSweep) else entry
+    key = (job["case"], tuple(job["size"].items()))
+    if key not in _cases:
+        entry = CASES.all()[job["case"]]
+        _cases[key] = entry.at(job["size"]) if isinstance(entry, CaseSweep) else entry
+    case = _cases[key]
     method = METHODS.all()[job["method"]]
     return method, Cell(case, job["order"], job["dtype"], job["device"], job["quantity"])
 
