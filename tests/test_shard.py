@@ -1,6 +1,5 @@
 """``--shard i/N``: a balanced, deterministic split of the plan (harness.shard)."""
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -92,12 +91,15 @@ def test_the_split_is_the_same_in_any_interpreter():
             "pairs = runner.plan(devices='cpu,gpu')\n"
             "print(hashlib.sha256(repr(shard.assign(pairs, 7)).encode()).hexdigest())\n"
             "print(sorted(m for m in ('jax', 'torch', 'tensorflow', 'sympy') if m in sys.modules))")
-    env = dict(os.environ, PYTHONHASHSEED="12345")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == 0, out.stderr
-    digest, imported = out.stdout.split("\n")[:2]
-    here = hashlib.sha256(repr(shard.assign(runner.plan(devices="cpu,gpu"), 7)).encode()).hexdigest()
-    assert digest == here
+    found = []
+    for seed in ("12345", "987"):  # two fresh interpreters: this one may hold other tests' plugins
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                             timeout=300)
+        assert out.returncode == 0, out.stderr
+        found.append(out.stdout.split("\n")[:2])
+    (digest, imported), (other, _) = found
+    assert digest == other
     assert imported == "[]"
 
 
