@@ -36,11 +36,11 @@ def category(row) -> str:
 
 def observe():
     """The float64 CPU matrix of the built-in cases (quick sizes) and methods (opt-in ones left out,
-    but for jax-nojit: opt-in for its cost, it is the seed's method)."""
+    but for jax-nojit and sympy-expand, opt-in only for their cost)."""
     import harness
     from harness.registry import METHODS
 
-    methods = [m.name for m in METHODS.all().values() if m.default or m.name == "jax-nojit"]
+    methods = [m.name for m in METHODS.all().values() if m.default or m.name in ("jax-nojit", "sympy-expand")]
     df = harness.run(methods=methods, dtypes="float64", devices="cpu", sizes="quick", timing=TIMING)
     rows = []
     for r in df.itertuples():
