@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_BATCH_S = 0.01
+# batches of ≥ 5 ms: perf_counter resolves them to well under 0.1 %, and the 5 batches of a cell
+# stay short enough for the default matrix to run in minutes
+MIN_BATCH_S = 0.005
 REPEATS = 5
 # a call of a second or more (a Python loop over points, a large stencil) is timed 3 times: its
 # spread is a few per cent, and 5 such calls made a handful of cells a fifth of the default run
