@@ -90,7 +90,7 @@ def build_context(cells, points, metas) -> dict:
                else plots.vector_errors(g, methods))
         curves.append({"case": case, "quantity": quantity, "order": order, "svg": svg,
                        "label": plots.task_label((case, size, quantity, order))})
-    failures = cells[cells["status"].isin(["failed", "timeout"])]
+    failures = cells[cells["status"].isin(["failed", "timeout", "crashed"])]
     skipped = cells[cells["status"].isin(["unsupported", "unavailable"])]
     skipped = skipped.groupby(["method", "status", "message"], sort=False).size().reset_index(name="cells")
     cases, method_info = {}, {}
