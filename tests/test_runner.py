@@ -101,3 +101,31 @@ def test_python_api_returns_the_table(fast, tmp_path):
 def test_bad_selection(kwargs, message):
     with pytest.raises(UsageError, match=message):
         harness.run(**kwargs)
+
+
+def test_a_cell_budget_is_the_runs_else_the_cases_else_the_default():
+    from dataclasses import replace
+
+    from harness.extend import Cell
+    from harness.registry import CASES
+    from harness.runner import DEFAULT_TIMEOUT_S, cell_budget
+
+    tanh = CASES.case("tanh")
+    own = replace(tanh, timeout_s=7.0)
+    assert cell_budget(Cell(tanh, 1, "float64", "cpu"), None) == DEFAULT_TIMEOUT_S
+    assert cell_budget(Cell(own, 1, "float64", "cpu"), None) == 7.0
+    assert cell_budget(Cell(own, 1, "float64", "cpu"), 3.0) == 3.0  # --timeout wins
+    assert CASES.case("nested_polynomial").timeout_s == 60.0  # SymPy on a deep nest swells
+
+
+def test_a_cases_own_budget_stops_its_cells(faulty, monkeypatch):
+    from dataclasses import replace
+
+    from harness.registry import CASES
+
+    hurried = replace(CASES.case("cubic"), name="cubic_in_a_hurry", timeout_s=1.0)
+    monkeypatch.setitem(CASES._entries, hurried.name, hurried)  # registered for this test only
+    df = harness.run(cases="cubic_in_a_hurry", methods="slow,central", dtypes="float64", orders="1")
+    by = df.set_index("method")
+    assert by.loc["slow", "status"] == "timeout" and "1 s budget" in by.loc["slow", "message"]
+    assert by.loc["central", "status"] == "ok"
