@@ -96,6 +96,10 @@ def _serve(conn, plugins, bandwidth, timing, memory_limit) -> None:
     """The worker's loop: a job in, (row, points) out, until the parent closes the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ["DIFFBENCH_WORKER"] = "1"  # for a plugin that must know (e.g. fault injection)
+    # the backends' workers share a GPU: JAX must not take 75% of its memory on start, nor
+    # TensorFlow all of it (a user's own setting wins)
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     if memory_limit:
         import resource
 
