@@ -131,10 +131,6 @@ def write_history(folder, output: Path = Path("reports/history.html")) -> Path:
     html = env.from_string(PAGE).render(
         folder=str(folder), figures=figures(runs),
         runs=[{**meta, "cells": len(cells)} for meta, cells in runs])
-    output = Path(output)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write the history to {output}: {exc.strerror}") from exc
-    return output
+    from harness.report import write_page
+
+    return write_page(Path(output), html, "history")

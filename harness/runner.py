@@ -207,12 +207,7 @@ def measure_cell(method, cell: Cell, run_id: str, timeout: float | None = DEFAUL
     """One cell's row (a dict) and its per-point rows (a list of dicts)."""
     case = cell.case
     x64 = case.points()  # once: a 10⁷-point sweep sorts its points to build them
-    row = dict.fromkeys(CELL_COLUMNS)
-    row.update(
-        run_id=run_id, case=case.name, size=case.size_label, method=method.name, family=method.family,
-        mode=method.mode, batched=method.batched, quantity=cell.quantity, order=cell.order,
-        dtype=cell.dtype, device=cell.device, dim=case.dim, n_points=len(x64), message="",
-    )
+    row = _new_row(method, cell, run_id, n_points=len(x64), message="")
     measured = Measured()
     started = time.perf_counter()
     try:
@@ -373,14 +368,13 @@ def cell_budget(cell: Cell, timeout: float | None) -> float:
     return timeout if timeout is not None else (cell.case.timeout_s or DEFAULT_TIMEOUT_S)
 
 
-def _lost_row(method, cell: Cell, run_id: str, status: str, message: str, seconds: float) -> dict:
-    """The row of a cell whose worker was stopped or died: nothing but what it was and why."""
+def _new_row(method, cell: Cell, run_id: str, **values) -> dict:
+    """A cell's row: what was measured (case, method, dtype, …), then ``values``; the rest None."""
     case = cell.case
     row = dict.fromkeys(CELL_COLUMNS)
     row.update(run_id=run_id, case=case.name, size=case.size_label, method=method.name,
                family=method.family, mode=method.mode, batched=method.batched, quantity=cell.quantity,
-               order=cell.order, dtype=cell.dtype, device=cell.device, dim=case.dim,
-               status=status, message=message, cell_s=seconds)
+               order=cell.order, dtype=cell.dtype, device=cell.device, dim=case.dim, **values)
     return row
 
 
@@ -421,8 +415,9 @@ def run_cells(pairs, timeout=None, progress=None, timing=None, log=False, isolat
                 elif outcome == "measured":
                     row, pts = value
                 else:
-                    row, pts = _lost_row(method, cell, meta["run_id"], outcome, value,
-                                         time.perf_counter() - started), []
+                    # its worker was stopped or died: nothing but what the cell was and why
+                    row, pts = _new_row(method, cell, meta["run_id"], status=outcome, message=value,
+                                        cell_s=time.perf_counter() - started), []
                 rows.append(row)
                 points += pts
                 if log_file:

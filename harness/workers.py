@@ -75,19 +75,19 @@ def job(method, cell, run_id: str, budget: float | None) -> dict:
             "budget": budget}
 
 
-_cases: dict = {}  # (name, size) → Case: one object per case, as in the parent's plan (the
-# caches of SymPy's derivation, the references and the primal timings are keyed by it)
-
-
-def _rebuild(job: dict):
+def _rebuild(job: dict, cases: dict | None = None):
+    """(method, Cell) of a job, from the registries; ``cases`` (a worker's) keeps one Case object
+    per case and size, as the parent's plan does (the caches of SymPy's derivation, the
+    references and the primal timings are keyed by it)."""
     from harness.extend import CaseSweep, Cell
     from harness.registry import CASES, METHODS
 
+    cases = {} if cases is None else cases
     key = (job["case"], tuple(job["size"].items()))
-    if key not in _cases:
+    if key not in cases:
         entry = CASES.all()[job["case"]]
-        _cases[key] = entry.at(job["size"]) if isinstance(entry, CaseSweep) else entry
-    case = _cases[key]
+        cases[key] = entry.at(job["size"]) if isinstance(entry, CaseSweep) else entry
+    case = cases[key]
     method = METHODS.all()[job["method"]]
     return method, Cell(case, job["order"], job["dtype"], job["device"], job["quantity"])
 
@@ -110,7 +110,7 @@ def _serve(conn, plugins, bandwidth, timing, memory_limit) -> None:
 
     for plugin in plugins:
         load_plugin(plugin)
-    context = RunContext(bandwidth=bandwidth)
+    context, cases = RunContext(bandwidth=bandwidth), {}
     conn.send("ready")  # the parent times cells from here, not from the interpreter's start
     while True:
         try:
@@ -122,7 +122,7 @@ def _serve(conn, plugins, bandwidth, timing, memory_limit) -> None:
 
             conn.send(backend_devices())
             continue
-        method, cell = _rebuild(task)
+        method, cell = _rebuild(task, cases)
         if task.get("reference") is not None:
             remember(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity,
                      task["reference"])

@@ -146,10 +146,14 @@ def write_report(results, output: Path | None = None, baseline=None) -> Path:
         from harness.report import comparison
 
         context["comparison"] = comparison.build(old[0], cells, old[2])
-    html = render(context)
+    return write_page(output, render(context), "report")
+
+
+def write_page(output: Path, html: str, what: str) -> Path:
+    """Write an HTML page; a place that cannot be written is a one-line UsageError."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(html, encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot write the report to {output}: {exc.strerror}") from exc
+        raise UsageError(f"cannot write the {what} to {output}: {exc.strerror}") from exc
     return output
