@@ -1,20 +1,18 @@
 """diffbench's engine: compare ways of differentiating functions in Python.
 
-``import harness`` needs only NumPy; every backend is imported by the method
-that uses it.  Extending: see :mod:`harness.extend`.
+``import harness`` needs only NumPy; every backend is imported by the method that uses it.
+A run flows one way: :mod:`harness.plan` turns a selection into cells,
+:mod:`harness.loop` measures them (each with :mod:`harness.measure`, in a worker process of
+:mod:`harness.pool` or here) and :mod:`harness.results` writes them; reports and
+comparisons read only those files.  Extending: see :mod:`harness.extend`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from harness.registry import UsageError
+from harness.errors import UsageError
 
 __version__ = "0.1.0"
-
-# what a run measures, kept in its metadata so that ``resume`` redoes the same plan
-SELECTION = ("cases", "methods", "dtypes", "devices", "orders", "quantities", "sizes", "preset", "shard",
-             "plugins", "timeout", "timing", "step_sweep")
+__all__ = ["UsageError", "run"]
 
 
 def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
@@ -30,7 +28,7 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     table is ``df.attrs["points"]`` and the run metadata ``df.attrs["meta"]``.
     With ``out`` (a folder) the run is also written there; ``df.attrs["path"]``
     is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``)
-    tunes the timing loop (``sizes="quick"`` defaults to ``runner.QUICK_TIMING``: 3 batches
+    tunes the timing loop (``sizes="quick"`` defaults to ``plan.QUICK_TIMING``: 3 batches
     of ≥ 2 ms, a smoke run); ``progress`` is a stream: a progress bar when it is a terminal
     (not under ``CI``), with ``log`` one line per cell.
     ``preset`` (e.g. ``"seed-001"``, see :mod:`harness.presets`) fixes the cases, sizes,
@@ -44,72 +42,37 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     ``resume`` (that journal, or the results file of an interrupted run) measures only the
     cells that run lacks, with its selection, and writes the whole run under its run id.
     """
-    from harness import results, runner
-    from harness.registry import load_plugin
+    from harness import journal, loop, plan, results
+    from harness import shard as sharding
+    from harness.schema import RunFiles
 
-    selection = dict(cases=cases, methods=methods, dtypes=dtypes, devices=devices, orders=orders,
-                     quantities=quantities, sizes=sizes, preset=preset, shard=shard,
-                     plugins=[str(Path(p).resolve()) for p in plugins], timeout=timeout, timing=timing,
-                     step_sweep=step_sweep)
-    meta, done_rows, done_points = None, [], []
+    selection = plan.Selection.of(cases=cases, methods=methods, dtypes=dtypes, devices=devices, orders=orders,
+                                  quantities=quantities, sizes=sizes, preset=preset, shard=shard,
+                                  plugins=plugins, timeout=timeout, timing=timing, step_sweep=step_sweep)
+    resumed = None
     if resume is not None:
-        from harness import journal
+        if selection.given():
+            raise UsageError(f"a resumed run keeps its own selection: drop {', '.join(selection.given())}")
+        resumed = journal.resume_state(resume)
+        selection = plan.Selection.from_dict(resumed.meta["selection"])
+        out = resumed.folder if out is None else out
+    planned = plan.build(selection, done={row.key for row in resumed.rows} if resumed else frozenset())
+    meta = resumed.meta if resumed else loop.new_meta(planned)
+    finished = loop.run_cells(planned, meta, progress=progress, log=log, isolate=isolate, journal_dir=out,
+                              done_rows=resumed.rows if resumed else (),
+                              done_points=resumed.points if resumed else (), memory_limit=memory_limit)
+    meta = finished.meta
+    if selection.shard is not None:
+        meta["shard"] = sharding.label(selection.shard)
+    steps = None
+    if planned.step_sweep and meta["complete"]:
+        from harness import step_sweep
 
-        given = [k for k, v in selection.items() if v not in (None, False, [], "default")]
-        if given:
-            raise UsageError(f"a resumed run keeps its own selection: drop {', '.join(given)}")
-        meta, done_rows, done_points, out_dir = journal.resume_state(resume)
-        selection = meta["selection"]
-        out = out_dir if out is None else out
-    (cases, methods, dtypes, devices, orders, quantities, sizes, preset, shard, plugins, timeout,
-     timing, step_sweep) = (selection[k] for k in SELECTION)
-    for plugin in plugins:
-        load_plugin(plugin)
-    if preset is None:
-        pairs = runner.plan(cases, methods, dtypes, devices, orders, quantities, sizes)
-    else:
-        from harness import presets
-
-        pairs = presets.plan(preset, devices, cases=cases, methods=methods, dtypes=dtypes, orders=orders,
-                             quantities=quantities, sizes=None if sizes == "default" else sizes)
-    if timing is None and sizes == "quick" and preset is None:  # a smoke run: shorter timing loops
-        timing = runner.QUICK_TIMING
-    chosen = None
-    if step_sweep:
-        from harness import step_sweep as sweep
-
-        chosen = sweep.selection(pairs, step_sweep)  # before the run: a bad case name fails at once
-    if shard is not None:  # one balanced part of the plan; the step sweep goes with the first
-        from harness import shard as sharding
-
-        pairs = sharding.select(pairs, shard)
-        chosen = chosen if sharding.parse(shard)[0] == 1 else None
-    if done_rows:  # resumed: the cells the interrupted run finished are kept as they are
-        from harness.journal import KEY
-
-        finished = {tuple(r[k] for k in KEY) for r in done_rows}
-        pairs = [(m, c) for m, c in pairs if _key(m, c) not in finished]
-    if meta is None:
-        meta = runner.new_meta(pairs)
-        meta["selection"] = selection
-    cells, points, meta = runner.run_cells(pairs, timeout=timeout, progress=progress, timing=timing,
-                                           log=log, isolate=isolate, plugins=plugins, journal_dir=out,
-                                           meta=meta, done_rows=done_rows, done_points=done_points,
-                                           memory_limit=memory_limit)
-    if shard is not None:
-        meta["shard"] = sharding.label(shard)
-    steps = sweep.step_sweep(**chosen, run_id=meta["run_id"]) if chosen and meta["complete"] else None
+        steps = step_sweep.step_sweep(**planned.step_sweep, run_id=meta["run_id"])
+    cells, points = results.cells_frame(finished.rows), results.points_frame(finished.points)
     if out is not None:
         cells.attrs["path"] = str(results.write(cells, points, meta, out, steps=steps))
+        if meta["complete"]:  # all of it is in Parquet now
+            RunFiles.of(out, meta["run_id"]).journal.unlink(missing_ok=True)
     cells.attrs.update(points=points, meta=meta, steps=steps)
-    if out is not None and meta["complete"]:
-        from harness import journal
-
-        journal.path_for(out, meta["run_id"]).unlink(missing_ok=True)  # all of it is in Parquet now
     return cells
-
-
-def _key(method, cell) -> tuple:
-    """A cell's identity, as the results' (case, size, method, quantity, order, dtype, device)."""
-    c = cell.case
-    return (c.name, c.size_label, method.name, cell.quantity, cell.order, cell.dtype, cell.device)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.reference import Reference
+from harness.schema import DIGITS_CAP
 
 REL_FLOOR = 1e-3
-DIGITS_CAP = 17.0
 
 
 class BadResult(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.extend import SWELL_KEYS
+from harness.schema import SWELL_KEYS
 
 CELL_KEYS = ["case", "method", "quantity", "order", "dtype", "device"]
 MIN_SIZES = 3  # a power law through two points has no error estimate

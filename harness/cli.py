@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.errors import UsageError
 from harness.presets import PRESETS
-from harness.registry import UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,7 +137,7 @@ def _list(args) -> int:
     for plugin in args.plugin:
         load_plugin(plugin)
     if args.what == "cases":
-        from harness.extend import CaseSweep
+        from harness.case import CaseSweep
 
         for entry in CASES.all().values():
             c = entry.cases("default")[0] if isinstance(entry, CaseSweep) else entry
@@ -153,7 +153,7 @@ def _list(args) -> int:
                     labels = "; ".join(",".join(f"{k}={v}" for k, v in s.items()) for s in sizes)
                     print(f"{'':<18}   sizes {profile}: {labels}")
     else:
-        from harness.runner import availability
+        from harness.method import availability
 
         rows = [("method", "family", "mode", "backend", "devices", "dtypes", "computes", "status")]
         for m in METHODS.all().values():

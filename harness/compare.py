@@ -19,21 +19,22 @@ import math
 
 import numpy as np
 
-KEYS = ["case", "size", "method", "quantity", "order", "dtype", "device"]
+from harness.errors import UsageError
+from harness.schema import DIGITS_CAP, KEY
+
 VERDICTS = ("slower", "faster", "same", "less accurate", "more accurate", "status changed",
             "only old", "only new")
-DIGITS_CAP = 17.0
 DEFAULTS = {"threshold": 0.10, "alpha": 0.05, "digits_tol": 1.0}  # compare()'s, for a report to quote
 _SIDE_COLUMNS = ["status", "eval_s", "eval_samples_s", "digits"]
 
 
 def _keyed(cells):
     """The side's comparable columns, one row per key (the last one read wins)."""
-    df = cells.reindex(columns=KEYS + _SIDE_COLUMNS).copy()
+    df = cells.reindex(columns=KEY + _SIDE_COLUMNS).copy()
     df["size"] = df["size"].fillna("").astype(str)  # unswept cases have no size
     df["order"] = df["order"].fillna(0).astype(int)
     # a folder may hold several runs: read() concatenates them oldest first
-    return df.drop_duplicates(KEYS, keep="last")
+    return df.drop_duplicates(KEY, keep="last")
 
 
 def _samples(value) -> np.ndarray | None:
@@ -85,7 +86,8 @@ def _verdict(r, threshold, alpha, digits_tol) -> str:
 
 
 def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0):
-    """One row per cell of either run, matched on ``KEYS``, with a ``verdict`` from ``VERDICTS``.
+    """One row per cell of either run, matched on the cell key (:data:`harness.schema.KEY`), with a
+    ``verdict`` from ``VERDICTS``.
 
     ``threshold`` is the relative change of the median ``eval_s`` that counts
     (0.10: more than 1.1× slower, or faster than 1/1.1×), and only where the
@@ -95,7 +97,7 @@ def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0):
     import pandas as pd
 
     old, new = _keyed(old_cells), _keyed(new_cells)
-    df = old.merge(new, on=KEYS, how="outer", suffixes=("_old", "_new"), sort=False)
+    df = old.merge(new, on=KEY, how="outer", suffixes=("_old", "_new"), sort=False)
     df = df.rename(columns={f"{c}_{side}": f"{side}_{c}" for c in _SIDE_COLUMNS for side in ("old", "new")})
     both_ok = (df["old_status"] == "ok") & (df["new_status"] == "ok")
     df["ratio"] = (df["new_eval_s"] / df["old_eval_s"]).where(both_ok)
@@ -104,7 +106,7 @@ def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0):
     df["digits_change"] = [_digits_change(float(a), float(b))
                            for a, b in zip(df["old_digits"].astype(float), df["new_digits"].astype(float))]
     df["verdict"] = [_verdict(r, threshold, alpha, digits_tol) for _, r in df.iterrows()]
-    columns = KEYS + ["old_status", "new_status", "old_eval_s", "new_eval_s", "ratio", "p_value",
+    columns = KEY + ["old_status", "new_status", "old_eval_s", "new_eval_s", "ratio", "p_value",
                       "old_digits", "new_digits", "digits_change", "verdict"]
     return pd.DataFrame(df[columns]).reset_index(drop=True)
 
@@ -117,8 +119,6 @@ def regressions(compared):
 
 def parse_threshold(text: str) -> float:
     """'10%' or '0.1' → 0.1; anything else is a UsageError."""
-    from harness.registry import UsageError
-
     text = str(text).strip()
     try:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.registry import UsageError
-from harness.results import CELL_COLUMNS, STATUSES, _read_one, results_files
+from harness.errors import UsageError
+from harness.results import read_one, results_files
+from harness.schema import DIGITS_CAP, STATUSES
 
 MAX_TICKS = 12  # run labels on the x axis; more runs get every k-th label
 
@@ -43,8 +44,8 @@ def load_runs(folder) -> list[tuple[dict, object]]:
     """(metadata, cells) of each results file under ``folder``, oldest first."""
     runs = []
     for path in results_files([folder]):
-        cells, meta = _read_one(path)  # cells only: the per-point files are not needed here
-        runs.append((meta, cells.reindex(columns=CELL_COLUMNS)))
+        cells, meta = read_one(path)  # cells only: the per-point files are not needed here
+        runs.append((meta, cells))
     return sorted(runs, key=lambda r: (str(r[0].get("timestamp", "")), str(r[0].get("run_id", ""))))
 
 
@@ -57,7 +58,7 @@ def headline(runs):
         ok = cells[(cells["status"] == "ok") & (cells["dtype"] == "float64") & (cells["device"] == "cpu")]
         for method, g in ok.groupby("method", sort=False):
             rows.append({"run": i, "method": method, "eval_s": g["eval_s"].median(),
-                         "digits": g["digits"].clip(upper=17).median(), "cells": len(g)})
+                         "digits": g["digits"].clip(upper=DIGITS_CAP).median(), "cells": len(g)})
     return pd.DataFrame(rows, columns=["run", "method", "eval_s", "digits", "cells"])
 
 

@@ -1,28 +1,23 @@
 """Every finished cell on disk at once: ``<run-id>.journal.jsonl`` beside the results files.
 
-The runner appends one JSON line per cell (its row and its per-point rows) as
-the cell finishes, after a first line with the run's metadata.  A run that
-ends normally, or is stopped by Ctrl-C or SIGTERM, writes its Parquet files
-and drops the journal; a run killed outright (SIGKILL, a node lost, the
-power) leaves the journal, which ``diffbench run --resume`` reads back — a
-last line cut off mid-write is ignored, so at most the cell being written is
-measured again.
+The loop appends one JSON line per cell (its row and its per-point rows) as the cell
+finishes, after a first line with the run's metadata.  A run that ends normally, or is
+stopped by Ctrl-C or SIGTERM, writes its Parquet files and drops the journal; a run killed
+outright (SIGKILL, a node lost, the power) leaves the journal, which
+``diffbench run --resume`` reads back — a last line cut off mid-write is ignored, so at most
+the cell being written is measured again.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness.registry import UsageError
-
-SUFFIX = ".journal.jsonl"
-
-
-def path_for(out_dir, run_id: str) -> Path:
-    return Path(out_dir) / f"{run_id}{SUFFIX}"
+from harness.errors import UsageError
+from harness.schema import JOURNAL_SUFFIX, POINT_COLUMNS, CellKey, CellRow, PointRow, RunFiles
 
 
 def _plain(value):
@@ -46,17 +41,17 @@ class Journal:
         self._write({"meta": meta})
         by_cell: dict = {}
         for p in points:
-            by_cell.setdefault(_key(p), []).append(p)
+            by_cell.setdefault(CellKey.of(p), []).append(p)
         for row in rows:
-            self.add(row, by_cell.get(_key(row), []))
+            self.add(row, by_cell.get(row.key, []))
 
     def _write(self, record: dict) -> None:
         self.file.write(json.dumps(record, default=_plain) + "\n")
         self.file.flush()  # in the OS's hands: survives the process being killed
 
-    def add(self, row: dict, points: list[dict]) -> None:
-        columns = {k: [p[k] for p in points] for k in (points[0] if points else {})}
-        self._write({"cell": row, "points": columns})
+    def add(self, row: CellRow, points: list[PointRow]) -> None:
+        columns = dict(zip(POINT_COLUMNS, map(list, zip(*points)))) if points else {}
+        self._write({"cell": row.to_dict(), "points": columns})
 
     def close(self, remove: bool = False) -> None:
         self.file.close()
@@ -64,14 +59,7 @@ class Journal:
             self.path.unlink(missing_ok=True)
 
 
-KEY = ("case", "size", "method", "quantity", "order", "dtype", "device")
-
-
-def _key(row: dict) -> tuple:
-    return tuple(row[k] for k in KEY)
-
-
-def read(path) -> tuple[dict, list[dict], list[dict]]:
+def read(path) -> tuple[dict, list[CellRow], list[PointRow]]:
     """(metadata, cell rows, point rows) of a journal; a cut-off last line is dropped."""
     path = Path(path)
     try:
@@ -90,30 +78,40 @@ def read(path) -> tuple[dict, list[dict], list[dict]]:
         raise UsageError(f"{path}: not a diffbench journal (no metadata line)")
     rows, points = [], []
     for record in records[1:]:
-        rows.append(record["cell"])
+        rows.append(CellRow(**record["cell"]))
         columns = record["points"]
-        n = len(next(iter(columns.values()), []))
-        points += [{k: v[i] for k, v in columns.items()} for i in range(n)]
+        if columns:
+            points += [PointRow(*values) for values in zip(*(columns[k] for k in POINT_COLUMNS))]
     return records[0]["meta"], rows, points
 
 
-def resume_state(path) -> tuple[dict, list[dict], list[dict], Path]:
-    """(metadata, rows, points, output folder) of an interrupted run, from its journal or its
-    results file (the journal beside a results file holds at least as much: it is preferred)."""
+@dataclass
+class Resumed:
+    """An interrupted run: its metadata, the rows it finished, and its output folder."""
+
+    meta: dict
+    rows: list[CellRow]
+    points: list[PointRow]
+    folder: Path
+
+
+def resume_state(path) -> Resumed:
+    """An interrupted run, from its journal or its results file (the journal beside a results
+    file holds at least as much: it is preferred)."""
     path = Path(path)
-    if not path.name.endswith(SUFFIX):
-        beside = path.with_name(path.name.removesuffix(".parquet") + SUFFIX)
-        if beside.is_file():
-            path = beside
-    if path.name.endswith(SUFFIX):
+    if not path.name.endswith(JOURNAL_SUFFIX) and RunFiles.beside(path).journal.is_file():
+        path = RunFiles.beside(path).journal
+    if path.name.endswith(JOURNAL_SUFFIX):
         meta, rows, points = read(path)
     else:
         from harness.results import read as read_results
 
         cells, table, metas = read_results([path])
-        meta, rows, points = metas[0], cells.to_dict("records"), table.to_dict("records")
+        meta = metas[0]
+        rows = [CellRow(**r) for r in cells.to_dict("records")]
+        points = [PointRow(**p) for p in table.to_dict("records")]
         if meta.get("complete"):
             raise UsageError(f"{path}: this run is complete, there is nothing to resume")
     if "selection" not in meta:
         raise UsageError(f"{path}: written by a diffbench that could not resume runs")
-    return meta, rows, points, path.parent
+    return Resumed(meta, rows, points, path.parent)

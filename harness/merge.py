@@ -19,16 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness import results
-from harness.registry import UsageError
+from harness.errors import UsageError
+from harness.schema import KEY, STEP_KINDS, RunFiles, is_companion
 
-KEYS = ["case", "size", "method", "quantity", "order", "dtype", "device"]
-STEPS_SUFFIX = getattr(results, "STEPS_SUFFIX", ".steps.parquet")
 _OWN = ("run_id", "schema_version", "timestamp", "complete", "n_cells", "cases", "methods", "parts",
         "merged", "shard", "missing_shards", "file")  # set by merge(), not combined from the parts
-
-
-def _companion(path: Path, suffix: str) -> Path:
-    return path.with_name(path.name[: -len(".parquet")] + suffix)
 
 
 def _combine(values: list):
@@ -74,7 +69,7 @@ def _missing_shards(parts: list[dict]) -> list[str]:
 
 def _check_duplicates(cells, files: list[str], host_of: dict) -> None:
     """Refuse a cell measured twice on one host (the device is part of the key)."""
-    keyed = cells[KEYS].assign(size=cells["size"].fillna(""), host=cells["run_id"].map(host_of)).astype(str)
+    keyed = cells[KEY].assign(size=cells["size"].fillna(""), host=cells["run_id"].map(host_of)).astype(str)
     rows: dict = {}
     for i, key in enumerate(keyed.itertuples(index=False, name=None)):
         rows.setdefault(key, []).append(i)
@@ -89,7 +84,7 @@ def _check_duplicates(cells, files: list[str], host_of: dict) -> None:
 
 def _output_path(output, run_id: str) -> Path:
     out = Path(output)
-    if out.name.endswith((results.POINTS_SUFFIX, STEPS_SUFFIX)) or (
+    if is_companion(out) or (
             out.suffix != ".parquet" and out.exists() and not out.is_dir()):
         raise UsageError(f"-o {output}: name a results file (.parquet) or a folder")
     return out if out.suffix == ".parquet" else out / f"{run_id}.parquet"
@@ -99,12 +94,10 @@ def merge(parts, output):
     """Merge the results files/folders ``parts`` into ``output`` (a .parquet file, or a folder
     for ``<run-id>.parquet``); returns (path of the cells file, merged metadata)."""
     import pandas as pd
-    import pyarrow.parquet as pq
 
     out_resolved = Path(output).resolve()
     files = list(dict.fromkeys(p.resolve() for p in results.results_files(parts)))
-    # not the output (re-merging into a folder of parts), nor a step sweep listed as a results file
-    files = [f for f in files if f != out_resolved and not f.name.endswith(STEPS_SUFFIX)]
+    files = [f for f in files if f != out_resolved]  # not the output (re-merging into a folder of parts)
     if not files:
         raise UsageError(f"no results files to merge in {', '.join(map(str, parts))}")
     cells, points, steps, origin, entries, versions = [], [], [], [], [], {}
@@ -115,8 +108,8 @@ def merge(parts, output):
         cells.append(df)
         points.append(pts)
         origin += [path.name] * len(df)
-        if _companion(path, STEPS_SUFFIX).exists():
-            steps.append(pq.read_table(_companion(path, STEPS_SUFFIX)).to_pandas())
+        if RunFiles.beside(path).steps.exists():
+            steps.append(results.read_one(RunFiles.beside(path).steps, STEP_KINDS)[0])
         entries += _part_entries(meta, path, df)
         metas.append(meta)
     if len(versions) > 1:
@@ -135,14 +128,8 @@ def merge(parts, output):
     if missing:
         meta["missing_shards"] = missing
     path = _output_path(output, meta["run_id"])
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output folder {path.parent}: {exc.strerror}") from exc
+    results.make_folder(path.parent)
     points = pd.concat(points, ignore_index=True)
-    if steps:  # the step sweeps (harness.step_sweep) of the parts that ran one
-        steps = pd.concat(steps, ignore_index=True)
-        pq.write_table(results._table(steps, meta), _companion(path, STEPS_SUFFIX))
-    pq.write_table(results._table(points, meta), _companion(path, results.POINTS_SUFFIX))
-    pq.write_table(results._table(cells, meta), path)  # last, as results.write: cells imply points
+    steps = pd.concat(steps, ignore_index=True) if steps else None  # of the parts that ran a step sweep
+    results.write_files(RunFiles(path), cells, points, meta, steps)
     return path, meta

@@ -2,14 +2,14 @@
 
 A preset fixes the cases (at sizes of their sweeps that only it uses), the
 methods, the dtypes, the quantity and the order; the devices, the timeout and
-the output folder stay the caller's.
+the output folder stay the caller's.  :func:`harness.plan.preset_cells` turns one into cells.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.registry import UsageError
+from harness.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -38,25 +38,3 @@ def get(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})") from None
-
-
-def plan(name: str, devices=None, **selection) -> list[tuple]:
-    """The (method, Cell) pairs of preset ``name`` on ``devices`` (default: the CPU, and a GPU
-    if present).  Any other ``selection`` (cases=, methods=, …) that is not None clashes."""
-    from harness.extend import CaseSweep, Cell
-    from harness.registry import CASES, METHODS
-    from harness.runner import device_names
-
-    preset = get(name)
-    clash = [k for k, v in selection.items() if v is not None]
-    if clash:
-        raise UsageError(f"preset {name} fixes the selection: drop {', '.join(clash)}")
-    cases = []
-    for entry in CASES.select(preset.cases):
-        if not isinstance(entry, CaseSweep) or preset.sizes not in entry.profiles:
-            raise UsageError(f"preset {name}: case {entry.name} has no '{preset.sizes}' sizes")
-        cases += entry.cases(preset.sizes)
-    devices = device_names(devices)  # as runner.plan reads them
-    return [(method, Cell(case, preset.order, dtype, device, preset.quantity))
-            for case in cases for method in METHODS.select(preset.methods)
-            for dtype in preset.dtypes for device in devices]

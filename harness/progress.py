@@ -10,6 +10,7 @@ for (``diffbench run --log``).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 
 SLOWEST_SHOWN = 5
@@ -28,22 +29,27 @@ def cell_name(row: dict) -> str:
     return what + (f" {row['order']}" if row["quantity"] == "derivative" else "")
 
 
+def first_line(message) -> str:
+    """A message's first line (a failed cell's message may end with the output it printed)."""
+    return str(message or "").split("\n", 1)[0]
+
+
 def line(i: int, n: int, row: dict) -> str:
     """One cell's log line: ``[  3/120] tanh[grid=100]/jax/float64/cpu derivative 1  ok ...``."""
     if row["status"] == "ok":
         result = f"ok  {row['digits']:5.1f} digits  {row['eval_s'] * 1e6:10.1f} µs"
     else:
-        result = f"{row['status']}: {row['message'][:80]}"
+        result = f"{row['status']}: {first_line(row['message'])[:80]}"
     return f"[{i:>{len(str(n))}}/{n}] {cell_name(row):<45} {result}"
 
 
 @contextlib.contextmanager
 def bar(stream, total: int, lines: bool = False):
-    """A callable ``done(row)`` to call after each cell: with ``lines``, one log line per cell;
-    else a bar on a terminal, and silence anywhere else."""
+    """A callable ``done(row)`` (a :class:`~harness.schema.CellRow`) to call after each cell:
+    with ``lines``, one log line per cell; else a bar on a terminal, and silence anywhere else."""
     if lines and stream is not None:
         count = iter(range(1, total + 1))
-        yield lambda row: print(line(next(count), total, row), file=stream, flush=True)
+        yield lambda row: print(line(next(count), total, row.to_dict()), file=stream, flush=True)
         return
     if not interactive(stream):
         yield lambda row: None
@@ -58,19 +64,36 @@ def bar(stream, total: int, lines: bool = False):
         TimeRemainingColumn,
     )
 
-    console = Console(file=stream)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("left"),
                TimeRemainingColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _own_copy(stream) as terminal, Progress(*columns, console=Console(file=terminal),
+                                                 transient=True) as progress:
         task = progress.add_task("", total=total)
 
-        def done(row: dict) -> None:
+        def done(cell_row) -> None:
+            row = cell_row.to_dict()
             if row["status"] in ("failed", "timeout", "crashed"):
-                progress.console.print(f"{row['status']}: {cell_name(row)}: {row['message'][:120]}",
-                                       markup=False, highlight=False)
+                text = f"{row['status']}: {cell_name(row)}: {first_line(row['message'])[:120]}"
+                progress.console.print(text, markup=False, highlight=False)
             progress.update(task, advance=1, description=cell_name(row))
 
         yield done
+
+
+@contextlib.contextmanager
+def _own_copy(stream):
+    """A stream on a copy of ``stream``'s descriptor: the bar keeps drawing on the terminal while
+    a cell measured in this process has file descriptors 1 and 2 redirected (harness.capture)."""
+    try:
+        fd = os.dup(stream.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):  # not backed by a descriptor
+        yield stream
+        return
+    own = io.TextIOWrapper(io.FileIO(fd, "w"), encoding="utf-8", line_buffering=True)
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def summary(cells, elapsed_s: float, paths=()) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness import partials
-from harness.extend import Case
+from harness.case import Case
 from harness.namespaces import namespace
 from harness.partials import select_output, sympy_derivatives
 from harness.quantities import value_shape

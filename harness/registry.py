@@ -1,7 +1,8 @@
-"""Registries of cases and methods, name selection, and plugin loading.
+"""The registries of cases and methods, name selection, and plugin loading.
 
-The built-in entries (the ``cases`` package and ``harness.methods``) are
-imported on first use, so ``import harness`` stays cheap.
+The built-in entries (the ``cases`` package and ``harness.methods``) are imported on first
+use, so ``import harness`` stays cheap.  A plugin file registers its own with the same
+``register_*`` functions.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import fnmatch
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from harness.case import Case, CaseSweep
+from harness.errors import UsageError
+from harness.method import Method
 
-class UsageError(Exception):
-    """Bad input from the user: reported as one line, exit status 2."""
+__all__ = ["CASES", "METHODS", "Registry", "UsageError", "load_plugin", "register_case",
+           "register_method", "register_sweep"]
 
 
 class Registry:
@@ -44,7 +49,7 @@ class Registry:
     def case(self, name: str, profile: str = "default"):
         """A case by name; for a sweep, its first size in ``profile``."""
         entry = self.get(name)
-        return entry.cases(profile)[0] if hasattr(entry, "cases") else entry
+        return entry.cases(profile)[0] if isinstance(entry, CaseSweep) else entry
 
     def select(self, patterns) -> list:
         """Entries matching comma-separated names or glob patterns, in registry order."""
@@ -77,13 +82,37 @@ CASES = Registry("case", "cases")
 METHODS = Registry("method", "harness.methods")
 
 
+def register_case(case: Case) -> Case:
+    """Add a case to the registry (a later registration of a name replaces it)."""
+    CASES.add(case.name, case)
+    return case
+
+
+def register_sweep(name: str, factory: Callable[..., Case], quick: list, default: list,
+                   full: list) -> CaseSweep:
+    """Register a case family measured at the sizes of the chosen profile, e.g.
+    ``register_sweep("nested_polynomial", nested_polynomial, quick=[{"depth": 1}], ...)``."""
+    sweep = CaseSweep(name, factory, {"quick": quick, "default": default, "full": full})
+    CASES.add(name, sweep)
+    return sweep
+
+
+def register_method(method: Method) -> Method:
+    """Add a method to the registry (a later registration of a name replaces it)."""
+    METHODS.add(method.name, method)
+    return method
+
+
+PLUGIN_PREFIX = "diffbench_plugin_"  # the module name a plugin file is loaded under
+
+
 def load_plugin(path: str | Path) -> None:
     """Execute a user's Python file, whose ``register_*`` calls add entries."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"plugin file not found: {path}")
     CASES.all(), METHODS.all()  # built-ins first, so the plugin may override them
-    name = f"diffbench_plugin_{path.stem}_{abs(hash(path.resolve()))}"
+    name = f"{PLUGIN_PREFIX}{path.stem}_{abs(hash(path.resolve()))}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -1,6 +1,6 @@
 """``diffbench run --shard i/N``: a deterministic, balanced 1/N of a plan's cells.
 
-Every cell of :func:`harness.runner.plan` gets an estimated cost from a small
+Every cell of a plan (:mod:`harness.plan`) gets an estimated cost from a small
 model (below); the cells are then dealt out by the greedy longest-processing-time
 rule — dearest first, each to the shard with the least estimated work so far,
 ties to the earlier cell and the lower shard — and a shard runs its cells in plan
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from harness.registry import UsageError
-from harness.runner import DEFAULT_TIMEOUT_S  # a cell's default time budget (a case may set its own)
+from harness.case import DEFAULT_TIMEOUT_S
+from harness.errors import UsageError
 
 # ---- The cost model, in seconds of cell_s --------------------------------------------------------
 # Calibrated on the default matrix on the 2-core reference machine (results file
@@ -74,7 +74,7 @@ def cost(method, cell) -> float:
     if method.unsupported_reason(cell):
         return SKIP_S
     case = cell.case
-    budget = getattr(case, "timeout_s", None) or DEFAULT_TIMEOUT_S
+    budget = case.timeout_s or DEFAULT_TIMEOUT_S  # not --timeout: the split is the plan's alone
     family = FAMILY_COST.get(method.family, FAMILY_COST["numerical"])
     fixed, per_entry, per_point, per_step = METHOD_COST.get(method.name) or (
         BACKEND_FIXED_S.get(method.backend, family[0]), *family[1:])

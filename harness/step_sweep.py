@@ -21,10 +21,12 @@ import re
 import numpy as np
 
 from harness import accuracy as acc
-from harness.extend import Cell
+from harness.errors import UsageError
+from harness.method import Cell
 from harness.methods import finite_diff, stencils
 from harness.reference import reference
-from harness.registry import CASES, METHODS, UsageError
+from harness.registry import CASES, METHODS
+from harness.schema import STEP_COLUMNS, STEP_KINDS
 
 STEP_CASES = ("tanh", "exp_sin", "softplus")
 STEP_METHODS = ("forward", "backward", "central", "central4")
@@ -32,7 +34,6 @@ DTYPES = ("float64", "float32")
 STEPS = np.logspace(-1, -15, 29)  # half a decade apart
 # h* ≈ ε^(1/root): the truncation error's power of h plus one (the rounding error's 1/h)
 ROOTS = {"forward": 2, "backward": 2, "central": 3, "central4": stencils.CENTRAL4[1].root}
-STEP_COLUMNS = ["run_id", "case", "method", "dtype", "h", "max_rel_err", "digits", "chosen_h", "optimal_h"]
 
 
 def difference(method: str, f, x: np.ndarray, c) -> np.ndarray:
@@ -40,8 +41,8 @@ def difference(method: str, f, x: np.ndarray, c) -> np.ndarray:
     (the actual step is c·max(1, |x|)), computed by the methods' own code."""
     if method == "central4":
         return stencils.CENTRAL4[1].apply(f, x, stencils.representable_step(x, c))
-    xa, xb = finite_diff._ends(x, c * np.maximum(1, np.abs(x)), method)
-    return finite_diff._quotient(f(xa), f(xb), xa - xb)
+    xa, xb = finite_diff.ends(x, c * np.maximum(1, np.abs(x)), method)
+    return finite_diff.quotient(f(xa), f(xb), xa - xb)
 
 
 def optimal_step(method: str, dtype: str) -> float:
@@ -86,6 +87,8 @@ def step_sweep(cases=STEP_CASES, methods=STEP_METHODS, dtypes=DTYPES, run_id: st
     """The sweep over ``cases`` (names of scalar cases; a sweep's first size) as a DataFrame."""
     import pandas as pd
 
+    from harness.results import conform
+
     rows = []
     for name in cases:
         case = CASES.case(name)
@@ -94,7 +97,7 @@ def step_sweep(cases=STEP_CASES, methods=STEP_METHODS, dtypes=DTYPES, run_id: st
         rows += sweep_case(case, methods, dtypes)
     table = pd.DataFrame(rows, columns=STEP_COLUMNS)
     table["run_id"] = run_id
-    return table
+    return conform(table, STEP_KINDS)
 
 
 def selection(pairs, chosen=True) -> dict | None:

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.extend import Case, Cell, Method, Unsupported
+from harness.case import Case
+from harness.method import Cell, Method, Unsupported
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Our truncated-Taylor forward mode (``harness.dual``, method ``dual``) against independent values.
+"""Our truncated-Taylor forward mode (``harness.methods.taylor``, method ``dual``) against independent values.
 
 References are closed forms (sech², the cubic's derivatives, Rosenbrock's gradient
 by hand, a linear map's Jacobian) and mpmath's own numerical derivatives at 40
@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 import harness
-from harness.dual import Taylor, taylor_xp
-from harness.extend import Case, Cell, Method, Unsupported, register_case, register_method
+from harness.extend import Case, Cell, Method, register_case, register_method
 from harness.methods import dual_method
+from harness.methods.taylor import Taylor, taylor_xp
 from harness.namespaces import constant, namespace
-from harness.registry import CASES
+from harness.registry import CASES, METHODS
 from tests.closed_forms import rosenbrock_gradient
 
 MP = namespace("mpmath")
@@ -29,7 +29,8 @@ ORDERS = (1, 2, 3, 4)
 
 
 def mp_derivatives(fn, x, order: int) -> np.ndarray:
-    """mpmath.diff of ``fn(mpmath namespace, t)`` at each point, at 40 digits: independent of harness.dual."""
+    """mpmath.diff of ``fn(mpmath namespace, t)`` at each point, at 40 digits: independent of
+    harness.methods.taylor."""
     with mpmath.workdps(40):
         return np.array([float(mpmath.diff(lambda t: fn(MP, t), mpmath.mpf(float(v)), order)) for v in x])
 
@@ -228,10 +229,12 @@ def test_mixed_vector_case_jacobian():
 
 
 @pytest.mark.parametrize("quantity", ["hessian", "vjp", "mixed_partial"])
-def test_prepare_refuses_what_forward_order_one_cannot_do(quantity):
-    case = Case("test_dual_refused", ROSENBROCK.fn, "", dim=5, quantities=(quantity,))
-    with pytest.raises(Unsupported, match="forward"):
-        dual_method.prepare(Cell(case, 2, "float64", "cpu", quantity))
+def test_its_declaration_refuses_what_forward_order_one_cannot_do(quantity, fast):
+    case = register_case(Case("test_dual_refused", ROSENBROCK.fn, "", dim=5, quantities=(quantity,)))
+    cell = Cell(case, 2, "float64", "cpu", quantity)
+    assert METHODS.get("dual").unsupported_reason(cell) == f"dual does not compute a {quantity}"
+    row = harness.run(cases=case.name, methods="dual", dtypes="float64", timing=fast).iloc[0]
+    assert (row.status, row.message) == ("unsupported", f"dual does not compute a {quantity}")
 
 
 # -- through the harness ---------------------------------------------------------------------

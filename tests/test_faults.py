@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 import harness
-from harness import journal
+from harness import journal, schema
 
 FAULTS = Path(__file__).parent / "plugins" / "faults.py"
 CASES = "tanh,cubic,sin_square,softplus,exp_sin"
 HEALTHY = ("sympy,forward,backward,central,central4,complex-step,richardson,np-gradient,"
            "scipy-differentiate,dual,numdifftools")
-KEY = list(journal.KEY)
+KEY = schema.KEY
 
 # what each fault must end as in float64 (its float32 cells are unsupported: it declares float64)
 EXPECTED = {
@@ -78,7 +78,7 @@ def test_a_killed_run_resumed_has_the_rows_of_an_uninterrupted_one(tmp_path):
             break
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    (left,) = out.glob(f"*{journal.SUFFIX}")
+    (left,) = out.glob(f"*{schema.JOURNAL_SUFFIX}")
     assert not list(out.glob("*.parquet"))  # killed outright: only the journal is there
     meta, rows, _ = journal.read(left)
     assert len(expected) // 3 <= len(rows) < len(expected)
@@ -91,3 +91,38 @@ def test_a_killed_run_resumed_has_the_rows_of_an_uninterrupted_one(tmp_path):
         sorted(map(tuple, expected[KEY + ["status"]].astype(str).values))
     points = pd.read_parquet(resumed.stdout.split()[0].replace(".parquet", ".points.parquet"))
     assert len(points) == len(pd.read_parquet(whole.stdout.split()[0].replace(".parquet", ".points.parquet")))
+
+
+UNRULY = Path(__file__).parent / "plugins" / "unruly.py"
+
+
+def test_exit_and_interrupt_in_a_worker_fail_their_cells_and_the_run_goes_on(tmp_path):
+    proc = _diffbench("run", "--plugin", UNRULY, "--cases", "tanh,cubic", "--methods",
+                      "exits,interrupts,stops,central", "--dtypes", "float64", "--orders", "1",
+                      "--timeout", "20", "--out", tmp_path, "--quiet", "--no-step-sweep", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    cells = pd.read_parquet(proc.stdout.split()[0]).set_index(["case", "method"])
+    for case in ("tanh", "cubic"):  # the second case's cells after a first failure
+        for method, message in [("exits", "SystemExit: 3"), ("interrupts", "KeyboardInterrupt"),
+                                ("stops", "StopIteration: no more")]:
+            row = cells.loc[(case, method)]
+            assert (row.status, row.message.split("\n")[0]) == ("failed", message) and row.cell_s < 20
+            if method != "stops":  # its last words, printed in the worker
+                assert row.message.endswith("[last output]\nabout to give up")
+        assert cells.loc[(case, "central"), "status"] == "ok"
+    assert "Traceback" not in proc.stderr and "about to give up" not in proc.stderr
+
+
+def test_a_method_printing_20_mb_leaves_only_the_paths_on_stdout(tmp_path):
+    with (tmp_path / "out.txt").open("w") as out:
+        proc = subprocess.run([sys.executable, "-m", "harness", "run", "--plugin", str(UNRULY), "--cases",
+                               "tanh", "--methods", "chatty,central", "--dtypes", "float64", "--orders", "1",
+                               "--out", str(tmp_path / "results"), "--no-step-sweep"],
+                              stdout=out, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    printed = (tmp_path / "out.txt").read_text().splitlines()
+    assert len(printed) == 1 and printed[0].endswith(".parquet") and Path(printed[0]).is_file()
+    assert len(proc.stderr) < 2000 and "chatter" not in proc.stderr, proc.stderr[:500]
+    assert proc.stderr.startswith("2 cells in")  # diffbench's own summary, nothing else
+    cells = pd.read_parquet(printed[0]).set_index("method")
+    assert cells.loc["chatty", "status"] == "ok" and cells.loc["chatty", "digits"] > 8

@@ -5,7 +5,7 @@ from tests.conftest import run_python
 
 def test_import_harness_imports_no_backend():
     proc = run_python(
-        "import sys, harness, harness.extend, harness.runner\n"
+        "import sys, harness, harness.extend, harness.plan, harness.measure, harness.loop\n"
         "heavy = ('jax', 'torch', 'sympy', 'mpmath', 'pandas', 'matplotlib')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(heavy)"

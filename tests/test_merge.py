@@ -7,12 +7,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import harness
-from harness import merge, results
+from harness import merge, results, schema
 from harness.cli import main
 from harness.registry import UsageError
 
 MATRIX = dict(cases="tanh,cubic", methods="central,complex-step,jax", dtypes="float64", sizes="quick")
-KEYS = merge.KEYS
+KEYS = schema.KEY
 pytestmark = pytest.mark.slow  # runs a tiny matrix four times (about 15 s) and a report
 
 
@@ -36,7 +36,7 @@ def test_merged_shards_equal_the_unsharded_run(runs, tmp_path):
     assert all(len(s) for s in shards) and sum(map(len, shards)) == len(whole)
     path, meta = merge.merge([base / f"shard-{i}" for i in (1, 2, 3)], tmp_path / "merged.parquet")
     assert path == tmp_path / "merged.parquet"
-    assert (tmp_path / f"merged{results.POINTS_SUFFIX}").exists()
+    assert (tmp_path / f"merged{schema.POINTS_SUFFIX}").exists()
     cells, points, [read_meta] = results.read([path])
     assert _cells(cells) == _cells(whole)
     assert len(points) == sum(len(s.attrs["points"]) for s in shards)
@@ -121,11 +121,12 @@ def test_a_merged_file_merges_again_and_keeps_step_tables(runs, tmp_path):
     parts = tmp_path / "parts"
     shutil.copytree(base / "shard-1", parts / "1")
     [cells_file] = results.results_files([parts / "1"])
-    steps = pd.DataFrame({"run_id": [cells_file.stem], "case": ["tanh"], "h": [1e-6], "error": [1e-9]})
-    meta = results.read([cells_file])[2][0]
-    pq.write_table(results._table(steps, meta), cells_file.with_name(cells_file.stem + merge.STEPS_SUFFIX))
+    steps = pd.DataFrame([schema.StepRow(cells_file.stem, "tanh", "central", "float64", 1e-6, 1e-9, 9.0, 6e-6,
+                                         6e-6)])
+    cells, points, [meta] = results.read([cells_file])
+    results.write_files(schema.RunFiles(cells_file), cells, points, meta, steps)
     first, _ = merge.merge([parts / "1", base / "shard-2"], tmp_path / "a.parquet")
-    assert pq.read_table(tmp_path / f"a{merge.STEPS_SUFFIX}").num_rows == 1
+    assert pq.read_table(tmp_path / f"a{schema.STEPS_SUFFIX}").num_rows == 1
     again, meta = merge.merge([first, base / "shard-3"], tmp_path / "b.parquet")
     assert [p["shard"] for p in meta["parts"]] == ["1/3", "2/3", "3/3"]  # listed, not nested
     assert _cells(results.read([again])[0]) == _cells(whole)

@@ -17,6 +17,7 @@ import pytest
 
 import harness
 from harness.extend import Case, Cell, Method, register_case, register_method
+from harness.method import availability
 from harness.methods import (
     autograd_method,
     mygrad_method,
@@ -25,7 +26,6 @@ from harness.methods import (
     tensorflow_method,
 )
 from harness.registry import CASES, METHODS
-from harness.runner import availability
 from tests.closed_forms import rosenbrock_gradient
 
 ALL = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial")

@@ -1,10 +1,12 @@
 """The progress bar shows on a terminal only; the end summary counts and names what it should."""
 
+import dataclasses
 import io
 
 import pandas as pd
 
 from harness import progress
+from harness.schema import CellRow
 
 
 class Terminal(io.StringIO):
@@ -14,13 +16,14 @@ class Terminal(io.StringIO):
 
 ROW = dict(case="tanh", size="grid=100", method="central", dtype="float64", device="cpu",
            quantity="derivative", order=1, status="failed", message="ValueError: boom", cell_s=0.5)
+CELL = CellRow(run_id="r", family="numerical", mode="none", batched="", dim=1, n_points=101, **ROW)
 
 
 def _feed(stream, monkeypatch, ci):
     monkeypatch.setenv("CI", ci)
     with progress.bar(stream, 2) as done:
-        done(ROW)
-        done(dict(ROW, status="ok", message=""))
+        done(CELL)
+        done(dataclasses.replace(CELL, status="ok", message=""))
     return stream.getvalue()
 
 
@@ -41,8 +44,8 @@ def test_log_lines_anywhere(monkeypatch):
     monkeypatch.setenv("CI", "true")
     log = io.StringIO()
     with progress.bar(log, 2, lines=True) as done:
-        done(ROW)
-        done(dict(ROW, status="ok", digits=10.2, eval_s=2e-6))
+        done(dataclasses.replace(CELL, message="ValueError: boom\n[last output]\nsomething it printed"))
+        done(dataclasses.replace(CELL, status="ok", digits=10.2, eval_s=2e-6))
     first, second = log.getvalue().splitlines()
     assert first.startswith("[1/2] tanh[grid=100]/central/float64/cpu derivative 1")
     assert first.endswith("failed: ValueError: boom")

@@ -10,7 +10,7 @@ import harness
 from harness.report import build_context, fmt_time, render, write_report
 from harness.report.pareto import front
 from harness.report.verdict import verdicts
-from harness.results import CELL_COLUMNS, META_KEY, POINT_COLUMNS
+from harness.schema import CELL_COLUMNS, META_KEY, POINT_COLUMNS
 from tests.conftest import run_python
 from tests.test_analysis import cells as synthetic_cells
 from tests.test_analysis import dim_sweep

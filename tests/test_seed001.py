@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import harness
-from harness import analysis, presets
+from harness import analysis, plan
 from harness.registry import UsageError
 from tests.conftest import run_cli
 from tests.test_analysis import cells
@@ -18,7 +18,7 @@ METHODS = ["sympy", "np-gradient", "jax-nojit", "jax"]
 
 
 def test_preset_plans_the_seeds_cells():
-    pairs = presets.plan("seed-001", devices="cpu")
+    pairs = plan.preset_cells("seed-001", devices="cpu")
     seen = {(c.case.name, m.name, c.dtype) for m, c in pairs}
     assert seen == {(case, m, d) for case in ("square", "nested_polynomial") for m in METHODS
                     for d in ("float64", "float32")}
@@ -36,7 +36,7 @@ def test_preset_fixes_the_selection():
     with pytest.raises(UsageError, match="drop cases, methods"):
         harness.run(preset="seed-001", cases="tanh", methods="jax")
     with pytest.raises(UsageError, match="unknown preset"):
-        presets.plan("seed-002")
+        plan.preset_cells("seed-002")
 
 
 def test_cli_rejects_a_preset_with_a_selection(tmp_path):

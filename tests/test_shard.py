@@ -7,7 +7,8 @@ import sys
 import pytest
 
 import harness
-from harness import runner, shard
+from harness import plan, shard
+from harness.case import DEFAULT_TIMEOUT_S
 from harness.cli import main
 from harness.extend import Case, Cell, Method
 from harness.quantities import tasks
@@ -64,7 +65,7 @@ def test_the_split_is_balanced_disjoint_covering_and_deterministic(n):
 
 
 def test_the_default_matrix_splits_evenly_by_the_model():
-    pairs = runner.plan(devices="cpu")
+    pairs = plan.cells(devices="cpu")
     for n in (2, 3, 4, 8, 16):
         loads = shard.estimated_loads(pairs, n)
         assert max(loads) <= 1.05 * sum(loads) / n, n
@@ -82,13 +83,13 @@ def test_the_cost_model_orders_cells_sensibly():
     assert [shard.cost(SYM, Cell(c, 1, "float64", "cpu")) for c in nested] == sorted(
         shard.cost(SYM, Cell(c, 1, "float64", "cpu")) for c in nested)  # expression swell
     huge = Case("huge", _f, "x", grid=10**9)
-    assert shard.cost(LOOP, Cell(huge, 1, "float64", "cpu")) == runner.DEFAULT_TIMEOUT_S  # capped
+    assert shard.cost(LOOP, Cell(huge, 1, "float64", "cpu")) == DEFAULT_TIMEOUT_S  # capped
 
 
 def test_the_split_is_the_same_in_any_interpreter():
     """No hash order, machine or backend import enters the split."""
-    code = ("import sys, hashlib; from harness import runner, shard\n"
-            "pairs = runner.plan(devices='cpu,gpu')\n"
+    code = ("import sys, hashlib; from harness import plan, shard\n"
+            "pairs = plan.cells(devices='cpu,gpu')\n"
             "print(hashlib.sha256(repr(shard.assign(pairs, 7)).encode()).hexdigest())\n"
             "print(sorted(m for m in ('jax', 'torch', 'tensorflow', 'sympy') if m in sys.modules))")
     found = []
@@ -119,7 +120,7 @@ def test_a_bad_shard_on_the_command_line_is_one_line_and_exit_2(spec, tmp_path, 
 
 
 def test_run_records_the_shard_and_measures_only_its_cells(fast):
-    whole = runner.plan(cases="tanh", methods="central,forward", dtypes="float64", sizes="quick")
+    whole = plan.cells(cases="tanh", methods="central,forward", dtypes="float64", sizes="quick")
     mine = shard.select(whole, "2/2")
     df = harness.run(cases="tanh", methods="central,forward", dtypes="float64", sizes="quick",
                      shard=" 2 / 2 ", timing=fast)

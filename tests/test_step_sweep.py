@@ -7,7 +7,7 @@ import pytest
 from harness import results, step_sweep
 from harness.extend import Cell
 from harness.registry import CASES, METHODS, UsageError
-from harness.results import META_KEY
+from harness.schema import META_KEY
 
 EPS64 = np.finfo(np.float64).eps
 
@@ -127,7 +127,7 @@ def test_written_beside_the_results_and_read_back(tmp_path):
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from harness.results import CELL_COLUMNS, POINT_COLUMNS
+    from harness.schema import CELL_COLUMNS, POINT_COLUMNS
 
     meta = {"run_id": "run-a"}
     steps = step_sweep.step_sweep(cases=("softplus",), methods=("central",), dtypes=("float64",),

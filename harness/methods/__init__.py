@@ -1,8 +1,14 @@
-"""The built-in differentiation methods: one registration line each."""
+"""The built-in differentiation methods: one row each, with what it can do declared once.
+
+A row is a method's name, family, mode, ``prepare`` and capabilities (the fields of
+:class:`~harness.method.Method`: quantities, highest order, dtypes, devices, the largest
+stencil it builds, the libraries it needs).  A cell outside them is ``unsupported`` without
+``prepare`` being called; ``prepare`` itself checks nothing of the kind again.
+"""
 
 from functools import partial
 
-from harness.extend import Method, register_method
+from harness.method import Method
 from harness.methods import (
     autograd_method,
     dual_method,
@@ -17,38 +23,121 @@ from harness.methods import (
     tensorflow_method,
     torch_autograd,
 )
+from harness.methods.stencils import MAX_STENCIL_ELEMENTS
+from harness.registry import register_method
 
 ALL = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial")
 FIRST = ("derivative", "gradient", "jacobian", "jvp", "vjp")
+F64 = ("float64",)
 GPU = ("cpu", "gpu")
-SYMBOLIC = dict(requires=("sympy",), quantities=ALL, max_order=4, backend="sympy", needs_symbolic=True)
-FD = dict(quantities=FIRST, batched="batched stencil: all points, all coordinates at once")
-JAX = dict(requires=("jax",), devices=GPU, quantities=ALL, max_order=4, backend="jax", batched="vmap over points")
-TORCH = dict(requires=("torch",), devices=GPU, quantities=ALL, max_order=4, backend="torch")
+STENCIL = "batched stencil: all points, all coordinates at once"
+LOOP = "no: a Python loop over points"
 
-register_method(Method("sympy", "symbolic", symbolic.prepare, **SYMBOLIC, description="sympy.diff, then lambdify to NumPy"))
-register_method(Method("sympy-cse", "symbolic", partial(symbolic.prepare, variant="cse"), **SYMBOLIC, description="sympy.diff, lambdify with common-subexpression elimination"))
-register_method(Method("sympy-expand", "symbolic", partial(symbolic.prepare, variant="expand"), **SYMBOLIC, default=False, description="sympy.expand(sympy.diff(f)), then lambdify (opt-in: expanding the loss cases took an eighth of the default matrix)"))
-register_method(Method("forward", "numerical", partial(finite_diff.prepare, scheme="forward"), **FD, description="(f(x+h) − f(x))/h, h = √ε·max(1,|x|)"))
-register_method(Method("backward", "numerical", partial(finite_diff.prepare, scheme="backward"), **FD, description="(f(x) − f(x−h))/h, h = √ε·max(1,|x|)"))
-register_method(Method("central", "numerical", partial(finite_diff.prepare, scheme="central"), **FD, description="(f(x+h) − f(x−h))/2h, h = ∛ε·max(1,|x|)"))
-register_method(Method("central4", "numerical", stencils.prepare_central4, quantities=("derivative", "gradient", "jacobian"), max_order=2, batched="batched stencil: all points, all coordinates at once", description="4th-order central stencil, h = ε^(1/5)·max(1,|x|)"))
-register_method(Method("complex-step", "numerical", stencils.prepare_complex_step, quantities=("derivative", "gradient", "jacobian", "jvp"), batched="batched stencil: all points, all coordinates at once", analytic_only=True, description="Im f(x + ih)/h, h = 1e-200 (complex64: 1e-30)"))
-register_method(Method("richardson", "numerical", stencils.prepare_richardson, quantities=("derivative", "gradient"), max_order=2, batched="vectorised; each point stops on its own error estimate", description="Neville table of central differences at h, h/2, h/4, … (Ridders)"))
-register_method(Method("np-gradient", "numerical", library_numerical.prepare_np_gradient, batched="sampled data: f on the given sorted points", description="np.gradient(f(x), x, edge_order=2): spacing = the grid's"))
-register_method(Method("scipy-approx-fprime", "numerical", library_numerical.prepare_scipy_approx_fprime, ("scipy.optimize",), quantities=("derivative", "gradient", "jacobian"), dtypes=("float64",), batched="no: a Python loop over points", description="scipy.optimize.approx_fprime, forward difference, step √ε"))
-register_method(Method("scipy-differentiate", "numerical", library_numerical.prepare_scipy_differentiate, ("scipy.differentiate",), quantities=("derivative", "gradient", "jacobian", "hessian"), batched="vectorised by scipy.differentiate", description="scipy.differentiate derivative/jacobian/hessian, rtol = ε^(5/8)"))
-register_method(Method("numdifftools", "numerical", library_numerical.prepare_numdifftools, ("numdifftools",), quantities=("derivative", "gradient", "jacobian", "hessian"), max_order=4, dtypes=("float64",), batched="Derivative vectorised; Gradient/Jacobian/Hessian: a loop over points", description="numdifftools Derivative/Gradient/Jacobian/Hessian (Richardson)"))
-register_method(Method("jax", "automatic", jax_grad.prepare, **JAX, mode="forward+reverse", description="jit(vmap(grad)); jacrev, hessian, jvp, vjp"))
-register_method(Method("jax-fwd", "automatic", partial(jax_grad.prepare, variant="fwd"), **JAX, mode="forward", description="jit(vmap(jacfwd)) throughout"))
-register_method(Method("jax-rev", "automatic", partial(jax_grad.prepare, variant="rev"), **JAX, mode="reverse", description="jit(vmap(jacrev)) throughout"))
-register_method(Method("jax-nojit", "automatic", partial(jax_grad.prepare, jit=False), **JAX, mode="forward+reverse", default=False, description="vmap(grad) etc. without jit: what jit buys (opt-in: op-by-op dispatch took a sixth of the default matrix; the seed-001 preset measures it)"))
-register_method(Method("torch", "automatic", torch_autograd.prepare, **TORCH, mode="reverse", batched="sum trick: one backward pass for all points", description="torch.autograd.grad"))
-register_method(Method("torch-func", "automatic", partial(torch_autograd.prepare, api="func"), **TORCH, mode="forward+reverse", batched="torch.func.vmap over points", description="torch.func grad / jacrev / hessian / jvp / vjp"))
-register_method(Method("torch-compile", "automatic", partial(torch_autograd.prepare, api="func", compile=True), **TORCH, mode="forward+reverse", batched="torch.func.vmap over points", default=False, description="torch.compile(vmap(torch.func ...)); opt-in: compiles for minutes"))
-register_method(Method("dual", "automatic", dual_method.prepare, quantities=("derivative", "gradient", "jacobian", "jvp"), max_order=4, mode="forward", backend="numpy", batched="array duals over all points (and all n directions at once)", description="our own truncated-Taylor forward mode on NumPy arrays"))
-register_method(Method("autograd", "automatic", autograd_method.prepare, requires=("autograd",), quantities=ALL, max_order=4, mode="forward+reverse", backend="autograd", batched="sum trick: one reverse pass for all points", description="HIPS autograd: elementwise_grad, jacobian, make_jvp / make_vjp"))
-register_method(Method("mygrad", "automatic", mygrad_method.prepare, requires=("mygrad",), quantities=("derivative", "gradient", "jacobian", "vjp"), mode="reverse", backend="mygrad", batched="sum trick: one backward pass for all points", description="MyGrad Tensor.backward (first order only)"))
-register_method(Method("num-dual", "automatic", num_dual_method.prepare, requires=("num_dual",), quantities=("derivative", "gradient", "hessian", "jacobian", "jvp", "mixed_partial"), max_order=4, dtypes=("float64",), mode="forward", backend="num_dual", batched="no: a Python loop over points", description="num-dual (hyper-)dual numbers: first/second/third_derivative, gradient, hessian"))
-register_method(Method("tensorflow", "automatic", tensorflow_method.prepare, requires=("tensorflow",), quantities=ALL, max_order=4, mode="forward+reverse", backend="tensorflow", batched="tape over all points; batch_jacobian", description="tf.GradientTape in tf.function; ForwardAccumulator for jvp"))
-register_method(Method("tangent", "automatic", tangent_method.prepare, requires=("tangent",), dtypes=("float64",), mode="reverse", backend="tangent", batched="no: a Python loop over points", description="Google Tangent, source transformation (unmaintained since 2018)", hint="tangent 0.1.9, its last release, fails on import on Python 3.11: module 'gast' has no attribute 'Num', and it always loads TensorFlow 1.x code (tf.to_float)"))
+# Capabilities, shared by the rows below (merged with | where a row adds to them)
+OPT_IN = dict(default=False)  # measured only when named (--methods)
+SYMBOLIC = dict(requires=("sympy",), quantities=ALL, max_order=4, backend="sympy", needs_symbolic=True)
+SYM_OPT_IN = SYMBOLIC | OPT_IN
+FD = dict(quantities=FIRST, batched=STENCIL)
+CENTRAL4 = dict(quantities=("derivative", "gradient", "jacobian"), max_order=2, batched=STENCIL,
+                max_stencil=MAX_STENCIL_ELEMENTS)
+COMPLEX = dict(quantities=("derivative", "gradient", "jacobian", "jvp"), batched=STENCIL, analytic_only=True,
+                max_stencil=MAX_STENCIL_ELEMENTS)
+RICHARDSON = dict(quantities=("derivative", "gradient"), max_order=2, max_stencil=MAX_STENCIL_ELEMENTS,
+                  batched="vectorised; each point stops on its own error estimate")
+SAMPLED = dict(batched="sampled data: f on the given sorted points")
+FPRIME = dict(requires=("scipy.optimize",), quantities=("derivative", "gradient", "jacobian"), dtypes=F64,
+              batched=LOOP)
+SCIPY_DIFF = dict(requires=("scipy.differentiate",), batched="vectorised by scipy.differentiate",
+                  quantities=("derivative", "gradient", "jacobian", "hessian"))
+NDT = dict(requires=("numdifftools",), quantities=("derivative", "gradient", "jacobian", "hessian"),
+           max_order=4, dtypes=F64,
+           batched="Derivative vectorised; Gradient/Jacobian/Hessian: a loop over points")
+JAX = dict(requires=("jax",), devices=GPU, quantities=ALL, max_order=4, backend="jax",
+           batched="vmap over points")
+JAX_OPT_IN = JAX | OPT_IN
+TORCH = dict(requires=("torch",), devices=GPU, quantities=ALL, max_order=4, backend="torch",
+             batched="sum trick: one backward pass for all points")
+TORCH_FUNC = TORCH | dict(batched="torch.func.vmap over points")
+TORCH_OPT_IN = TORCH_FUNC | OPT_IN
+DUAL = dict(quantities=("derivative", "gradient", "jacobian", "jvp"), max_order=4,
+            batched="array duals over all points (and all n directions at once)")
+AUTOGRAD = dict(requires=("autograd",), quantities=ALL, max_order=4, backend="autograd",
+                batched="sum trick: one reverse pass for all points")
+MYGRAD = dict(requires=("mygrad",), quantities=("derivative", "gradient", "jacobian", "vjp"),
+              backend="mygrad", batched="sum trick: one backward pass for all points")
+NUM_DUAL = dict(requires=("num_dual",), max_order=4, dtypes=F64, backend="num_dual", batched=LOOP,
+                quantities=("derivative", "gradient", "hessian", "jacobian", "jvp", "mixed_partial"))
+TENSORFLOW = dict(requires=("tensorflow",), quantities=ALL, max_order=4, backend="tensorflow",
+                  batched="tape over all points; batch_jacobian")
+TANGENT = dict(requires=("tangent",), dtypes=F64, backend="tangent", batched=LOOP,
+               hint="tangent 0.1.9, its last release, fails on import on Python 3.11: module 'gast' has no "
+                    "attribute 'Num', and it always loads TensorFlow 1.x code (tf.to_float)")
+
+# module aliases, to keep each row on one line
+fd, lib, sym = finite_diff.prepare, library_numerical, symbolic.prepare
+jax, torch = jax_grad.prepare, torch_autograd.prepare
+compiled = partial(torch, api="func", compile=True)  # torch.compile of the torch.func program
+
+METHODS = (
+    # name                 family       mode               prepare                          caps
+    ("sympy",               "symbolic",  "none",            sym,                             SYMBOLIC),
+    ("sympy-cse",           "symbolic",  "none",            partial(sym, variant="cse"),     SYMBOLIC),
+    ("sympy-expand",        "symbolic",  "none",            partial(sym, variant="expand"),  SYM_OPT_IN),
+    ("forward",             "numerical", "none",            partial(fd, scheme="forward"),   FD),
+    ("backward",            "numerical", "none",            partial(fd, scheme="backward"),  FD),
+    ("central",             "numerical", "none",            partial(fd, scheme="central"),   FD),
+    ("central4",            "numerical", "none",            stencils.prepare_central4,       CENTRAL4),
+    ("complex-step",        "numerical", "none",            stencils.prepare_complex_step,   COMPLEX),
+    ("richardson",          "numerical", "none",            stencils.prepare_richardson,     RICHARDSON),
+    ("np-gradient",         "numerical", "none",            lib.prepare_np_gradient,         SAMPLED),
+    ("scipy-approx-fprime", "numerical", "none",            lib.prepare_scipy_approx_fprime, FPRIME),
+    ("scipy-differentiate", "numerical", "none",            lib.prepare_scipy_differentiate, SCIPY_DIFF),
+    ("numdifftools",        "numerical", "none",            lib.prepare_numdifftools,        NDT),
+    ("jax",                 "automatic", "forward+reverse", jax,                             JAX),
+    ("jax-fwd",             "automatic", "forward",         partial(jax, variant="fwd"),     JAX),
+    ("jax-rev",             "automatic", "reverse",         partial(jax, variant="rev"),     JAX),
+    ("jax-nojit",           "automatic", "forward+reverse", partial(jax, jit=False),         JAX_OPT_IN),
+    ("torch",               "automatic", "reverse",         torch,                           TORCH),
+    ("torch-func",          "automatic", "forward+reverse", partial(torch, api="func"),      TORCH_FUNC),
+    ("torch-compile",       "automatic", "forward+reverse", compiled,                        TORCH_OPT_IN),
+    ("dual",                "automatic", "forward",         dual_method.prepare,             DUAL),
+    ("autograd",            "automatic", "forward+reverse", autograd_method.prepare,         AUTOGRAD),
+    ("mygrad",              "automatic", "reverse",         mygrad_method.prepare,           MYGRAD),
+    ("num-dual",            "automatic", "forward",         num_dual_method.prepare,         NUM_DUAL),
+    ("tensorflow",          "automatic", "forward+reverse", tensorflow_method.prepare,       TENSORFLOW),
+    ("tangent",             "automatic", "reverse",         tangent_method.prepare,          TANGENT),
+)
+
+DESCRIPTIONS = {
+    "sympy": "sympy.diff, then lambdify to NumPy",
+    "sympy-cse": "sympy.diff, lambdify with common-subexpression elimination",
+    "sympy-expand": "sympy.expand(sympy.diff(f)), then lambdify (opt-in: expanding the loss cases took an "
+                    "eighth of the default matrix)",
+    "forward": "(f(x+h) − f(x))/h, h = √ε·max(1,|x|)",
+    "backward": "(f(x) − f(x−h))/h, h = √ε·max(1,|x|)",
+    "central": "(f(x+h) − f(x−h))/2h, h = ∛ε·max(1,|x|)",
+    "central4": "4th-order central stencil, h = ε^(1/5)·max(1,|x|)",
+    "complex-step": "Im f(x + ih)/h, h = 1e-200 (complex64: 1e-30)",
+    "richardson": "Neville table of central differences at h, h/2, h/4, … (Ridders)",
+    "np-gradient": "np.gradient(f(x), x, edge_order=2): spacing = the grid's",
+    "scipy-approx-fprime": "scipy.optimize.approx_fprime, forward difference, step √ε",
+    "scipy-differentiate": "scipy.differentiate derivative/jacobian/hessian, rtol = ε^(5/8)",
+    "numdifftools": "numdifftools Derivative/Gradient/Jacobian/Hessian (Richardson)",
+    "jax": "jit(vmap(grad)); jacrev, hessian, jvp, vjp",
+    "jax-fwd": "jit(vmap(jacfwd)) throughout",
+    "jax-rev": "jit(vmap(jacrev)) throughout",
+    "jax-nojit": "vmap(grad) etc. without jit: what jit buys (opt-in: op-by-op dispatch took a sixth of the "
+                 "default matrix; the seed-001 preset measures it)",
+    "torch": "torch.autograd.grad",
+    "torch-func": "torch.func grad / jacrev / hessian / jvp / vjp",
+    "torch-compile": "torch.compile(vmap(torch.func ...)); opt-in: compiles for minutes",
+    "dual": "our own truncated-Taylor forward mode on NumPy arrays",
+    "autograd": "HIPS autograd: elementwise_grad, jacobian, make_jvp / make_vjp",
+    "mygrad": "MyGrad Tensor.backward (first order only)",
+    "num-dual": "num-dual (hyper-)dual numbers: first/second/third_derivative, gradient, hessian",
+    "tensorflow": "tf.GradientTape in tf.function; ForwardAccumulator for jvp",
+    "tangent": "Google Tangent, source transformation (unmaintained since 2018)",
+}
+
+for name, family, mode, prepare, caps in METHODS:
+    register_method(Method(name, family, prepare, mode=mode, description=DESCRIPTIONS[name], **caps))

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from harness.extend import Cell, Evaluator
+from harness.method import Cell, Evaluator
 from harness.namespaces import numpy_like
 
 

@@ -13,7 +13,7 @@ whatever n is (n evaluations' worth of arithmetic, one Python call); beyond
 
 import numpy as np
 
-from harness.extend import Cell, Evaluator
+from harness.method import Cell, Evaluator
 from harness.namespaces import namespace
 
 OFFSETS = {"forward": (1, 0), "backward": (0, -1), "central": (1, -1)}
@@ -21,13 +21,13 @@ OFFSETS = {"forward": (1, 0), "backward": (0, -1), "central": (1, -1)}
 STENCIL_ELEMENTS = 2**24
 
 
-def _ends(x, h, scheme):
+def ends(x, h, scheme):
     """The stencil's two abscissae x + a·h and x + b·h, (a, b) = OFFSETS[scheme]."""
     a, b = OFFSETS[scheme]
     return (x + h if a else x), (x - h if b else x)
 
 
-def _quotient(fa, fb, spacing):
+def quotient(fa, fb, spacing):
     if fa.ndim > spacing.ndim:  # a vector-valued f: the spacing broadcasts over outputs
         spacing = spacing[..., None]
     return (fa - fb) / spacing
@@ -47,8 +47,8 @@ def prepare(cell: Cell, scheme: str) -> Evaluator:
 
     if quantity == "derivative":
         def derivative(x):
-            xa, xb = _ends(x, step(x), scheme)
-            return _quotient(f(xa), f(xb), xa - xb)
+            xa, xb = ends(x, step(x), scheme)
+            return quotient(f(xa), f(xb), xa - xb)
     elif quantity in ("gradient", "jacobian", "vjp"):
         u = case.cotangent().astype(cell.dtype)
         n = case.dim
@@ -62,13 +62,13 @@ def prepare(cell: Cell, scheme: str) -> Evaluator:
                     f(np.where(on_diagonal, xb[:, None, :], rows)))
 
         def derivative(x):
-            xa, xb = _ends(x, step(x), scheme)  # every coordinate moved at once: (N, n)
+            xa, xb = ends(x, step(x), scheme)  # every coordinate moved at once: (N, n)
             # the (N, n, n) stencil in blocks of coordinates, so that n = 10⁴ stays within memory
             block = max(1, STENCIL_ELEMENTS // max(1, len(x) * n))
-            ends = [moved(x, xa, xb, np.arange(i, min(i + block, n))) for i in range(0, n, block)]
-            fa, fb = (ends[0] if len(ends) == 1 else
-                      [np.concatenate(side, axis=1) for side in zip(*ends)])
-            d = _quotient(fa, fb, xa - xb)  # (N, n), or (N, n, m) for a vector-valued f
+            parts = [moved(x, xa, xb, np.arange(i, min(i + block, n))) for i in range(0, n, block)]
+            fa, fb = (parts[0] if len(parts) == 1 else
+                      [np.concatenate(side, axis=1) for side in zip(*parts)])
+            d = quotient(fa, fb, xa - xb)  # (N, n), or (N, n, m) for a vector-valued f
             if quantity == "gradient":
                 return d
             if d.ndim == 2:  # vjp of a scalar-valued f: u₀ times the gradient
@@ -80,8 +80,8 @@ def prepare(cell: Cell, scheme: str) -> Evaluator:
 
         def derivative(x):
             t = step(np.abs(x).max(axis=-1))  # one step along v, scaled to the point's size
-            ta, tb = _ends(np.zeros_like(t), t, scheme)
-            return _quotient(f(x + ta[:, None] * v), f(x + tb[:, None] * v), ta - tb)
+            ta, tb = ends(np.zeros_like(t), t, scheme)
+            return quotient(f(x + ta[:, None] * v), f(x + tb[:, None] * v), ta - tb)
     else:  # the runner only calls with declared quantities
         raise ValueError(quantity)
     return Evaluator(call=derivative, info={"step": f"{float(c):.3g}·max(1, |x|)"})

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from harness.extend import Cell, Evaluator, Unavailable
+from harness.method import Cell, Evaluator, Unavailable
 from harness.namespaces import namespace
 
 

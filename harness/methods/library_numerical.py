@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.extend import Cell, Evaluator, Unavailable, Unsupported
+from harness.method import Cell, Evaluator
 from harness.methods.stencils import case_function
 
 # scipy.differentiate stops when successive estimates agree to rtol.  Its default, √ε, stops
@@ -30,21 +30,10 @@ from harness.methods.stencils import case_function
 SCIPY_RTOL_POWER = 5 / 8
 
 
-def _unsupported(name: str, cell: Cell, what: str):
-    return Unsupported(f"{name} computes {what}, not {cell.quantity} of order {cell.order}")
-
-
-def _vector_case(cell: Cell, name: str):
-    if cell.case.dim == 1:
-        raise Unsupported(f"{name}: {cell.quantity} is for vector cases")
-
-
 # --- numpy.gradient -----------------------------------------------------------------------------------
 
 
 def prepare_np_gradient(cell: Cell) -> Evaluator:
-    if cell.quantity != "derivative" or cell.order != 1:
-        raise _unsupported("np-gradient", cell, "first derivatives of sampled scalar cases")
     f = case_function(cell)
 
     def derivative(x):
@@ -67,7 +56,7 @@ def prepare_scipy_approx_fprime(cell: Cell) -> Evaluator:
     f = case_function(cell)
     info = {"batched": "no: a Python loop over points, one approx_fprime call each",
             "step": "SciPy's default absolute step √ε = 1.49e-8, forward difference"}
-    if cell.quantity == "derivative" and cell.order == 1:
+    if cell.quantity == "derivative":
         def scalar(v):
             return f(v[0])  # one coordinate in, a scalar out: approx_fprime returns shape (1,)
 
@@ -75,15 +64,12 @@ def prepare_scipy_approx_fprime(cell: Cell) -> Evaluator:
             return np.array([approx_fprime(x[k:k + 1], scalar)[0] for k in range(len(x))])
 
         return Evaluator(call=derivative, info=info)
-    if cell.quantity in ("gradient", "jacobian"):
-        _vector_case(cell, "scipy-approx-fprime")
 
-        def partials(x):
-            # approx_fprime returns the gradient (n,) or, for vector-valued f, the Jacobian (m, n)
-            return np.stack([approx_fprime(point, f) for point in x])
+    def partials(x):  # a gradient or Jacobian
+        # approx_fprime returns the gradient (n,) or, for vector-valued f, the Jacobian (m, n)
+        return np.stack([approx_fprime(point, f) for point in x])
 
-        return Evaluator(call=partials, info=info)
-    raise _unsupported("scipy-approx-fprime", cell, "first derivatives, gradients and Jacobians")
+    return Evaluator(call=partials, info=info)
 
 
 # --- scipy.differentiate ------------------------------------------------------------------------------
@@ -107,11 +93,9 @@ def prepare_scipy_differentiate(cell: Cell) -> Evaluator:
     info = {"tolerances": f"rtol = ε^(5/8) = {rtol:.2g} (SciPy's default √ε stops earlier)",
             "batched": "vectorised by scipy.differentiate: f is called on arrays of abscissae"}
     out_dim = cell.case.out_dim
-    if cell.quantity == "derivative" and cell.order == 1:
+    if cell.quantity == "derivative":
         return Evaluator(call=lambda x: differentiate.derivative(f, x, tolerances=tolerances).df,
                          info=info)
-    if cell.quantity in ("gradient", "jacobian", "hessian"):
-        _vector_case(cell, "scipy-differentiate")
     if cell.quantity in ("gradient", "jacobian"):
         # a scalar-valued f as a 1-output one, so that df is always (m, n, N)
         g = coordinate_first(f, out_dim)
@@ -123,26 +107,19 @@ def prepare_scipy_differentiate(cell: Cell) -> Evaluator:
             return df[:, 0, :] if out_dim == 1 else df
 
         return Evaluator(call=partials, info=info)
-    if cell.quantity == "hessian":
-        if out_dim != 1:
-            raise Unsupported("scipy-differentiate: a Hessian needs a scalar-valued case")
-        g = coordinate_first(f, 1)
+    g = coordinate_first(f, 1)  # the Hessian (of a scalar-valued case)
 
-        def hessian(x):
-            return np.moveaxis(differentiate.hessian(g, x.T, tolerances=tolerances).ddf, -1, 0)
+    def hessian(x):
+        return np.moveaxis(differentiate.hessian(g, x.T, tolerances=tolerances).ddf, -1, 0)
 
-        return Evaluator(call=hessian, info=info)
-    raise _unsupported("scipy-differentiate", cell, "first derivatives, gradients, Jacobians and Hessians")
+    return Evaluator(call=hessian, info=info)
 
 
 # --- numdifftools -------------------------------------------------------------------------------------
 
 
 def prepare_numdifftools(cell: Cell) -> Evaluator:
-    try:
-        import numdifftools as nd
-    except ImportError as exc:
-        raise Unavailable(f"numdifftools is not installed: {exc}") from exc
+    import numdifftools as nd
 
     f = case_function(cell)
     info = {"batched": "Derivative: vectorised over points; Gradient/Jacobian/Hessian: a Python loop",
@@ -150,12 +127,7 @@ def prepare_numdifftools(cell: Cell) -> Evaluator:
     if cell.quantity == "derivative":
         derivative = nd.Derivative(f, n=cell.order)
         return Evaluator(call=lambda x: np.asarray(derivative(x)), info=info)
-    _vector_case(cell, "numdifftools")
     per_point = {"gradient": nd.Gradient, "jacobian": nd.Jacobian, "hessian": nd.Hessian}
-    if cell.quantity not in per_point:
-        raise _unsupported("numdifftools", cell, "derivatives, gradients, Jacobians and Hessians")
-    if cell.quantity == "hessian" and cell.case.out_dim != 1:
-        raise Unsupported("numdifftools: a Hessian needs a scalar-valued case")
     operator = per_point[cell.quantity](f)
     shape = (cell.case.out_dim, cell.case.dim) if cell.quantity == "jacobian" else None
 

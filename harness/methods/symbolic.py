@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from harness.extend import Cell, Evaluator
+from harness.method import Cell, Evaluator
 from harness.partials import sympy_derivatives
 from harness.quantities import value_shape
 

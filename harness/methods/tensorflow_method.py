@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-from harness.extend import Cell, Evaluator
+from harness.method import Cell, Evaluator
 
 # TensorFlow's C++ start-up chatter would break the runner's one-line-per-cell output;
 # set before the runner's availability check first imports it (a user's own setting wins).

@@ -11,7 +11,7 @@ depends on x is zero.  ``torch-func`` composes ``torch.func`` transforms
 ``torch.cuda.synchronize``.
 """
 
-from harness.extend import Cell, Evaluator, Unavailable
+from harness.method import Cell, Evaluator, Unavailable
 from harness.namespaces import namespace
 
 

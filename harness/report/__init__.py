@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from harness.registry import UsageError
+from harness.errors import UsageError
 from harness.report import plots, sections
 from harness.results import read
 

@@ -8,7 +8,7 @@
   The benchmark's own figure is the wall time of one ``measure`` call — the timing
   loop every cell pays; ``extra_info`` holds both per-call figures and their ratio.
   The target is a ratio within 10% of 1.
-* Fixed overhead per cell: ``harness.runner.measure_cell`` for ``forward`` on
+* Fixed overhead per cell: ``harness.measure.measure_cell`` for ``forward`` on
   ``square`` (100 points) with a tiny timing loop, minus its setup (prepare and
   first call) and minus the timing loop: checks, accuracy, memory, per-point rows.
   The cells share a ``RunContext`` as in a run, so the function's own timing
@@ -17,7 +17,9 @@
   dtype rather than per method: it is reported apart (``reference_cold_s``).
   The target is under 50 ms.
 
-Nothing is asserted about time (a shared machine makes timed assertions flaky)::
+Nothing is asserted about time (a shared machine makes timed assertions flaky); what is
+asserted is that the figures reported are the ones measured (the samples' median and
+quartiles, the timing loop the cell's row reports)::
 
     pytest tests/benchmarks/test_bench_harness.py --benchmark-enable
 """
@@ -32,8 +34,8 @@ import numpy as np
 import pytest
 
 import harness.reference
-from harness import runner
-from harness.extend import Cell
+from harness import measure as measuring
+from harness.method import Cell
 from harness.registry import CASES, METHODS
 from harness.timing import measure
 
@@ -86,21 +88,25 @@ def test_timing_fidelity(benchmark, name):
     benchmark.extra_info.update(harness_median_s=harness_s, timeit_min_s=timeit_s, ratio=ratio,
                                 harness_number=timings[-1].number, timeit_number=reference[-1][1],
                                 rounds=len(timings))
-    assert np.isfinite(ratio) and ratio > 0
+    for t in timings:  # the figures are the samples' own: median and quartiles, one sample per batch
+        assert len(t.samples_s) == t.repeats and t.number >= 1
+        assert t.median_s == statistics.median(t.samples_s)
+        q1, _, q3 = statistics.quantiles(t.samples_s, n=4, method="inclusive")
+        assert t.iqr_s == pytest.approx(q3 - q1, rel=1e-12, abs=1e-18)
 
 
 @pytest.fixture
 def timed_loop(monkeypatch):
-    """Wall time of each timing loop run inside measure_cell (runner's ``measure``, wrapped)."""
+    """(wall time, Timing) of each timing loop run inside measure_cell (its ``measure``, wrapped)."""
     loops = []
 
     def wrapped(call, **kwargs):
         t0 = time.perf_counter()
         result = measure(call, **kwargs)
-        loops.append(time.perf_counter() - t0)
+        loops.append((time.perf_counter() - t0, result))
         return result
 
-    monkeypatch.setattr(runner, "measure", wrapped)
+    monkeypatch.setattr(measuring, "measure", wrapped)
     return loops
 
 
@@ -108,8 +114,8 @@ def test_cell_overhead(benchmark, timed_loop, monkeypatch):
     case = CASES.case("square")
     cell = Cell(case, 1, "float64", "cpu")
     method = METHODS.get("forward")
-    context = runner.RunContext()  # what a run's cells share (the primal timing)
-    runner.measure_cell(method, cell, "warm-up", context=context)  # first-use imports are not per cell
+    context = measuring.RunContext()  # what a run's cells share (the primal timing)
+    measuring.measure_cell(method, cell, "warm-up", context=context)  # first-use imports are not per cell
     monkeypatch.setattr(harness.reference, "_cache", {})  # a cold reference, then the cached one
     t0 = time.perf_counter()
     harness.reference.reference(case, 1, case.points())
@@ -119,20 +125,22 @@ def test_cell_overhead(benchmark, timed_loop, monkeypatch):
 
     def one_cell():
         t0 = time.perf_counter()
-        row, points = runner.measure_cell(method, cell, "bench", timing={"repeats": 1, "min_batch_s": 1e-4},
+        measured = measuring.measure_cell(method, cell, "bench", timing={"repeats": 1, "min_batch_s": 1e-4},
                                           context=context)
-        cells.append((time.perf_counter() - t0, row, len(points)))
+        cells.append((time.perf_counter() - t0, measured.row, len(measured.points)))
 
     benchmark.group = "harness-cell"
     benchmark.pedantic(one_cell, rounds=1 if benchmark.disabled else 20)
-    assert all(row["status"] == "ok" for _, row, _ in cells)
-    assert len(timed_loop) == len(cells)
+    assert all(row.status == "ok" for _, row, _ in cells)
+    assert len(timed_loop) == len(cells)  # one timing loop per cell (the primal's is shared)
+    # each row reports the loop it ran, and grades every point of the case
+    assert [row.eval_s for _, row, _ in cells] == [t.median_s for _, t in timed_loop]
+    assert all(row.timing_repeats == 1 and n == case.n_points == row.n_points for _, row, n in cells)
     wall = [w for w, _, _ in cells]
-    setup = [row["setup_s"] for _, row, _ in cells]
-    overhead = [w - s - loop for w, s, loop in zip(wall, setup, timed_loop)]
+    setup = [row.setup_s for _, row, _ in cells]
+    overhead = [w - s - loop for w, s, (loop, _) in zip(wall, setup, timed_loop)]
     benchmark.extra_info.update(
         overhead_s=statistics.median(overhead), cell_wall_s=statistics.median(wall),
-        setup_s=statistics.median(setup), timing_loop_s=statistics.median(timed_loop),
+        setup_s=statistics.median(setup), timing_loop_s=statistics.median(w for w, _ in timed_loop),
         reference_cold_s=reference_cold_s, n_points=cells[-1][2],
     )
-    assert all(np.isfinite(o) and o > 0 for o in overhead)

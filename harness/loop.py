@@ -1,0 +1,101 @@
+"""The loop: measure a plan's cells one after another, and keep every finished one.
+
+Each cell is measured in its backend's worker process (:mod:`harness.pool`) or, with
+``isolate=False`` or for a cell no worker can rebuild, in this process
+(:func:`harness.measure.measure_cell`).  As each cell ends its row is appended to the
+journal (:mod:`harness.journal`) and shown by the progress display
+(:mod:`harness.progress`).  Ctrl-C or SIGTERM stops after the finished cells, which are
+kept (the metadata's ``complete`` is then False).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from harness import memory
+from harness.capture import Capture
+from harness.environment import backend_devices, run_metadata
+from harness.journal import Journal
+from harness.limits import StopRun, StopSignals
+from harness.measure import RunContext, measure_cell, skeleton
+from harness.outcomes import Measured
+from harness.plan import Plan, describe_cases, describe_methods
+from harness.pool import Pool
+from harness.progress import bar as progress_bar
+from harness.results import new_run_id
+from harness.schema import CellRow, PointRow, RunFiles
+
+
+@dataclass
+class Finished:
+    """What a run measured: every cell's row (those of a resumed run's first part too), their
+    per-point rows, and the run's metadata."""
+
+    rows: list[CellRow]
+    points: list[PointRow]
+    meta: dict
+
+
+def new_meta(plan: Plan) -> dict:
+    """A run's metadata: its id, the machine, its selection, the cases and methods, and the
+    measured copy bandwidth of its devices."""
+    bandwidth = memory.bandwidth(sorted({cell.device for _, cell in plan.cells}))
+    return {"run_id": new_run_id(), **run_metadata(), "selection": plan.selection.to_dict(),
+            "cases": describe_cases(plan.cells), "methods": describe_methods(plan.cells),
+            "bandwidth_bytes_per_s": bandwidth}
+
+
+def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate: bool = False,
+              journal_dir=None, done_rows=(), done_points=(), memory_limit: int | None = None) -> Finished:
+    """Measure ``plan``'s cells under ``meta`` (from :func:`new_meta`, or a resumed run's, with
+    the rows it already has: ``done_rows``, ``done_points``).
+
+    ``isolate`` measures each cell in a worker process per backend (a crash is then a
+    ``crashed`` row; ``memory_limit`` bytes caps each worker's address space).  With
+    ``journal_dir`` each finished cell is appended to ``<run-id>.journal.jsonl`` there at once.
+    ``progress`` is a stream: a progress bar when it is a terminal (not under ``CI``), with
+    ``log`` one line per cell.
+    """
+    run_id, timing, timeout = meta["run_id"], plan.timing, plan.selection.timeout
+    context = RunContext(bandwidth=meta["bandwidth_bytes_per_s"], output=Capture())
+    rows, points = list(done_rows), list(done_points)
+    meta["complete"] = False
+    journal = None
+    if journal_dir is not None:
+        journal = Journal(RunFiles.of(journal_dir, run_id).journal, meta, rows, points)
+    pool = Pool(plan.selection.plugins, context.bandwidth, timing, memory_limit) if isolate else None
+    backends = {}
+    with StopSignals() as stop, progress_bar(progress, len(plan.cells), log) as shown:
+        try:
+            for method, cell in plan.cells:
+                budget = cell.case.budget(timeout)
+                started = time.perf_counter()
+                outcome = pool.measure(method, cell, run_id, budget) if pool else None
+                if outcome is None:  # in this process
+                    outcome = measure_cell(method, cell, run_id, budget, timing, context)
+                if not isinstance(outcome, Measured):  # lost: what the cell was and why, no figures
+                    outcome = Measured(skeleton(method, cell, run_id, outcome.status, outcome.message,
+                                                cell_s=time.perf_counter() - started), [])
+                rows.append(outcome.row)
+                points += outcome.points
+                if journal:
+                    journal.add(outcome.row, outcome.points)
+                shown(outcome.row)
+                if stop.received:  # a stop that something along the way swallowed
+                    raise StopRun(stop.received)
+            meta["complete"] = True
+        except StopRun:
+            print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
+        finally:
+            backends = backend_devices()
+            if pool:
+                backends.update(pool.backends())
+                pool.close()
+            if journal:
+                journal.close()
+            context.output.close()
+    meta["n_cells"] = len(rows)
+    meta["backends"] = backends
+    return Finished(rows, points, meta)

@@ -1,0 +1,279 @@
+"""One cell, measured as a straight pipeline into one typed row.
+
+prepare → to_device → compile → first call → values → accuracy → timing → primal →
+memory: only the timing loop is ``eval_s``.  Each stage hands on the columns it measured as
+soon as it has them, so a cell that fails half-way keeps what came before.  Every cell ends
+in one status with a true message: ``unavailable`` and ``unsupported`` from the method's
+declaration or its ``prepare``, ``timeout`` when its budget was spent, and ``failed`` for
+any exception the method raises — ``SystemExit`` and ``KeyboardInterrupt`` included (a
+user's Ctrl-C is :class:`~harness.limits.StopRun`, which stops the run instead).  What the
+method prints goes into the run's output file (:mod:`harness.capture`), never to diffbench's
+own output; a failed cell's message ends with its last lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness import accuracy as acc
+from harness import memory
+from harness.capture import Capture, with_output
+from harness.limits import CellTimeout, StopRun, time_limit
+from harness.method import Cell, Method, Unavailable, Unsupported, availability
+from harness.outcomes import Measured
+from harness.primal import measure_primal
+from harness.quantities import value_shape
+from harness.reference import reference
+from harness.schema import SWELL_KEYS, CellKey, CellRow, PointRow
+from harness.timing import measure
+
+GRADED_POINTS = 1000  # mpmath references per cell at most; a 10⁷-point sweep is graded on a sample
+
+
+@dataclass
+class RunContext:
+    """What the cells of one run (in one process) share: the primal timings (per case, backend,
+    dtype and device), the measured copy bandwidth per device, and the file the cells' output
+    goes into (None: left where it is)."""
+
+    primal_cache: dict = field(default_factory=dict)
+    bandwidth: dict = field(default_factory=dict)
+    output: Capture | None = None
+
+
+def graded_points(case, x: np.ndarray) -> np.ndarray:
+    """Indices of the points graded against the reference: all of them up to GRADED_POINTS,
+    else the seed points and GRADED_POINTS evenly spaced ones (the timing still covers all)."""
+    if len(x) <= GRADED_POINTS:
+        return np.arange(len(x))
+    spread = np.linspace(0, len(x) - 1, GRADED_POINTS).astype(int)
+    return np.unique(np.concatenate([np.flatnonzero(case.seed_mask(x)), spread]))
+
+
+def graded_x(cell: Cell, x64: np.ndarray, graded: np.ndarray | None = None) -> np.ndarray:
+    """The points the cell is graded at, as the method sees them (rounded to its dtype)."""
+    graded = graded_points(cell.case, x64) if graded is None else graded
+    return x64[graded].astype(cell.dtype).astype(np.float64)
+
+
+def cell_reference(cell: Cell):
+    """The cell's reference, as its measurement computes (and caches) it."""
+    return reference(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity)
+
+
+def skeleton(method: Method, cell: Cell, run_id: str, status: str, message: str, **figures) -> CellRow:
+    """A cell's row: what was measured (case, method, dtype, …) and how it ended, then
+    ``figures``; every other figure None."""
+    case = cell.case
+    figures.setdefault("n_points", case.n_points)  # a training cell is one point
+    return CellRow(run_id=run_id, case=case.name, size=case.size_label, method=method.name,
+                   family=method.family, mode=method.mode, batched=method.batched, quantity=cell.quantity,
+                   order=cell.order, dtype=cell.dtype, device=cell.device, status=status, message=message,
+                   dim=case.dim, **figures)
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception a method raised (``Type`` alone without a message)."""
+    if isinstance(exc, RuntimeError) and isinstance(exc.__cause__, StopIteration) \
+            and str(exc) == "generator raised StopIteration":
+        exc = exc.__cause__  # the method's own StopIteration, renamed inside the pipeline (PEP 479)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def check_declared(method: Method, cell: Cell) -> None:
+    """Unavailable (its libraries do not import) or Unsupported (outside its declaration)."""
+    status = availability(method)
+    if status != "available":
+        raise Unavailable(status.removeprefix("unavailable: "))
+    reason = method.unsupported_reason(cell)
+    if reason:
+        raise Unsupported(reason)
+
+
+def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None = None,
+                 timing: dict | None = None, context: RunContext | None = None) -> Measured:
+    """One cell's row and its per-point rows.  ``budget``: seconds before it is ``timeout``;
+    ``timing`` passes ``repeats`` / ``min_batch_s`` to :func:`harness.timing.measure`."""
+    context = context or RunContext()
+    started = time.perf_counter()
+    found: dict = {}
+    points: list[PointRow] = []
+    status, message = "ok", ""
+    output = context.output.cell() if context.output else contextlib.nullcontext()
+    try:
+        # NaN and overflow are results (checked below), not warnings to print mid-run; the alarm
+        # is innermost, so that it is off before the output is put back
+        with output, np.errstate(all="ignore"), warnings.catch_warnings(), time_limit(budget):
+            warnings.simplefilter("ignore")
+            check_declared(method, cell)
+            if cell.quantity == "training":
+                found.update(_training(method, cell))
+            else:
+                for part in _stages(method, cell, run_id, timing, context):
+                    if isinstance(part, list):
+                        points = part
+                    else:
+                        found.update(part)
+    except StopRun:
+        raise
+    except Unavailable as exc:
+        status, message = "unavailable", str(exc)
+    except Unsupported as exc:
+        status, message = "unsupported", str(exc)
+    except CellTimeout as exc:
+        status, message = "timeout", f"{exc} (stopped after {time.perf_counter() - started:.3g} s)"
+    except BaseException as exc:  # the method's failure is a result, whatever it raised
+        tail = context.output.tail() if context.output else ""
+        status, message = "failed", with_output(describe(exc), tail)
+    note = found.pop("message", "")
+    row = skeleton(method, cell, run_id, status, note if status == "ok" else message,
+                   cell_s=time.perf_counter() - started, **found)
+    return Measured(row, points)
+
+
+def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext):
+    """The pipeline: yields each stage's columns (dicts) and the per-point rows (a list)."""
+    case = cell.case
+    x64 = case.points()  # once: a 10⁷-point sweep sorts its points to build them
+    x = x64.astype(cell.dtype)
+    graded = graded_points(case, x64)  # all points, or a fixed sample of a huge sweep
+    xg, seeds = x[graded], case.seed_mask(x64)[graded]
+    ref = reference(case, cell.order, graded_x(cell, x64, graded), cell.quantity)
+    sampled = f" at {len(graded)} of {len(x)} points" if len(graded) < len(x) else ""
+    yield {"reference": ref.kind + sampled}
+
+    t0 = time.perf_counter()
+    evaluator = method.prepare(cell)
+    t1 = time.perf_counter()
+    original = x.copy()  # to tell whether the method writes into its input
+    xd = evaluator.to_device(x)
+    t2 = time.perf_counter()
+    phases = _compile(evaluator, xd, dict(evaluator.phases))
+    t3 = time.perf_counter()
+    out = evaluator.call(xd)
+    t4 = time.perf_counter()
+    # setup: prepare, compile and the first call, plus work done once per run and reused here
+    yield {"setup_s": (t1 - t0) + (t4 - t2) + phases.get("reused_s", 0.0), "first_call_s": t4 - t3,
+           "transfer_s": t2 - t1, "derive_s": phases.get("derive_s"), "compile_s": phases.get("compile_s"),
+           "detail": _detail(evaluator)}
+    _check_input_kept(evaluator, xd, original, "its first call")
+
+    values = acc.check_result(evaluator.to_numpy(out), value_shape(case, cell.quantity, len(x)))[graded]
+    yield point_rows((run_id, *CellKey.of_cell(method, cell)), xg, values, ref, seeds)
+    a = acc.accuracy(values, ref, seeds)
+    yield {"max_abs_err": a.max_abs_err, "max_rel_err": a.max_rel_err, "digits": a.digits,
+           "seed_digits": a.seed_digits, "n_undefined": a.n_undefined,
+           "message": _undefined_note(xg, ref) if a.n_undefined else ""}
+
+    steady = measure(lambda: evaluator.call(xd), **(timing or {}))
+    _check_input_kept(evaluator, xd, original, "its timing loop")
+    yield {"eval_s": steady.median_s, "eval_iqr_s": steady.iqr_s, "timing_number": steady.number,
+           "timing_repeats": steady.repeats, "eval_samples_s": steady.samples_s}
+
+    with memory.host_peak() as host:
+        evaluator.call(xd)
+    yield {"peak_host_bytes": host.peak_bytes,
+           "peak_device_bytes": memory.device_peak(method, cell, evaluator, xd)}
+
+    if evaluator.describe is not None:  # swell and graph sizes: gathered outside every clock
+        evaluator.info.update(evaluator.describe())
+    yield {**{k: evaluator.info.get(k) for k in SWELL_KEYS}, "detail": _detail(evaluator)}
+
+    primal = measure_primal(method, cell, evaluator, x, xd, timing, context.primal_cache)
+    yield {**primal, "cost_ratio": steady.median_s / primal["primal_s"] if primal["primal_s"] else None}
+    yield memory.bandwidth_share(cell, len(x), steady.median_s, context.bandwidth)
+
+
+def _compile(evaluator, xd, phases: dict) -> dict:
+    """Run the evaluator's ahead-of-time hook, if any; the phases with its time added (a hook
+    that traces first reports that part as derive_s)."""
+    if evaluator.compile is None:
+        return phases
+    t0 = time.perf_counter()
+    found = dict(evaluator.compile(xd) or {})
+    hook_s = time.perf_counter() - t0
+    traced_s = found.pop("derive_s", 0.0)
+    evaluator.info.update(found)
+    if traced_s:
+        phases["derive_s"] = phases.get("derive_s", 0.0) + traced_s
+    phases["compile_s"] = phases.get("compile_s", 0.0) + hook_s - traced_s
+    return phases
+
+
+def _detail(evaluator) -> str | None:
+    return json.dumps(evaluator.info, default=str) if evaluator.info else None
+
+
+class WroteIntoInput(Exception):
+    """The method changed its input array: its timing loop would run on changing data."""
+
+
+def _check_input_kept(evaluator, xd, original: np.ndarray, when: str) -> None:
+    try:
+        now = np.asarray(evaluator.to_numpy(xd))
+    except Exception:  # an input its to_numpy cannot read back: nothing to compare
+        return
+    if now.shape == original.shape and not np.array_equal(now, original, equal_nan=True):
+        changed = int(np.count_nonzero(~((now == original) | (np.isnan(now) & np.isnan(original)))))
+        raise WroteIntoInput(f"the method writes into its input array ({changed} of {original.size} "
+                             f"numbers changed by {when}): its timing would run on changing data")
+
+
+def _undefined_note(x, ref) -> str:
+    where = ", ".join(_point_text(v) for v in x[~ref.defined])
+    return f"derivative undefined at {where}: no error computed there"
+
+
+def _point_text(v) -> str:
+    return f"x={v:g}" if np.ndim(v) == 0 else f"x=({', '.join(f'{c:g}' for c in v)})"
+
+
+def point_rows(key: tuple, x, values, ref, seed_mask) -> list[PointRow]:
+    """One row per point (``key``: the cell's run_id, case, size, method, quantity, order,
+    dtype, device); a vector point or value is summarised by its first coordinate (``x``) and
+    its largest magnitude (``value``, ``ref``)."""
+    abs_err, rel_err = acc.point_errors(values, ref)
+    n = len(x)
+    if values.ndim == 1:
+        value, ref_hi, ref_lo = values.tolist(), ref.hi.tolist(), ref.lo.tolist()
+    else:
+        def largest(a):
+            return np.abs(a).reshape(n, -1).max(axis=1).tolist()
+
+        value, ref_hi, ref_lo = largest(values), largest(ref.hi), [np.nan] * n
+    first = (x if x.ndim == 1 else x[:, 0]).astype(float).tolist()
+    columns = zip(range(n), first, value, ref_hi, ref_lo, ref.text, ref.f.tolist(), abs_err.tolist(),
+                  rel_err.tolist(), seed_mask.tolist(), ref.defined.tolist())
+    return [PointRow(*key, *c) for c in columns]
+
+
+def _training(method: Method, cell: Cell) -> dict:
+    """Gradient descent driven by the method's gradient, against the closed-form trajectory."""
+    from harness import workloads
+
+    spec = cell.case.training
+    result = workloads.train(method, cell.case, cell.dtype, cell.device, spec.steps, spec.lr,
+                             spec.start, loss_samples=0)
+    ref = workloads.reference_training(cell.case, spec.steps, spec.lr, spec.start, spec.gradient(),
+                                       loss_samples=0)
+    dev = workloads.compare(result, ref.final)
+    score = spec.accuracy(result.final) if spec.accuracy else None
+    detail = {"steps": spec.steps, "lr": spec.lr, "final": result.final.tolist(),
+              "reference_final": ref.final.tolist(), "accuracy": score,
+              "reference_accuracy": spec.accuracy(ref.final) if spec.accuracy else None,
+              "first_step_s": result.first_step_s}
+    return dict(
+        eval_s=result.wall_s, setup_s=result.setup_s, first_call_s=result.first_step_s,
+        max_abs_err=dev["max_abs_dev"], max_rel_err=dev["max_rel_dev"],
+        digits=acc.digits_of(dev["max_rel_dev"]), n_points=1, timing_number=spec.steps, timing_repeats=1,
+        reference="closed-form gradient descent in float64", detail=json.dumps(detail),
+        message=f"{spec.steps} steps in {result.wall_s:.3g} s; final θ off the reference by "
+                f"{dev['max_abs_dev']:.2g}" + (f"; accuracy {score:.3f}" if score is not None else ""),
+    )

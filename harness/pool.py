@@ -1,0 +1,203 @@
+"""Cells measured in worker processes, so that a crash of one cell is a row, not the end of the run.
+
+One worker process per backend (JAX, PyTorch, SymPy, NumPy, …), started on its first cell
+and reused for every later one (an interpreter start per cell would cost more than most
+cells).  The worker (:mod:`harness.worker`) rebuilds the cell from names and measures it;
+its alarm stops Python code past the cell's budget.  The parent waits for the answer a
+little longer than that budget:
+
+- no answer, and the worker still running (native code that ignores the alarm): the worker
+  is killed and the cell is :class:`~harness.outcomes.TimedOut`, with the time it ran;
+- the worker ended or its pipe broke (a segfault, ``os.abort()``, an out-of-memory kill, an
+  ``os._exit``): the cell is :class:`~harness.outcomes.Crashed`, with the signal or exit
+  status and the last lines the worker printed.
+
+Either way the next cell of that backend starts a fresh worker.  Workers are started with
+``spawn``: a fork would copy the parent's thread pools (pyarrow, or JAX in a notebook),
+which deadlocks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import multiprocessing
+import os
+import signal
+import tempfile
+import time
+from multiprocessing.connection import wait
+from pathlib import Path
+
+import numpy as np
+
+from harness.capture import tail_of, with_output
+from harness.limits import CellTimeout, time_limit
+from harness.measure import cell_reference
+from harness.outcomes import Crashed, Failed, Measured, Outcome, TimedOut
+from harness.registry import METHODS, PLUGIN_PREFIX
+from harness.worker import AskBackends, Job, Ready, rebuild, serve
+
+GRACE_S = 10.0  # at most, beyond the cell's budget, before the parent stops waiting
+START_S = 120.0  # a worker's start and first imports (JAX, TensorFlow) on a slow machine
+
+
+def addressable(method, cell) -> bool:
+    """Whether a worker rebuilds exactly this cell from names: its method and case are the
+    registered ones, defined in the package or a plugin file (a case or method made in a
+    notebook or a test module exists only in this process)."""
+    if METHODS.all().get(method.name) is not method or not _from_file(method.prepare):
+        return False
+    try:
+        _, rebuilt = rebuild(Job.of(method, cell))
+    except Exception:  # not registered under that name, or not at that size
+        return False
+    return _from_file(cell.case.fn) and _comparable(rebuilt.case) == _comparable(cell.case)
+
+
+def _from_file(fn) -> bool:
+    while isinstance(fn, functools.partial):  # e.g. partial(jax_grad.prepare, jit=False)
+        fn = fn.func
+    return (getattr(fn, "__module__", None) or "").startswith(("harness.", "cases", PLUGIN_PREFIX))
+
+
+def _comparable(value):
+    """A case's fields with each function replaced by its code (a sweep's factory makes new
+    closures of the same code on every call)."""
+    if dataclasses.is_dataclass(value):
+        return tuple(_comparable(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, (tuple, list)):
+        return tuple(_comparable(v) for v in value)
+    if callable(value):
+        return getattr(value, "__code__", value)
+    if isinstance(value, np.ndarray):
+        return (value.shape, value.tobytes())
+    return value
+
+
+def death(exitcode) -> str:
+    """Why a worker ended, in words."""
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"the worker process died of {name}{hint}"
+    return f"the worker process exited with status {exitcode}"
+
+
+class WorkerProcess:
+    """One spawned worker, its pipe, and the file its output goes into."""
+
+    def __init__(self, plugins, bandwidth, timing, memory_limit=None):
+        handle, path = tempfile.mkstemp(prefix="diffbench-worker-", suffix=".log")
+        os.close(handle)
+        self.output = Path(path)
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=serve, daemon=True,
+                                       args=(child, list(plugins), bandwidth, timing, memory_limit, path))
+        self.process.start()
+        child.close()
+        self.started = False
+
+    def measure(self, job: Job) -> Outcome:
+        """The worker's outcome for ``job``, or how the worker ended without one."""
+        try:
+            if not self.started:  # the worker's start and imports are no cell's time
+                if not self._answer(START_S):
+                    return self._lost(f"the worker did not start within {START_S:g} s")
+                if not isinstance(self.conn.recv(), Ready):
+                    return self._lost("the worker did not start")
+                self.started = True
+            self.conn.send(job)
+            sent = time.perf_counter()
+            limit = job.budget + min(GRACE_S, max(2.0, job.budget / 2)) if job.budget else None
+            if self._answer(limit):
+                if self.conn.poll():
+                    return self.conn.recv()
+                return self._lost()  # the process ended without a word
+            if self.process.is_alive():  # alive and silent past its budget: native code that hangs
+                self.stop()
+                return TimedOut(job.budget, time.perf_counter() - sent)
+        except (EOFError, OSError):  # the pipe broke: the worker is dying
+            pass
+        return self._lost()
+
+    def _answer(self, timeout) -> bool:
+        """Whether an answer came, or the worker ended, within ``timeout`` s."""
+        return bool(wait([self.conn, self.process.sentinel], timeout=timeout))
+
+    def _lost(self, why: str | None = None) -> Crashed:
+        """The worker ended (or stopped answering): how, with the last lines it printed."""
+        self.process.join(timeout=GRACE_S)  # exiting: a core dump may take a moment
+        alive = self.process.is_alive()
+        self.stop()
+        why = why or ("the worker closed its pipe and was stopped" if alive else death(self.process.exitcode))
+        return Crashed(with_output(why, tail_of(self.output)))
+
+    def backends(self) -> dict:
+        try:
+            self.conn.send(AskBackends())
+            if self.conn.poll(GRACE_S):
+                return self.conn.recv()
+        except (EOFError, OSError):
+            pass
+        return {}
+
+    def stop(self) -> None:
+        self.conn.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.output.unlink(missing_ok=True)
+
+
+def shared_reference(method, cell, budget):
+    """The cell's reference, computed (and cached) here so that the workers of the backends
+    share it; None where there is none to share (the worker then meets the same error, or the
+    same timeout, itself)."""
+    if cell.quantity == "training" or method.unsupported_reason(cell):
+        return None
+    try:
+        with time_limit(budget), np.errstate(all="ignore"):
+            return cell_reference(cell)
+    except (Exception, CellTimeout):  # a failed reference, or its timeout
+        return None
+
+
+class Pool:
+    """One worker per backend; a dead or stopped one is replaced on its backend's next cell."""
+
+    def __init__(self, plugins=(), bandwidth=None, timing=None, memory_limit=None):
+        self.args = (tuple(plugins), bandwidth or {}, timing, memory_limit)
+        self.workers: dict[str, WorkerProcess] = {}
+
+    def measure(self, method, cell, run_id: str, budget: float | None) -> Outcome | None:
+        """The cell's outcome from its backend's worker; None when no worker can rebuild it
+        (the caller then measures it in its own process)."""
+        if not addressable(method, cell):
+            return None
+        started = time.perf_counter()
+        job = Job.of(method, cell, run_id, budget, shared_reference(method, cell, budget))
+        reference_s = time.perf_counter() - started
+        worker = self.workers.get(method.backend)
+        if worker is None:
+            worker = self.workers[method.backend] = WorkerProcess(*self.args)
+        outcome = worker.measure(job)
+        if isinstance(outcome, Measured):  # the cell's reference, computed here, is part of its time
+            return Measured(dataclasses.replace(outcome.row, cell_s=outcome.row.cell_s + reference_s),
+                            outcome.points)
+        if not isinstance(outcome, Failed):  # stopped or dead: the next cell gets a fresh worker
+            del self.workers[method.backend]
+        return outcome
+
+    def backends(self) -> dict:
+        """What the backends loaded in the workers saw (their CUDA builds and devices)."""
+        seen = {}
+        for worker in self.workers.values():
+            seen.update(worker.backends())
+        return seen
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        self.workers.clear()

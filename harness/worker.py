@@ -1,0 +1,117 @@
+"""The worker side: a process that rebuilds cells from their names and measures them.
+
+The parent (:mod:`harness.pool`) sends a :class:`Job`; the worker rebuilds its method and
+case from the built-in registries and the run's plugin files, measures it exactly as a run
+in one process does (:func:`harness.measure.measure_cell`) and answers with a typed outcome
+(:mod:`harness.outcomes`).  Its file descriptors 1 and 2 point into an output file for its
+whole life, so nothing a method or a library prints reaches diffbench's terminal; each cell
+starts with the file emptied.  Ctrl-C is the parent's to handle: the worker ignores SIGINT.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+
+from harness.capture import Capture, with_output
+from harness.case import CaseSweep
+from harness.measure import RunContext, describe, graded_x, measure_cell
+from harness.method import Cell
+from harness.outcomes import Failed
+from harness.reference import Reference, remember
+from harness.registry import CASES, METHODS, load_plugin
+
+
+@dataclass(frozen=True)
+class Job:
+    """A cell by names, its budget, and the reference the parent computed for it (if any)."""
+
+    method: str
+    case: str
+    size: tuple  # (name, value) pairs of a sweep's case; () for a case without sizes
+    order: int
+    dtype: str
+    device: str
+    quantity: str
+    run_id: str
+    budget: float | None
+    reference: Reference | None = None
+
+    @classmethod
+    def of(cls, method, cell: Cell, run_id: str = "", budget: float | None = None,
+           reference: Reference | None = None) -> Job:
+        return cls(method.name, cell.case.name, tuple(cell.case.size), cell.order, cell.dtype, cell.device,
+                   cell.quantity, run_id, budget, reference)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The worker has started and loaded the plugins: cells are timed from here."""
+
+
+@dataclass(frozen=True)
+class AskBackends:
+    """The parent asks what the backends loaded here saw (their CUDA builds and devices)."""
+
+
+def rebuild(job: Job, cases: dict | None = None):
+    """(method, Cell) of a job, from the registries; ``cases`` (a worker's) keeps one Case object
+    per case and size, as the parent's plan does (the caches of SymPy's derivation, the
+    references and the primal timings are keyed by it)."""
+    cases = {} if cases is None else cases
+    key = (job.case, job.size)
+    if key not in cases:
+        entry = CASES.all()[job.case]
+        cases[key] = entry.at(dict(job.size)) if isinstance(entry, CaseSweep) else entry
+    method = METHODS.all()[job.method]
+    return method, Cell(cases[key], job.order, job.dtype, job.device, job.quantity)
+
+
+def _environment(memory_limit: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    os.environ["DIFFBENCH_WORKER"] = "1"  # for a plugin that must know (e.g. fault injection)
+    # the backends' workers share a GPU: JAX must not take 75% of its memory on start, nor
+    # TensorFlow all of it (a user's own setting wins)
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    if memory_limit:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+
+def serve(conn, plugins, bandwidth, timing, memory_limit, output_path) -> None:
+    """The worker's loop: a job in, an outcome out, until the parent closes the pipe."""
+    output = Capture(output_path)
+    output.redirect_forever()
+    _environment(memory_limit)
+    for plugin in plugins:
+        load_plugin(plugin)
+    context, cases = RunContext(bandwidth=bandwidth, output=output), {}
+    conn.send(Ready())
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        if isinstance(request, AskBackends):
+            from harness.environment import backend_devices
+
+            conn.send(backend_devices())
+            continue
+        try:
+            method, cell = rebuild(request, cases)
+            if request.reference is not None:
+                remember(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity,
+                         request.reference)
+            outcome = measure_cell(method, cell, request.run_id, request.budget, timing, context)
+        except BaseException as exc:  # outside the cell's own pipeline: say so rather than die
+            outcome = Failed(with_output(f"the worker could not measure this cell: {describe(exc)}",
+                                         output.tail()))
+        try:
+            conn.send(outcome)
+        except (EOFError, BrokenPipeError):  # the parent is gone
+            return
+        except Exception as exc:  # e.g. a figure that does not pickle
+            conn.send(Failed(f"the worker could not send this cell's results: {describe(exc)}"))

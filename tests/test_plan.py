@@ -1,0 +1,77 @@
+"""The plan (harness.plan): from a selection to the cells of a run, and each cell's key and budget."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+import harness
+from harness import plan
+from harness.case import DEFAULT_TIMEOUT_S
+from harness.errors import UsageError
+from harness.method import Cell
+from harness.registry import CASES
+from harness.schema import CellKey
+
+
+def test_devices_all_is_every_device_kind():
+    pairs = plan.cells(cases="square", methods="jax", dtypes="float64", devices="all", orders="1")
+    assert [cell.device for _, cell in pairs] == ["cpu", "gpu"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"cases": "tanhh"}, "did you mean tanh"),
+    ({"cases": "zz*"}, r"unknown case 'zz\*'"),
+    ({"methods": "jaxx"}, "did you mean jax"),
+    ({"dtypes": "float16"}, "unknown dtype"),
+    ({"devices": "tpu"}, "unknown device"),
+    ({"cases": "softplus", "orders": "3"}, "no cells"),
+])
+def test_bad_selection(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        harness.run(**kwargs)
+
+
+def test_a_cell_budget_is_the_runs_else_the_cases_else_the_default():
+    tanh = CASES.case("tanh")
+    own = replace(tanh, timeout_s=7.0)
+    assert tanh.budget(None) == DEFAULT_TIMEOUT_S
+    assert own.budget(None) == 7.0
+    assert own.budget(3.0) == 3.0  # --timeout wins
+    assert CASES.case("nested_polynomial").timeout_s == 60.0  # SymPy on a deep nest swells
+
+
+
+
+def test_a_planned_cells_key_is_its_rows_key(fast):
+    planned = plan.cells(cases="tanh,rosenbrock", methods="central,dual", dtypes="float64", sizes="quick")
+    df = harness.run(cases="tanh,rosenbrock", methods="central,dual", dtypes="float64", sizes="quick",
+                     timing=fast)
+    assert [p.key for p in planned] == [CellKey.of(r) for r in df.to_dict("records")]
+    assert planned[0].key == CellKey("tanh", "grid=100", "central", "derivative", 1, "float64", "cpu")
+    method, cell = planned[0]  # a planned cell unpacks as (method, cell)
+    assert method.name == "central" and isinstance(cell, Cell)
+
+
+def test_a_selection_is_recorded_and_read_back_as_it_was(tmp_path):
+    plugin = tmp_path / "mine.py"
+    plugin.write_text("")
+    chosen = plan.Selection.of(cases="tanh", methods=["central", "j*"], orders="1", timeout=3.0,
+                               plugins=[plugin], timing={"repeats": 3}, step_sweep=True)
+    assert chosen.plugins == (str(plugin.resolve()),)
+    assert plan.Selection.from_dict(json.loads(json.dumps(chosen.to_dict()))) == \
+        chosen
+    assert chosen.given() == ["cases", "methods", "orders", "plugins", "timeout", "timing", "step_sweep"]
+    assert plan.Selection().given() == []
+
+
+def test_build_leaves_out_the_finished_cells_and_keeps_the_quick_timing():
+    chosen = plan.Selection(cases="tanh", methods="central,forward", dtypes="float64", orders="1",
+                            sizes="quick")
+    whole = plan.build(chosen)
+    assert whole.timing == plan.QUICK_TIMING and whole.step_sweep is None
+    rest = plan.build(chosen, done={whole.cells[0].key})
+    assert [p.key for p in rest.cells] == [p.key for p in whole.cells[1:]]
+    with_sweep = plan.build(replace(chosen, step_sweep=True, shard="2/2"))
+    assert with_sweep.step_sweep is None  # the step sweep goes with the first shard only
+    assert plan.build(replace(chosen, step_sweep=True, shard="1/2")).step_sweep["cases"] == ["tanh"]
