@@ -39,10 +39,10 @@ def project(*extras):
 
 @nox.session
 def tests(session):
-    """The test suite (pytest)."""
+    """The test suite (pytest), spread over every core (pytest-xdist; `-- -n 0` runs it in one process)."""
     install_backends(session)
     session.install("-e", project("test"))
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-n", "auto", "--dist", "worksteal", *session.posargs)
 
 
 @nox.session
@@ -70,9 +70,11 @@ def bench_gpu(session):
 
 @nox.session
 def lint(session):
-    """ruff."""
-    session.install("ruff")
+    """ruff, and the import contracts of pyproject.toml (import-linter): no cycles, a run's modules
+    layered one way, the reading side free of backends and of everything that measures."""
+    session.install("ruff", "import-linter>=2.2")
     session.run("ruff", "check", ".")
+    session.run("lint-imports", "--no-cache")
 
 
 @nox.session(name="report-check")
