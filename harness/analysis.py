@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.schema import SWELL_KEYS
+from harness.schema import KEY, SWELL_KEYS
 
-CELL_KEYS = ["case", "method", "quantity", "order", "dtype", "device"]
+SWEEP_KEYS = [k for k in KEY if k != "size"]  # a cell's key without its size: one sweep's cells
 MIN_SIZES = 3  # a power law through two points has no error estimate
 SWELL_METRICS = list(SWELL_KEYS)
 SETUP_PHASES = ["derive_s", "compile_s", "transfer_s", "first_call_s", "eval_s"]
@@ -75,7 +75,7 @@ def sweep_axis(group: pd.DataFrame) -> str | None:
     return None
 
 
-SCALING_COLUMNS = [*CELL_KEYS, "axis", "n_sizes", "x_min", "x_max", "exponent", "exponent_se",
+SCALING_COLUMNS = [*SWEEP_KEYS, "axis", "n_sizes", "x_min", "x_max", "exponent", "exponent_se",
                    "cost_exponent", "cost_exponent_se"]
 
 
@@ -86,7 +86,7 @@ def scaling(cells: pd.DataFrame) -> pd.DataFrame:
     ok = measured(cells)
     ok = ok[ok["size"].fillna("") != ""]
     rows = []
-    for key, g in ok.groupby(CELL_KEYS, sort=False, dropna=False):
+    for key, g in ok.groupby(SWEEP_KEYS, sort=False, dropna=False):
         axis = sweep_axis(g)
         if axis is None or g["size"].nunique() < MIN_SIZES:
             continue
@@ -106,7 +106,7 @@ def scaling(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SCALING_COLUMNS)
 
 
-SWELL_COLUMNS = [*CELL_KEYS, "parameter", "value", "metric", "count"]
+SWELL_COLUMNS = [*SWEEP_KEYS, "parameter", "value", "metric", "count"]
 
 
 def swell(cells: pd.DataFrame) -> pd.DataFrame:
@@ -123,8 +123,8 @@ def swell(cells: pd.DataFrame) -> pd.DataFrame:
         if not varying:
             continue
         parameter = varying[0]  # a preset's sizes (depth=3,points=10⁶) may vary a second one
-        long = g[CELL_KEYS + present].assign(parameter=parameter, value=params[parameter]) \
-            .melt(id_vars=[*CELL_KEYS, "parameter", "value"], value_vars=present,
+        long = g[SWEEP_KEYS + present].assign(parameter=parameter, value=params[parameter]) \
+            .melt(id_vars=[*SWEEP_KEYS, "parameter", "value"], value_vars=present,
                   var_name="metric", value_name="count")
         parts.append(long.dropna(subset=["count"]))
     if not parts:

@@ -116,6 +116,10 @@ class CellRow:
     bytes_moved: int | None = None
     bandwidth_share: float | None = None
 
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
+
     @property
     def key(self) -> CellKey:
         return CellKey.of(self)
