@@ -29,7 +29,8 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     With ``out`` (a folder) the run is also written there; ``df.attrs["path"]``
     is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``)
     tunes the timing loop (``sizes="quick"`` defaults to ``plan.QUICK_TIMING``: 3 batches
-    of ≥ 2 ms, a smoke run); ``progress`` is a stream: a progress bar when it is a terminal
+    of ≥ 2 ms, a smoke run; ``{"repeats": 0}`` checks and grades every cell without timing
+    it, as the capability matrix's test does); ``progress`` is a stream: a progress bar when it is a terminal
     (not under ``CI``), with ``log`` one line per cell.
     ``preset`` (e.g. ``"seed-001"``, see :mod:`harness.presets`) fixes the cases, sizes,
     methods, dtypes and orders instead; only ``devices`` may then be given.

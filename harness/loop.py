@@ -26,6 +26,7 @@ from harness.pool import Pool
 from harness.progress import bar as progress_bar
 from harness.results import new_run_id
 from harness.schema import CellRow, PointRow, RunFiles
+from harness.timing import timed
 
 
 @dataclass
@@ -40,8 +41,10 @@ class Finished:
 
 def new_meta(plan: Plan) -> dict:
     """A run's metadata: its id, the machine, its selection, the cases and methods, and the
-    measured copy bandwidth of its devices."""
-    bandwidth = memory.bandwidth(sorted({cell.device for _, cell in plan.cells}))
+    measured copy bandwidth of the devices its timed elementwise cells run on (what their
+    ``bandwidth_share`` is a share of)."""
+    shared = {cell.device for _, cell in plan.cells if memory.elementwise(cell)} if timed(plan.timing) else ()
+    bandwidth = memory.bandwidth(sorted(shared))
     return {"run_id": new_run_id(), **run_metadata(), "selection": plan.selection.to_dict(),
             "cases": describe_cases(plan.cells), "methods": describe_methods(plan.cells),
             "bandwidth_bytes_per_s": bandwidth}

@@ -1,7 +1,8 @@
 """One cell, measured as a straight pipeline into one typed row.
 
 prepare → to_device → compile → first call → values → accuracy → timing → primal →
-memory: only the timing loop is ``eval_s``.  Each stage hands on the columns it measured as
+memory: only the timing loop is ``eval_s`` (a run with ``timing={"repeats": 0}`` stops after the
+accuracy: a capability check).  Each stage hands on the columns it measured as
 soon as it has them, so a cell that fails half-way keeps what came before.  Every cell ends
 in one status with a true message: ``unavailable`` and ``unsupported`` from the method's
 declaration or its ``prepare``, ``timeout`` when its budget was spent, and ``failed`` for
@@ -31,7 +32,7 @@ from harness.primal import measure_primal
 from harness.quantities import value_shape
 from harness.reference import reference
 from harness.schema import SWELL_KEYS, CellKey, CellRow, PointRow
-from harness.timing import measure
+from harness.timing import measure, timed
 
 GRADED_POINTS = 1000  # mpmath references per cell at most; a 10⁷-point sweep is graded on a sample
 
@@ -171,6 +172,8 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     yield {"max_abs_err": a.max_abs_err, "max_rel_err": a.max_rel_err, "digits": a.digits,
            "seed_digits": a.seed_digits, "n_undefined": a.n_undefined,
            "message": _undefined_note(xg, ref) if a.n_undefined else ""}
+    if not timed(timing):  # checked and graded; not timed, nor its primal, memory or swell
+        return
 
     steady = measure(lambda: evaluator.call(xd), **(timing or {}))
     _check_input_kept(evaluator, xd, original, "its timing loop")

@@ -84,16 +84,23 @@ def _best_copy_s(copy, repeats: int = 3) -> float:
     return min(times)
 
 
+_measured: dict = {}  # per device, once per process: first touching 512 MiB costs ~1 s of page faults
+
+
 def bandwidth(devices) -> dict:
     """Measured copy bandwidth (bytes read + written per second) per device in ``devices``."""
-    found = {}
-    if "cpu" in devices:
+    if "cpu" in devices and "cpu" not in _measured:
         src = np.ones(BANDWIDTH_BYTES // 8)
         dst = np.empty_like(src)
-        found["cpu"] = 2 * src.nbytes / _best_copy_s(lambda: np.copyto(dst, src))
-    if "gpu" in devices:
-        found.update(_gpu_bandwidth())
-    return found
+        _measured["cpu"] = 2 * src.nbytes / _best_copy_s(lambda: np.copyto(dst, src))
+    if "gpu" in devices and "gpu" not in _measured:
+        _measured["gpu"] = _gpu_bandwidth().get("gpu")
+    return {d: _measured[d] for d in ("cpu", "gpu") if d in devices and _measured.get(d) is not None}
+
+
+def elementwise(cell) -> bool:
+    """Whether a cell's derivative is elementwise: a scalar case's, one value per point."""
+    return cell.case.dim == 1 and cell.quantity == "derivative"
 
 
 def _gpu_bandwidth() -> dict:
@@ -125,7 +132,7 @@ def _gpu_bandwidth() -> dict:
 def bandwidth_share(cell, n_points: int, eval_s: float, measured: dict | None) -> dict:
     """Bytes one call moves at least, and the share of the device's copy bandwidth it reaches
     (elementwise cells only: a scalar case's derivative reads x and writes one value per point)."""
-    if cell.case.dim != 1 or cell.quantity != "derivative" or not eval_s:
+    if not elementwise(cell) or not eval_s:
         return {}
     moved = 2 * n_points * np.dtype(cell.dtype).itemsize
     limit = (measured or {}).get(cell.device)

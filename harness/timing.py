@@ -7,6 +7,9 @@ collector off; a call's time is a batch's time over its count.  The median and
 interquartile range of those per-call times are reported.  A call that fills a
 batch alone is timed one call per batch, its calibration run counting as the
 first batch; calls of a second or more take ``LONG_REPEATS`` batches.
+
+A run's ``timing={"repeats": 0}`` (:data:`UNTIMED`) checks and grades every cell without
+timing it: what a capability check needs, and nothing the steady-state figures depend on.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ REPEATS = 5
 # spread is a few per cent, and 5 such calls made a handful of cells a fifth of the default run
 LONG_CALL_S = 1.0
 LONG_REPEATS = 3
+UNTIMED = {"repeats": 0}  # a run's timing settings for cells checked and graded, not timed
+
+
+def timed(settings: dict | None) -> bool:
+    """Whether a run's timing settings time its cells (all but :data:`UNTIMED`)."""
+    return (settings or {}).get("repeats", REPEATS) > 0
 
 
 @dataclass
@@ -37,6 +46,8 @@ class Timing:
 
 def measure(call, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S) -> Timing:
     """Time ``call()`` (which must return only once its work is done)."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
     timer = timeit.Timer(call)
     number = 1
     while True:  # timeit's autorange, with our own batch target
