@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.timing import UNTIMED
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 EXAMPLE_PLUGIN = ROOT / "examples" / "my_plugin.py"
@@ -16,6 +18,12 @@ FAST = {"repeats": 5, "min_batch_s": 0.002}
 @pytest.fixture(scope="session")
 def fast():
     return FAST
+
+
+@pytest.fixture(scope="session")
+def untimed():
+    """For tests of outcomes and digits: cells checked and graded, not timed (timing.UNTIMED)."""
+    return UNTIMED
 
 
 def run_python(code: str, cwd=None, timeout=300) -> subprocess.CompletedProcess:

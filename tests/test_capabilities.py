@@ -25,6 +25,7 @@ def observed():
     return {key(r): r for r in json.loads(proc.stdout)}
 
 
+@pytest.mark.slow
 def test_every_cell_is_as_expected(observed):
     expected = {key(r): r for r in read_expected()}
     absent = {name for name, m in METHODS.all().items() if availability(m) != "available"}

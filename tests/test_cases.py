@@ -9,8 +9,7 @@ from cases.scalar import logistic_map, nested_polynomial
 from harness.extend import Evaluator, Method, register_method
 from harness.reference import reference
 from harness.registry import CASES
-
-FAST = {"repeats": 5, "min_batch_s": 0.002}
+from harness.timing import UNTIMED
 
 
 def ref_at(case, x, order=1):
@@ -51,7 +50,7 @@ def test_quadratic_form_gradient_is_the_symmetric_part():
     register_method(Method("test-wx", "symbolic", lambda cell: Evaluator(call=lambda x: x @ w.T),
                            quantities=("gradient",)))
     df = harness.run(cases="quadratic_form", quantities="gradient", dtypes="float64", sizes="quick",
-                     methods="sympy,central,jax,torch,dual,test-wx", timing=FAST)
+                     methods="sympy,central,jax,torch,dual,test-wx", timing=UNTIMED)
     rows = df.set_index("method")
     assert rows.loc["test-wx", "status"] == "ok" and rows.loc["test-wx", "digits"] < 2
     for m in ("sympy", "jax", "torch", "dual"):
@@ -67,7 +66,7 @@ def test_quadratic_form_gradient_is_the_symmetric_part():
 @pytest.fixture(scope="module")
 def kinks():
     df = harness.run(cases="relu,sqrt,max2", methods="forward,backward,central,jax,torch",
-                     dtypes="float64", timing=FAST)
+                     dtypes="float64", timing=UNTIMED)
     points = df.attrs["points"]
     return df, points[~points.defined]
 

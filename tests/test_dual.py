@@ -229,11 +229,11 @@ def test_mixed_vector_case_jacobian():
 
 
 @pytest.mark.parametrize("quantity", ["hessian", "vjp", "mixed_partial"])
-def test_its_declaration_refuses_what_forward_order_one_cannot_do(quantity, fast):
+def test_its_declaration_refuses_what_forward_order_one_cannot_do(quantity, untimed):
     case = register_case(Case("test_dual_refused", ROSENBROCK.fn, "", dim=5, quantities=(quantity,)))
     cell = Cell(case, 2, "float64", "cpu", quantity)
     assert METHODS.get("dual").unsupported_reason(cell) == f"dual does not compute a {quantity}"
-    row = harness.run(cases=case.name, methods="dual", dtypes="float64", timing=fast).iloc[0]
+    row = harness.run(cases=case.name, methods="dual", dtypes="float64", timing=untimed).iloc[0]
     assert (row.status, row.message) == ("unsupported", f"dual does not compute a {quantity}")
 
 
@@ -256,15 +256,15 @@ BROKEN = Method("test-dual-broken-sin", "automatic", partial(dual_method.prepare
 
 
 @pytest.fixture(scope="module")
-def graded(fast):
+def graded(untimed):
     register_method(DUAL)
     register_method(BROKEN)
     for case in (ROSENBROCK, LINEAR, MIXED):
         register_case(case)
     scalar = harness.run(cases="tanh,cubic,sin_square", methods="dual,test-dual-broken-sin",
-                         dtypes="float64", orders="1,2,3,4", timing=fast)
+                         dtypes="float64", orders="1,2,3,4", timing=untimed)
     vector = harness.run(cases=[c.name for c in (ROSENBROCK, LINEAR, MIXED)], methods="dual",
-                         dtypes="float64,float32", timing=fast)
+                         dtypes="float64,float32", timing=untimed)
     return scalar, vector
 
 

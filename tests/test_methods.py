@@ -17,9 +17,9 @@ BANDS = {"sympy": (14, 17), "jax": (14, 17), "torch": (14, 17),
 
 
 @pytest.fixture(scope="module")
-def run(fast):
+def run(untimed):
     return harness.run(cases="tanh,sin_square,cubic,softplus,exp_sin,abs,square", methods=BUILTIN,
-                       orders="1", timing=fast)
+                       orders="1", timing=untimed)
 
 
 def cell(df, case, method, dtype="float64"):
@@ -95,9 +95,9 @@ def test_abs_at_zero_is_not_graded_and_conventions_are_recorded(run):
         assert row.digits == 17  # exact away from the kink
 
 
-def test_higher_orders(fast):
+def test_higher_orders(untimed):
     df = harness.run(cases="cubic", methods="sympy,jax,torch,central", dtypes="float64",
-                     orders="2,3,4", timing=fast)
+                     orders="2,3,4", timing=untimed)
     for row in df.itertuples():
         if row.method == "central":
             assert row.status == "unsupported" and "order 1" in row.message
@@ -115,9 +115,9 @@ FIRST_ORDER_ONLY = {"complex-step", "scipy-differentiate"}
 
 
 @pytest.fixture(scope="module")
-def wide(fast):
+def wide(untimed):
     methods = ",".join(WIDE_BANDS)
-    return harness.run(cases="tanh,cubic", methods=methods, dtypes="float64", timing=fast)
+    return harness.run(cases="tanh,cubic", methods=methods, dtypes="float64", timing=untimed)
 
 
 @pytest.mark.parametrize("method", WIDE_BANDS)
@@ -138,9 +138,9 @@ def test_wide_bands(wide, method):
         assert digits >= WIDE_BANDS[method], f"{method} {case}^({order})({x}): {digits:.2f} digits"
 
 
-def test_complex_step_is_shown_wrong_on_abs(fast):
+def test_complex_step_is_shown_wrong_on_abs(untimed):
     """Non-analytic code: Im|x + ih|/h = 0 away from the kink, where |x|' = ±1."""
-    df = harness.run(cases="abs", methods="complex-step", dtypes="float64", timing=fast)
+    df = harness.run(cases="abs", methods="complex-step", dtypes="float64", timing=untimed)
     row = df.iloc[0]
     assert row.status == "ok" and row.digits < 1
     p = df.attrs["points"]

@@ -154,9 +154,9 @@ SEED_X = {"tanh": [2.0], "cubic": [1.0, 2.0]}
 
 
 @pytest.fixture(scope="module")
-def seed_run(registered, fast):
+def seed_run(registered, untimed):
     return harness.run(cases="tanh,cubic", methods=",".join(registered), dtypes="float64", orders="1",
-                       timing=fast)
+                       timing=untimed)
 
 
 def point_digits(points, case, method, x) -> float:
@@ -189,8 +189,8 @@ def test_approx_fprime_loops_and_declares_it(seed_run):
     assert "loop" in row.detail
 
 
-def test_complex_step_is_wrong_on_abs_and_the_harness_shows_it(registered, fast):
-    df = harness.run(cases="abs", methods="complex-step", dtypes="float64", timing=fast)
+def test_complex_step_is_wrong_on_abs_and_the_harness_shows_it(registered, untimed):
+    df = harness.run(cases="abs", methods="complex-step", dtypes="float64", timing=untimed)
     row = df.iloc[0]
     assert row.status == "ok" and row.n_undefined == 1  # the kink at 0
     assert row.digits < 1, "Im|x + ih|/h is 0, not ±1: the error must show"
@@ -198,9 +198,9 @@ def test_complex_step_is_wrong_on_abs_and_the_harness_shows_it(registered, fast)
     assert (points[points.x != 0.0].value == 0.0).all()
 
 
-def test_float32_cells(registered, fast):
+def test_float32_cells(registered, untimed):
     df = harness.run(cases="tanh", methods="complex-step,scipy-approx-fprime,numdifftools", dtypes="float32",
-                     orders="1", timing=fast)
+                     orders="1", timing=untimed)
     declared_float64 = {n: "unsupported" if available(n) else "unavailable"
                         for n in ("scipy-approx-fprime", "numdifftools")}
     assert dict(zip(df.method, df.status)) == {"complex-step": "ok", **declared_float64}
@@ -208,9 +208,9 @@ def test_float32_cells(registered, fast):
     assert "complex64" in row.detail and row.seed_digits >= 6  # float32 has ~7.2 digits
 
 
-def test_numdifftools_is_unavailable_without_the_package(registered, monkeypatch, fast):
+def test_numdifftools_is_unavailable_without_the_package(registered, monkeypatch, untimed):
     monkeypatch.setitem(sys.modules, "numdifftools", None)  # import numdifftools now raises ImportError
-    df = harness.run(cases="tanh", methods="numdifftools", dtypes="float64", orders="1", timing=fast)
+    df = harness.run(cases="tanh", methods="numdifftools", dtypes="float64", orders="1", timing=untimed)
     assert df.iloc[0].status == "unavailable" and "cannot import numdifftools" in df.iloc[0].message
     assert availability(METHODS.get("numdifftools")).startswith("unavailable: cannot import numdifftools")
 
@@ -248,8 +248,8 @@ def test_rosenbrock_hessian_against_closed_form(registered, method):
     assert d >= HESSIAN_BANDS[method], f"{method}: {d:.2f} digits"
 
 
-def test_rosen5_through_the_harness(registered, fast):
-    df = harness.run(cases="rosen5", methods=",".join(registered), dtypes="float64", timing=fast)
+def test_rosen5_through_the_harness(registered, untimed):
+    df = harness.run(cases="rosen5", methods=",".join(registered), dtypes="float64", timing=untimed)
     ok = df[df.status == "ok"]
     assert set(zip(ok.method, ok.quantity)) == {
         *((m, "gradient") for m in GRADIENT_BANDS if available(m)),

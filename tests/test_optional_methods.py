@@ -130,9 +130,9 @@ def test_seed_derivatives_to_14_digits(name, fast):
 
 
 @pytest.mark.parametrize("name", WORKING)
-def test_rosenbrock_gradient(name, fast):
+def test_rosenbrock_gradient(name, untimed):
     needs(name)
-    df = harness.run(cases="rosen5", methods=name, dtypes="float64", timing=fast)
+    df = harness.run(cases="rosen5", methods=name, dtypes="float64", timing=untimed)
     row = df.iloc[0]
     assert row.status == "ok" and row.digits >= 13, (row.message, row.digits)
     # the same values against the closed form, straight from the method
@@ -145,12 +145,12 @@ def test_rosenbrock_gradient(name, fast):
 
 
 @pytest.mark.parametrize("name", WORKING)
-def test_declared_vector_quantities(name, fast):
+def test_declared_vector_quantities(name, untimed):
     """Every other declared quantity is exact to rounding; what is not declared is refused."""
     needs(name)
     method = METHODS.get(name)
     df = harness.run(cases="test_optional_rosen5_more,test_optional_twist", methods=name,
-                     dtypes="float64", timing=fast)
+                     dtypes="float64", timing=untimed)
     for row in df.itertuples():
         if row.quantity in method.quantities:
             assert row.status == "ok" and row.digits >= 12, (row.case, row.quantity, row.message)
@@ -159,9 +159,9 @@ def test_declared_vector_quantities(name, fast):
 
 
 @pytest.mark.parametrize("name", WORKING)
-def test_higher_orders(name, fast):
+def test_higher_orders(name, untimed):
     needs(name)
-    df = harness.run(cases="cubic,tanh", methods=name, dtypes="float64", orders="2,3,4", timing=fast)
+    df = harness.run(cases="cubic,tanh", methods=name, dtypes="float64", orders="2,3,4", timing=untimed)
     for row in df.itertuples():
         if row.order > METHODS.get(name).max_order:
             assert row.status == "unsupported", (row.order, row.message)
@@ -172,19 +172,19 @@ def test_higher_orders(name, fast):
 
 
 @pytest.mark.parametrize("name", FLOAT32)
-def test_float32_is_computed_in_float32(name, fast):
+def test_float32_is_computed_in_float32(name, untimed):
     # float32 has 24 bits: about 7.2 digits; a silent float64 upcast would show ~15
     needs(name)
-    df = harness.run(cases="sin_square", methods=name, dtypes="float32", orders="1", timing=fast)
+    df = harness.run(cases="sin_square", methods=name, dtypes="float32", orders="1", timing=untimed)
     points = df.attrs["points"]
     p = points[points.x == np.float32(1.0)]
     assert df.iloc[0].status == "ok" and len(p) == 1
     assert 6 <= -np.log10(p.rel_err.iloc[0]) <= 8.5
 
 
-def test_num_dual_refuses_float32(fast):
+def test_num_dual_refuses_float32(untimed):
     needs("num-dual")
-    df = harness.run(cases="tanh", methods="num-dual", dtypes="float32", orders="1", timing=fast)
+    df = harness.run(cases="tanh", methods="num-dual", dtypes="float32", orders="1", timing=untimed)
     assert df.iloc[0].status == "unsupported" and "float32" in df.iloc[0].message
 
 

@@ -43,10 +43,10 @@ def test_a_cell_budget_is_the_runs_else_the_cases_else_the_default():
 
 
 
-def test_a_planned_cells_key_is_its_rows_key(fast):
+def test_a_planned_cells_key_is_its_rows_key(untimed):
     planned = plan.cells(cases="tanh,rosenbrock", methods="central,dual", dtypes="float64", sizes="quick")
     df = harness.run(cases="tanh,rosenbrock", methods="central,dual", dtypes="float64", sizes="quick",
-                     timing=fast)
+                     timing=untimed)
     assert [p.key for p in planned] == [CellKey.of(r) for r in df.to_dict("records")]
     assert planned[0].key == CellKey("tanh", "grid=100", "central", "derivative", 1, "float64", "cpu")
     method, cell = planned[0]  # a planned cell unpacks as (method, cell)

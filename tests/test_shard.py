@@ -119,10 +119,10 @@ def test_a_bad_shard_on_the_command_line_is_one_line_and_exit_2(spec, tmp_path, 
     assert not list(tmp_path.iterdir())  # nothing ran
 
 
-def test_run_records_the_shard_and_measures_only_its_cells(fast):
+def test_run_records_the_shard_and_measures_only_its_cells(untimed):
     whole = plan.cells(cases="tanh", methods="central,forward", dtypes="float64", sizes="quick")
     mine = shard.select(whole, "2/2")
     df = harness.run(cases="tanh", methods="central,forward", dtypes="float64", sizes="quick",
-                     shard=" 2 / 2 ", timing=fast)
+                     shard=" 2 / 2 ", timing=untimed)
     assert df.attrs["meta"]["shard"] == "2/2"
     assert list(zip(df["method"], df["order"])) == [(m.name, c.order) for m, c in mine]
