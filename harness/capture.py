@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 TAIL_LINES = 5  # lines of a failed cell's output attached to its message
-TAIL_BYTES = 8192
+TAIL_BYTES = 16384
 LINE_CHARS = 200
 
 
@@ -67,7 +67,8 @@ def quiet():
 
 
 def tail_of(path, lines: int = TAIL_LINES) -> str:
-    """The last ``lines`` non-empty lines of a file (each cut to LINE_CHARS), or ""."""
+    """The last ``lines`` non-empty lines of a file (each cut to LINE_CHARS), or "".  A native
+    crash's dump (faulthandler's, most recent call first) gives its error and innermost frames."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -76,6 +77,10 @@ def tail_of(path, lines: int = TAIL_LINES) -> str:
     except OSError:
         return ""
     kept = [line.rstrip()[:LINE_CHARS] for line in text.splitlines() if line.strip()]
+    fatal = [i for i, line in enumerate(kept) if line.startswith("Fatal Python error")]
+    if fatal:
+        frames = [line for line in kept[fatal[-1] + 1:] if line.lstrip().startswith("File ")]
+        return "\n".join([kept[fatal[-1]], *frames[: lines - 1]])
     return "\n".join(kept[-lines:])
 
 

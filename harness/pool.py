@@ -130,9 +130,10 @@ class WorkerProcess:
         """The worker ended (or stopped answering): how, with the last lines it printed."""
         self.process.join(timeout=GRACE_S)  # exiting: a core dump may take a moment
         alive = self.process.is_alive()
+        last_words = tail_of(self.output)  # before stop() removes the file
         self.stop()
         why = why or ("the worker closed its pipe and was stopped" if alive else death(self.process.exitcode))
-        return Crashed(with_output(why, tail_of(self.output)))
+        return Crashed(with_output(why, last_words))
 
     def backends(self) -> dict:
         try:

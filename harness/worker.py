@@ -10,6 +10,7 @@ starts with the file emptied.  Ctrl-C is the parent's to handle: the worker igno
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ def serve(conn, plugins, bandwidth, timing, memory_limit, output_path) -> None:
     """The worker's loop: a job in, an outcome out, until the parent closes the pipe."""
     output = Capture(output_path)
     output.redirect_forever()
+    faulthandler.enable()  # a native crash leaves its Python stack in the output, for the crashed row
     _environment(memory_limit)
     for plugin in plugins:
         load_plugin(plugin)

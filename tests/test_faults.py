@@ -57,6 +57,9 @@ def test_a_200_cell_matrix_with_faults_measures_every_healthy_cell(tmp_path):
         status, words = EXPECTED[r.method] if r.dtype == "float64" or r.method == "fault-missing" \
             else ("unsupported", "float32")
         assert (r.status, words in r.message) == (status, True), (r.case, r.method, r.dtype, r.message)
+    crashed = faulty[faulty.status == "crashed"]  # each says where: the crash's innermost frames
+    assert len(crashed) == 10 and all("[last output]\nFatal Python error" in m and "faults.py" in m
+                                      for m in crashed.message)
 
     # the healthy cells end exactly as they do in a run without any fault beside them
     healthy = cells[~cells.method.isin(list(EXPECTED))].set_index(KEY)["status"].sort_index()
