@@ -146,15 +146,14 @@ def _time(seconds) -> str:
 def format_table(compared) -> str:
     """The changed cells as a fixed-width table, then one line counting the unchanged ones."""
     changed = compared[compared["verdict"] != "same"]
-    rows = [("verdict", "case", "size", "method", "quantity", "order", "dtype", "device", "status",
-             "old eval", "new eval", "ratio", "p", "digits")]
+    rows = [("verdict", *KEY, "status", "old eval", "new eval", "ratio", "p", "digits")]
     for r in changed.itertuples():
         old, new = (s if isinstance(s, str) else "–" for s in (r.old_status, r.new_status))
         status = old if old == new else f"{old} → {new}"
         digits = f"{_fmt(r.old_digits, '.1f') or '–'} → {_fmt(r.new_digits, '.1f') or '–'}"
-        rows.append((r.verdict, r.case, r.size, r.method, r.quantity, str(r.order), r.dtype, r.device,
-                     str(status), _time(r.old_eval_s), _time(r.new_eval_s), _fmt(r.ratio, ".2f"),
-                     _fmt(r.p_value, ".3f"), digits if digits != "– → –" else ""))
+        rows.append((r.verdict, *(str(getattr(r, k)) for k in KEY), str(status), _time(r.old_eval_s),
+                     _time(r.new_eval_s), _fmt(r.ratio, ".2f"), _fmt(r.p_value, ".3f"),
+                     digits if digits != "– → –" else ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
     lines = lines if len(rows) > 1 else []  # no heading over an empty table
