@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import io
 import os
 import sys
@@ -23,13 +24,18 @@ TAIL_BYTES = 16384
 LINE_CHARS = 200
 
 
+@functools.cache
+def _libc():
+    return ctypes.CDLL(None)
+
+
 def _flush() -> None:
     """Push out what Python and C's stdio still buffer, so that it lands where it was written."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
     with contextlib.suppress(Exception):
-        ctypes.CDLL(None).fflush(None)
+        _libc().fflush(None)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ orders, dtypes, devices, the largest stencil it builds — is declared once, in 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,6 +157,8 @@ def availability(method: Method) -> str:
     from harness.capture import quiet
 
     for module in method.requires:
+        if sys.modules.get(module) is not None:  # imported already: every cell asks, so no redirection
+            continue
         try:
             with quiet():
                 importlib.import_module(module)

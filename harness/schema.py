@@ -180,6 +180,13 @@ POINT_KINDS: dict[str, str] = {k: _kind(t) for k, t in get_type_hints(PointRow).
 STEP_KINDS: dict[str, str] = {k: _kind(t) for k, t in get_type_hints(StepRow).items()}
 
 
+CELLS_SUFFIX = ".parquet"
+POINTS_SUFFIX = ".points.parquet"
+STEPS_SUFFIX = ".steps.parquet"  # optional: the finite differences' step sweep (harness.step_sweep)
+JOURNAL_SUFFIX = ".journal.jsonl"
+COMPANION_SUFFIXES = (POINTS_SUFFIX, STEPS_SUFFIX)
+
+
 @dataclass(frozen=True)
 class RunFiles:
     """The files of run ``<run-id>`` in a folder: the cells (the results file), its companions
@@ -215,13 +222,6 @@ class RunFiles:
     @property
     def journal(self) -> Path:
         return self.cells.with_name(self.stem + JOURNAL_SUFFIX)
-
-
-CELLS_SUFFIX = ".parquet"
-POINTS_SUFFIX = ".points.parquet"
-STEPS_SUFFIX = ".steps.parquet"  # optional: the finite differences' step sweep (harness.step_sweep)
-JOURNAL_SUFFIX = ".journal.jsonl"
-COMPANION_SUFFIXES = (POINTS_SUFFIX, STEPS_SUFFIX)
 
 
 def is_companion(path) -> bool:
