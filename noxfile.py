@@ -61,11 +61,13 @@ JAX_CUDA = shlex.split(os.environ.get("DIFFBENCH_JAX", "jax[cuda12]"))
 
 @nox.session(name="bench-gpu")
 def bench_gpu(session):
-    """The matrix on a CUDA machine, every device; e.g. `nox -s bench-gpu -- --shard 2/4 --out DIR`."""
+    """The matrix at the full profile's sizes (gradbench's) on a CUDA machine, every device;
+    e.g. `nox -s bench-gpu -- --shard 2/4 --out DIR`."""
     session.install(*TORCH_CUDA)
     session.install(*JAX_CUDA)
     session.install(project())
-    session.run("diffbench", "run", "--devices", "all", "--out", "results", *session.posargs)
+    session.run("diffbench", "run", "--devices", "all", "--sizes", "full", "--out", "results",
+                *session.posargs)
 
 
 @nox.session

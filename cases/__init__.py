@@ -1,5 +1,6 @@
 """The registry of test functions: importing this package registers the built-in cases."""
 
-from cases import losses, scalar, vector  # noqa: F401
+from cases import bundle, gradbench, losses, scalar, vector  # noqa: F401
 
 losses.register()
+gradbench.register()

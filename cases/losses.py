@@ -73,16 +73,24 @@ def _mlp(layers: int, width: int, batch: int, seed: int, chained: bool):
 
 
 def mlp_loss(layers: int = 2, width: int = 3, batch: int = 6, seed: int = 0) -> Case:
-    """Σ (predict(θ, inputs) − targets)² for a tanh MLP, θ = every layer's (W, b)."""
+    """Σ (predict(θ, inputs) − targets)² for a tanh MLP, θ = every layer's (W, b).  Beyond the
+    small default (4 points, every entry graded) it is one point, in float64 where the run names
+    no dtype: its quad-precision reference is a minute at width 256."""
     fn, dim = _mlp(layers, width, batch, seed, chained=True)
+    small = dim <= 100
     return Case(
         "mlp_loss",
         fn,
         "Σ (h_L − t)², h_0 = inputs, h_k = tanh(h_{k−1} W_k + b_k)",
         domain=(-1.0, 1.0),
-        grid=4,
+        grid=4 if small else 1,
         dim=dim,
         quantities=("gradient",),
+        work=layers * batch * width * (width + 4),
+        footprint=batch * width,
+        dtypes=None if small else ("float64",),
+        exact_reference=small,
+        timeout_s=None if width < 1024 else 1800.0,
         source=f"seed 000 (tanh MLP, squared-error loss); {layers} layers of width {width}, "
         f"batch {batch}, data from default_rng({seed})",
         note="θ = (W₁ row-major, b₁, W₂, b₂, …). Sizes kept small: the reference costs dim × points "
@@ -267,8 +275,15 @@ def softmax_xent(every: int = 10) -> Case:
 
 def register() -> None:
     """Register the default-size loss cases and the training workload (steps by profile)."""
-    for case in (mlp_loss(), mlp_loss_seed(), logistic_iris(), softmax_xent()):
+    for case in (mlp_loss_seed(), logistic_iris(), softmax_xent()):
         register_case(case)
+    # seed 000's own network (3 tanh layers of width 10, batch 100), then a width sweep
+    widths = [{"layers": 3, "width": w, "batch": 256} for w in (16, 64, 256)]
+    register_sweep("mlp_loss", mlp_loss, quick=[{}],
+                   default=[{}, {"layers": 3, "width": 10, "batch": 100}, *widths[:2]],
+                   full=[{}, {"layers": 3, "width": 10, "batch": 100}, *widths,
+                         {"layers": 3, "width": 1024, "batch": 256},
+                         {"layers": 3, "width": 4096, "batch": 1024}])
     every_wrt = [{"wrt": "W,b"}, {"wrt": "W"}, {"wrt": "b"}]
     register_sweep("logistic_loss", logistic_loss, quick=every_wrt, default=every_wrt, full=every_wrt)
     register_sweep("logistic_iris_training", logistic_iris_training, quick=[{"steps": 100}],

@@ -48,7 +48,14 @@ def digits_of(rel_err: float) -> float:
 
 
 def check_result(values, shape) -> np.ndarray:
-    """The method's output as float64, or BadResult when it has the wrong shape."""
+    """The method's output as float64, or BadResult when it has the wrong shape.  A sparse
+    Jacobian (scipy.sparse, one point) comes back as a one-element object array holding it."""
+    if hasattr(values, "tocsr") and hasattr(values, "nnz"):  # scipy.sparse, without importing it
+        if shape[0] != 1 or tuple(values.shape) != tuple(shape[1:]):
+            raise BadResult(f"returned a sparse {values.shape} matrix, expected {shape[1:]} at one point")
+        held = np.empty(1, dtype=object)
+        held[0] = values.tocsr().astype(np.float64)
+        return held
     values = np.asarray(values)
     if values.shape != shape:
         raise BadResult(f"returned shape {values.shape}, expected {shape}")
@@ -62,26 +69,38 @@ def _per_point(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], -1).max(axis=1) if a.ndim > 1 else a
 
 
-def point_errors(values: np.ndarray, ref: Reference):
-    """Per-point (abs_err, rel_err), the largest over a point's entries; NaN where undefined."""
+def graded(values: np.ndarray, ref: Reference) -> tuple[np.ndarray, np.ndarray]:
+    """The numbers of ``values`` that ``ref`` grades, as (hi, lo): the values themselves (lo 0),
+    or their projections where the reference grades directional derivatives and sampled
+    entries (:mod:`harness.directional`)."""
+    if ref.project is None:
+        return values, np.zeros_like(values)
+    return ref.project(values)
+
+
+def point_errors(values: np.ndarray, ref: Reference, values_lo=0.0):
+    """Per-point (abs_err, rel_err), the largest over a point's entries; NaN where undefined.
+    ``values`` (+ ``values_lo``) are the graded numbers (see :func:`graded`)."""
     defined = ref.defined
     abs_err = np.full(values.shape, np.nan)
     rel_err = np.full(values.shape, np.nan)
     d = values[defined]
+    lo = np.broadcast_to(values_lo, values.shape)[defined]
     # Sterbenz: d − hi is exact whenever d is within a factor 2 of the reference.
-    abs_err[defined] = np.abs((d - ref.hi[defined]) - ref.lo[defined])
+    abs_err[defined] = np.abs((d - ref.hi[defined]) + (lo - ref.lo[defined]))
     scale = np.max(np.abs(ref.hi[defined]), initial=0.0)
     floor = REL_FLOOR * scale if scale > 0 else 1.0
     rel_err[defined] = abs_err[defined] / np.maximum(np.abs(ref.hi[defined]), floor)
     return _per_point(abs_err), _per_point(rel_err)
 
 
-def accuracy(values: np.ndarray, ref: Reference, seed_mask: np.ndarray) -> Accuracy:
-    """Error figures of ``values`` (float64, one per point) against ``ref``."""
+def accuracy(values: np.ndarray, ref: Reference, seed_mask: np.ndarray, values_lo=0.0) -> Accuracy:
+    """Error figures of ``values`` (the graded numbers at each point, float64; see
+    :func:`graded`) against ``ref``."""
     bad = ref.defined & ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
     if bad.any():
         raise BadResult(f"{int(bad.sum())} of {int(ref.defined.sum())} points are NaN or infinite")
-    abs_err, rel_err = point_errors(values, ref)
+    abs_err, rel_err = point_errors(values, ref, values_lo)
 
     def worst(err, mask=None):
         err = err[ref.defined if mask is None else mask & ref.defined]

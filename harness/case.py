@@ -17,7 +17,7 @@ import numpy as np
 PROFILES = ("quick", "default", "full")
 DEFAULT_TIMEOUT_S = 120.0  # a cell's budget when neither the run nor its case gives one
 # quantities of a scalar-valued function only (a vector-valued case has a Jacobian instead)
-SCALAR_VALUED = ("gradient", "hessian", "mixed_partial", "training")
+SCALAR_VALUED = ("gradient", "hessian", "hvp", "mixed_partial", "training")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,25 @@ class Case:
     # seconds each of this case's cells may take (setup, checks and timing), where the run
     # gives none (``diffbench run --timeout``); default: DEFAULT_TIMEOUT_S
     timeout_s: float | None = None
+    # whether SymPy's exact derivative joins the reference: a workload written with max and
+    # thousands of terms (gmm, lstm) would take SymPy minutes, so mpmath.diff, cross-checked
+    # against quad-precision forward mode, is its reference where affordable
+    exact_reference: bool = True
+    # numbers of arithmetic in one evaluation of f at one point, where a workload is large: what
+    # mpmath.diff's reference (every entry, several evaluations each at 60 digits) would cost, what a
+    # symbolic method would expand, and the basis of `--dry-run`'s cost estimates (None: small)
+    work: float | None = None
+    # the largest intermediate array of one evaluation at one point, in numbers (None: about dim):
+    # a finite-difference stencil of n shifted points holds n of them at once
+    footprint: float | None = None
+    # the dtypes the case is measured in when the run names none (a workload of minutes: float64)
+    dtypes: tuple | None = None
+    # the direction v of a jvp and an hvp: "ramp" (1, 2, …, n)/2^⌈log₂n⌉, or "ones" (an hvp along
+    # the ones of a diagonal Hessian is its diagonal: kmeans' Newton step)
+    tangent_kind: str = "ramp"
+    # a Jacobian with few non-zeros per row: fn(xp, x) ↦ its (rows, cols) pattern, so that methods
+    # with a sparse Jacobian (coloured jvps or differences) return a scipy.sparse matrix
+    sparsity: Callable[[], tuple] | None = None
 
     @property
     def size_label(self) -> str:
@@ -139,7 +158,10 @@ class Case:
         return mask
 
     def tangent(self) -> np.ndarray:
-        """The fixed direction v of a jvp: (1, 2, …, n)/2^⌈log₂n⌉, exact in float32 and float64."""
+        """The fixed direction v of a jvp or an hvp: (1, 2, …, n)/2^⌈log₂n⌉, exact in float32
+        and float64 (or ones: ``tangent_kind``)."""
+        if self.tangent_kind == "ones":
+            return np.ones(self.dim)
         return np.arange(1, self.dim + 1, dtype=float) / 2.0 ** np.ceil(np.log2(self.dim))
 
     def cotangent(self) -> np.ndarray:

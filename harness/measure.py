@@ -167,8 +167,9 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     _check_input_kept(evaluator, xd, original, "its first call")
 
     values = acc.check_result(evaluator.to_numpy(out), value_shape(case, cell.quantity, len(x)))[graded]
-    yield point_rows((run_id, *CellKey.of_cell(method, cell)), xg, values, ref, seeds)
-    a = acc.accuracy(values, ref, seeds)
+    values, values_lo = acc.graded(values, ref)  # every entry, or the reference's projections
+    yield point_rows((run_id, *CellKey.of_cell(method, cell)), xg, values, ref, seeds, values_lo)
+    a = acc.accuracy(values, ref, seeds, values_lo)
     yield {"max_abs_err": a.max_abs_err, "max_rel_err": a.max_rel_err, "digits": a.digits,
            "seed_digits": a.seed_digits, "n_undefined": a.n_undefined,
            "message": _undefined_note(xg, ref) if a.n_undefined else ""}
@@ -238,11 +239,11 @@ def _point_text(v) -> str:
     return f"x={v:g}" if np.ndim(v) == 0 else f"x=({', '.join(f'{c:g}' for c in v)})"
 
 
-def point_rows(key: tuple, x, values, ref, seed_mask) -> list[PointRow]:
+def point_rows(key: tuple, x, values, ref, seed_mask, values_lo=0.0) -> list[PointRow]:
     """One row per point (``key``: the cell's run_id, case, size, method, quantity, order,
     dtype, device); a vector point or value is summarised by its first coordinate (``x``) and
     its largest magnitude (``value``, ``ref``)."""
-    abs_err, rel_err = acc.point_errors(values, ref)
+    abs_err, rel_err = acc.point_errors(values, ref, values_lo)
     n = len(x)
     if values.ndim == 1:
         value, ref_hi, ref_lo = values.tolist(), ref.hi.tolist(), ref.lo.tolist()

@@ -109,6 +109,16 @@ class Method:
     # the largest (N, n, n) array of coordinate-shifted points it builds at once for a gradient or
     # Jacobian (N points, n coordinates), in numbers; None: no such array
     max_stencil: int | None = None
+    # the most arithmetic per evaluation of a case (``Case.work``) it is tried on: a method whose
+    # every operation is a Python object (SymPy's expressions, num-dual's duals) is not tried on a
+    # workload of millions; None: no limit
+    max_work: float | None = None
+    # the most points a method that loops over points in Python is tried on (10⁶ points of tanh
+    # would take its loop minutes per call); None: no limit
+    max_points: int | None = None
+    # whether it returns a scipy.sparse Jacobian for a case with a sparsity pattern (by coloured
+    # directions, harness.sparse); without, such a Jacobian would be dense: millions of entries
+    sparse_jacobian: bool = False
     mode: str = "none"
     backend: str = "numpy"
     batched: str = "vectorised over points"
@@ -143,11 +153,21 @@ class Method:
         if cell.device not in self.devices:
             return f"{self.name} runs on {', '.join(self.devices)} only"
         case = cell.case
+        if cell.quantity == "jacobian" and case.sparsity is not None and not self.sparse_jacobian:
+            return (f"{self.name} builds a dense Jacobian; this case's is sparse "
+                    f"({case.out_dim:,} × {case.dim:,})")
         if self.max_stencil is not None and cell.quantity in STENCIL_QUANTITIES:
-            numbers = (case.grid + len(case.seed_points)) * case.dim**2
+            # n shifted copies of each of N points, each evaluation holding its largest intermediate
+            numbers = (case.grid + len(case.seed_points)) * case.dim * max(case.dim, case.footprint or 0)
             if numbers > self.max_stencil:
-                return (f"{self.name} builds its (N, n, n) stencil at once: {numbers:.3g} numbers "
+                return (f"{self.name} builds its stencil at once: {numbers:.3g} numbers "
                         f"at n = {case.dim} (limit {self.max_stencil:.3g})")
+        if self.max_points is not None and case.n_points > self.max_points:
+            return (f"{self.name} loops over points: not tried on {case.n_points:.3g} "
+                    f"(its limit: {self.max_points:.3g})")
+        if self.max_work is not None and case.work is not None and case.work > self.max_work:
+            return (f"{self.name} is not tried on {case.work:.3g} operations per evaluation "
+                    f"(its limit: {self.max_work:.3g})")
         return None
 
 

@@ -6,10 +6,13 @@ symbols or mpf numbers, so that vector cases (indexing, ``sum``, ``stack``,
 ``@``) run unchanged.  Every backend is imported only when its namespace is
 asked for.
 
-What a case may use: arithmetic (+ − * / ** @), indexing, the elementwise
-functions in :data:`ELEMENTARY`, ``maximum(a, b)``, ``sum(x, axis=...)``,
-``mean(x, axis=...)``, ``stack(list, axis=...)``, ``reshape(x, shape)`` and
-:func:`constant` for arrays of data (weights, matrices).
+What a case may use: arithmetic (+ − * / ** @), indexing (slices, and integer
+arrays of data), the elementwise functions in :data:`ELEMENTARY`, ``maximum(a, b)``,
+``where(condition, a, b)``, ``sum(x, axis=...)``, ``mean(x, axis=...)``,
+``max(x, axis=...)``, ``min(x, axis=...)``, ``matmul(a, b)``, ``stack(list, axis=...)``,
+``concat(list, axis=...)``,
+``reshape(x, shape)``, :func:`constant` for arrays of data (weights, matrices) and
+:func:`logsumexp`, built here from those primitives once for every namespace.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from types import SimpleNamespace
 import numpy as np
 
 ELEMENTARY = ("sin", "cos", "tan", "tanh", "exp", "log", "log1p", "sqrt", "abs")
-ARRAY_FUNCTIONS = ("maximum", "sum", "mean", "stack", "reshape")  # the rest of a case's API
+# the rest of a case's API
+ARRAY_FUNCTIONS = ("maximum", "where", "sum", "mean", "max", "min", "matmul", "stack", "reshape")
+# spelled differently by some libraries: concat(list, axis=...) is NumPy's concatenate
 
 
 def _elementwise(fn):
@@ -31,13 +36,28 @@ def _elementwise(fn):
     return f
 
 
-def _object_namespace(name: str, table: dict, maximum) -> SimpleNamespace:
-    max2 = np.frompyfunc(maximum, 2, 1)
+def _reduce(ufunc, x, axis):
+    """``ufunc.reduce`` over ``axis``, or over every entry for None."""
+    found = ufunc.reduce(np.ravel(x), axis=0) if axis is None else ufunc.reduce(x, axis=axis)
+    return found if isinstance(found, np.ndarray) else np.array(found, dtype=object)  # 0-d, indexable
+
+
+def _object_namespace(name: str, table: dict, maximum, minimum, choose) -> SimpleNamespace:
+    """``choose(condition, a, b)``: the scalar ``where`` (SymPy's is a Piecewise, an exact
+    expression; mpmath's picks the branch at the point)."""
+    max2, min2 = np.frompyfunc(maximum, 2, 1), np.frompyfunc(minimum, 2, 1)
+    where3 = np.frompyfunc(choose, 3, 1)
     return SimpleNamespace(
         __name__=name,
         **{k: _elementwise(v) for k, v in table.items()},
         maximum=lambda a, b: max2(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray)
         else maximum(a, b),
+        where=lambda c, a, b: where3(c, a, b) if any(isinstance(v, np.ndarray) for v in (c, a, b))
+        else choose(c, a, b),
+        max=lambda x, axis=None: _reduce(max2, x, axis),
+        min=lambda x, axis=None: _reduce(min2, x, axis),
+        matmul=lambda a, b: a @ b,
+        concat=lambda arrays, axis=0: np.concatenate(arrays, axis=axis),
         sum=lambda x, axis=None: np.sum(x, axis=axis),
         mean=lambda x, axis=None: np.sum(x, axis=axis) / (np.size(x) if axis is None else np.shape(x)[axis]),
         stack=lambda arrays, axis=0: np.stack(arrays, axis=axis),
@@ -50,7 +70,8 @@ def _sympy():
 
     table = {name: getattr(sympy, name) for name in ELEMENTARY if hasattr(sympy, name)}
     table.update(abs=sympy.Abs, log1p=lambda x: sympy.log(1 + x))
-    return _object_namespace("sympy", table, sympy.Max)
+    return _object_namespace("sympy", table, sympy.Max, sympy.Min,
+                             lambda c, a, b: sympy.Piecewise((a, c), (b, True)))
 
 
 def _mpmath():
@@ -58,7 +79,7 @@ def _mpmath():
 
     table = {name: getattr(mpmath, name) for name in ELEMENTARY if name != "abs"}
     table.update(abs=mpmath.fabs)
-    return _object_namespace("mpmath", table, max)
+    return _object_namespace("mpmath", table, max, min, lambda c, a, b: a if c else b)
 
 
 def numpy_like(module, name: str) -> SimpleNamespace:
@@ -69,6 +90,7 @@ def numpy_like(module, name: str) -> SimpleNamespace:
     return SimpleNamespace(
         __name__=name,
         **{f: getattr(module, f) for f in ELEMENTARY + ARRAY_FUNCTIONS},
+        concat=lambda arrays, axis=0: module.concatenate(arrays, axis=axis),
         asarray=lambda value, dtype=None, device=None: np.asarray(value, dtype=dtype),
     )
 
@@ -90,6 +112,17 @@ def namespace(backend: str):
     return xp
 
 
+def logsumexp(xp, x, axis: int = -1):
+    """log Σ exp(x) over ``axis`` (−1 or −2), from primitives, shifted by the largest entry so
+    that no exp overflows: m + log Σ exp(x − m).  The shift's own derivative cancels (it
+    enters as m − m·Σ softmax = 0), so every namespace differentiates it as written."""
+    if axis not in (-1, -2):
+        raise ValueError("logsumexp: axis must be -1 or -2")
+    m = xp.max(x, axis=axis)
+    spread = m[..., None] if axis == -1 else m[..., None, :]
+    return m + xp.log(xp.sum(xp.exp(x - spread), axis=axis))
+
+
 def constant(xp, value, like):
     """``value`` (NumPy data) as an array of ``xp`` matching ``like``'s dtype and device.
 
@@ -97,6 +130,8 @@ def constant(xp, value, like):
     (Python floats), so the reference sees exactly the numbers the methods see.
     """
     value = np.asarray(value)
+    if hasattr(xp, "constant"):  # a namespace with data of its own kind (quad precision)
+        return xp.constant(value)
     if isinstance(like, np.ndarray) and like.dtype == object or not hasattr(like, "dtype"):
         first = like.flat[0] if isinstance(like, np.ndarray) else like
         if type(first).__module__.startswith("sympy"):  # exact binary values, not 15-digit Floats

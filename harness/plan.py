@@ -139,7 +139,9 @@ def cells(cases=None, methods=None, dtypes=None, devices=None, orders=None, quan
         for quantity, order in tasks(case)
         if (orders is None or order in orders) and quantity in quantity_list
         for method in method_list
-        for dtype in dtype_list
+        # a case's own dtypes where the run names none (a workload measured in float64 only)
+        for dtype in (dtype_list if dtypes is not None or not case.dtypes else
+                      [d for d in dtype_list if d in case.dtypes])
         for device in device_list
     ]
     if not found:

@@ -14,7 +14,11 @@ jacobian        1      J(x), J[k, i] = ∂f_k/∂x_i                  (N, m, n)
 jvp             1      J(x)·v, v = ``case.tangent()``               (N,) or (N, m)
 vjp             1      uᵀ·J(x), u = ``case.cotangent()``            (N, n)
 mixed_partial   2      ∂²f/∂x_i∂x_j, (i, j) = ``case.mixed``       (N,)
+hvp             2      ∇²f(x)·v, v = ``case.tangent()``             (N, n)
 ==============  =====  ========================================  ================
+
+A case with a ``sparsity`` pattern takes its ``jacobian`` as a scipy.sparse (m, n) matrix per
+point from methods that build one (one point per call).
 
 ``training`` is a workload rather than a value: gradient descent on a loss
 driven by the method's gradient (see :mod:`harness.workloads`).
@@ -22,9 +26,11 @@ driven by the method's gradient (see :mod:`harness.workloads`).
 
 from __future__ import annotations
 
-QUANTITIES = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial", "training")
+QUANTITIES = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial", "hvp",
+              "training")
 VECTOR_QUANTITIES = QUANTITIES[1:]
-ORDER = {"gradient": 1, "jacobian": 1, "jvp": 1, "vjp": 1, "hessian": 2, "mixed_partial": 2, "training": 1}
+ORDER = {"gradient": 1, "jacobian": 1, "jvp": 1, "vjp": 1, "hessian": 2, "mixed_partial": 2, "hvp": 2,
+         "training": 1}
 
 
 def value_shape(case, quantity: str, n_points: int) -> tuple[int, ...]:
@@ -38,6 +44,7 @@ def value_shape(case, quantity: str, n_points: int) -> tuple[int, ...]:
         "jvp": out,
         "vjp": (n,),
         "mixed_partial": (),
+        "hvp": (n,),
     }
     return (n_points, *shapes[quantity])
 

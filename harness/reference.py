@@ -22,11 +22,12 @@ text with ``TEXT_DIGITS`` significant digits for anyone re-checking a figure.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from harness import partials
+from harness import directional, partials
 from harness.case import Case
 from harness.namespaces import namespace
 from harness.partials import select_output, sympy_derivatives
@@ -41,6 +42,7 @@ SYMPY_MAX_DIM = 100  # beyond, SymPy's n partials of an n-term expression cost m
 # SymPy, whose n partials of an n-term sum took a minute at n = 100 (n ≤ 10 still cross-checks
 # mpmath.diff against SymPy in full)
 CLOSED_FORM_DIM = 20
+MPMATH_WORK_BUDGET = 1e6  # entries × points × a workload's arithmetic per evaluation (Case.work)
 SAMPLE = 40  # entries checked by mpmath.diff when SymPy or a closed form gives the rest
 TEXT_COMPONENTS = 16  # vector values longer than this keep no per-point text
 
@@ -58,6 +60,13 @@ class Reference:
     defined: np.ndarray  # per point; False at kinks
     text: list  # per point: the derivative to TEXT_DIGITS digits, or 'undefined'
     kind: str  # which independent sources produced and checked it
+    # a method's values at these points → (hi, lo) of the numbers graded, when the reference
+    # grades projections (directional derivatives, sampled entries) rather than every entry
+    project: Callable | None = None
+
+
+class NoReference(RuntimeError):
+    """No independent reference can be computed for this quantity here."""
 
 
 _cache: dict = {}
@@ -157,23 +166,76 @@ def remember(case: Case, order: int, x: np.ndarray, quantity: str, ref: Referenc
 
 def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative") -> Reference:
     """The reference ``quantity`` (of ``order`` for a derivative) at each of the points ``x``."""
-    import mpmath
 
     x = np.asarray(x, dtype=np.float64)
     key = _key(case, order, x, quantity)
     if key in _cache:
         return _cache[key]
+    ref = _reference(case, order, x, quantity)
+    _cache[key] = ref
+    return ref
+
+
+def scalable(case: Case, x: np.ndarray, quantity: str) -> Reference:
+    """The directional reference in quad precision (:mod:`harness.directional`)."""
+    numbers, fv, text = directional.graded_numbers(case, quantity, x)
+    hi, lo = directional.quad.split(numbers)
+    return Reference(x, hi, lo, fv, np.ones(len(x), dtype=bool), text,
+                     directional.description(case, quantity),
+                     project=directional.Projection(quantity, directional.weights(case)))
+
+
+CROSS_CHECK_DIGITS = 25  # mpmath at 60 digits against quad's ~33, wherever both run
+
+
+def _cross_check(case: Case, quantity: str, ref: Reference) -> str:
+    """mpmath's every entry against the quad reference's graded numbers: they must agree to
+    CROSS_CHECK_DIGITS digits, or no figure can be trusted.  Returns the kind's addition."""
+    quad = directional.quad
+    numbers, _, _ = directional.graded_numbers(case, quantity, ref.x)
+    exact = quad.to_quad(ref.hi) + quad.to_quad(ref.lo)
+    if quantity == "jvp":
+        projected = exact.reshape(len(exact), -1)
+    else:
+        w = quad.to_quad(directional.weights(case))
+        projected = np.stack([np.reshape(_quad_project(quantity, value, w), -1) for value in exact])
+    scale = np.max(np.abs(numbers.astype(np.float64)), initial=0.0) or 1.0
+    worst = float(np.max(np.abs((projected - numbers).astype(np.float64)))) / scale
+    if worst > 10.0 ** -CROSS_CHECK_DIGITS:
+        raise ReferenceMismatch(f"{case.name} {quantity}: mpmath and the quad-precision reference differ "
+                                f"by {worst:.2g} relative to the largest graded number")
+    return f", cross-checked against quad-precision forward mode to {CROSS_CHECK_DIGITS} digits"
+
+
+def _quad_project(quantity: str, value, w):
+    if quantity == "jacobian":
+        return directional.quad.qmatmul(value, np.ascontiguousarray(w.T))
+    return directional.quad.qmatmul(w, value)
+
+
+def _reference(case: Case, order: int, x: np.ndarray, quantity: str) -> Reference:
+    import mpmath
+
+    if quantity == "hvp":  # only the quad reference composes second directional derivatives
+        if not directional.applies(case, quantity):
+            raise NoReference("an hvp's reference needs numpy-quaddtype (quad-precision forward mode)")
+        return scalable(case, x, quantity)
     n_points = x.shape[0]
     shape = value_shape(case, quantity, n_points)
-    entries = partials.entries(case, quantity, order)
+    count = int(np.prod(shape[1:]))  # entries per point (listed below only where mpmath runs)
     # mpmath.diff evaluates f (O(n) work) a few times per entry and point
-    affordable = len(entries) * n_points * max(1.0, case.dim / 10) <= MPMATH_BUDGET
+    affordable = count * n_points * max(1.0, case.dim / 10) <= MPMATH_BUDGET and (
+        case.work is None or count * n_points * case.work <= MPMATH_WORK_BUDGET)
     closed = _closed_form(case, quantity)
+    if closed is None and not affordable and directional.applies(case, quantity):
+        return scalable(case, x, quantity)
+    entries = partials.entries(case, quantity, order)
     if closed is not None and (not affordable or case.dim >= CLOSED_FORM_DIM):
         exact = closed
     else:
         closed = None
-        exact = _sympy_entries(case, quantity, order) if case.dim <= SYMPY_MAX_DIM else None
+        symbolic = case.exact_reference and case.dim <= SYMPY_MAX_DIM
+        exact = _sympy_entries(case, quantity, order) if symbolic else None
     use_mpmath = exact is None or affordable
     checked = np.ones((n_points, len(entries)), dtype=bool)  # which (point, entry) mpmath.diff computes
     if not use_mpmath:  # a fixed sample of entries, spread over the points, checked by mpmath.diff
@@ -213,5 +275,6 @@ def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative
     else:
         kind = f"{source} at {DPS} digits, {checked.sum()} entries checked by mpmath.diff"
     ref = Reference(x, hi.reshape(shape), lo.reshape(shape), fv, defined, text, kind)
-    _cache[key] = ref
+    if not case.exact_reference and directional.applies(case, quantity) and defined.all():
+        ref.kind += _cross_check(case, quantity, ref)
     return ref

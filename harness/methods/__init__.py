@@ -32,12 +32,16 @@ F64 = ("float64",)
 GPU = ("cpu", "gpu")
 STENCIL = "batched stencil: all points, all coordinates at once"
 LOOP = "no: a Python loop over points"
+LOOP_POINTS = 10**4  # the most points a Python loop over points is tried on
 
 # Capabilities, shared by the rows below (merged with | where a row adds to them)
 OPT_IN = dict(default=False)  # measured only when named (--methods)
-SYMBOLIC = dict(requires=("sympy",), quantities=ALL, max_order=4, backend="sympy", needs_symbolic=True)
+# a workload of more operations than this (a GMM of 10 points) took SymPy minutes to differentiate
+SYMBOLIC = dict(requires=("sympy",), quantities=ALL, max_order=4, backend="sympy", needs_symbolic=True,
+                max_work=300)
 SYM_OPT_IN = SYMBOLIC | OPT_IN
-FD = dict(quantities=FIRST, batched=STENCIL)
+# in blocks of coordinates: no size limit; a sparse Jacobian along coloured directions
+FD = dict(quantities=FIRST, batched=STENCIL, sparse_jacobian=True)
 CENTRAL4 = dict(quantities=("derivative", "gradient", "jacobian"), max_order=2, batched=STENCIL,
                 max_stencil=MAX_STENCIL_ELEMENTS)
 COMPLEX = dict(quantities=("derivative", "gradient", "jacobian", "jvp"), batched=STENCIL, analytic_only=True,
@@ -46,30 +50,35 @@ RICHARDSON = dict(quantities=("derivative", "gradient"), max_order=2, max_stenci
                   batched="vectorised; each point stops on its own error estimate")
 SAMPLED = dict(batched="sampled data: f on the given sorted points")
 FPRIME = dict(requires=("scipy.optimize",), quantities=("derivative", "gradient", "jacobian"), dtypes=F64,
-              batched=LOOP)
+              batched=LOOP, max_stencil=MAX_STENCIL_ELEMENTS, max_points=LOOP_POINTS)
 SCIPY_DIFF = dict(requires=("scipy.differentiate",), batched="vectorised by scipy.differentiate",
                   quantities=("derivative", "gradient", "jacobian", "hessian"))
 NDT = dict(requires=("numdifftools",), quantities=("derivative", "gradient", "jacobian", "hessian"),
-           max_order=4, dtypes=F64,
+           max_order=4, dtypes=F64, max_stencil=MAX_STENCIL_ELEMENTS, max_points=LOOP_POINTS,
            batched="Derivative vectorised; Gradient/Jacobian/Hessian: a loop over points")
-JAX = dict(requires=("jax",), devices=GPU, quantities=ALL, max_order=4, backend="jax",
+JAX = dict(requires=("jax",), devices=GPU, quantities=(*ALL, "hvp"), max_order=4, backend="jax",
+           sparse_jacobian=True,
            batched="vmap over points")
 JAX_OPT_IN = JAX | OPT_IN
-TORCH = dict(requires=("torch",), devices=GPU, quantities=ALL, max_order=4, backend="torch",
+TORCH = dict(requires=("torch",), devices=GPU, quantities=(*ALL, "hvp"), max_order=4, backend="torch",
              batched="sum trick: one backward pass for all points")
 TORCH_FUNC = TORCH | dict(batched="torch.func.vmap over points")
 TORCH_OPT_IN = TORCH_FUNC | OPT_IN
 DUAL = dict(quantities=("derivative", "gradient", "jacobian", "jvp"), max_order=4,
+            max_stencil=MAX_STENCIL_ELEMENTS,
             batched="array duals over all points (and all n directions at once)")
 AUTOGRAD = dict(requires=("autograd",), quantities=ALL, max_order=4, backend="autograd",
                 batched="sum trick: one reverse pass for all points")
 MYGRAD = dict(requires=("mygrad",), quantities=("derivative", "gradient", "jacobian", "vjp"),
               backend="mygrad", batched="sum trick: one backward pass for all points")
 NUM_DUAL = dict(requires=("num_dual",), max_order=4, dtypes=F64, backend="num_dual", batched=LOOP,
+                max_work=1e4,
+                max_points=LOOP_POINTS,
                 quantities=("derivative", "gradient", "hessian", "jacobian", "jvp", "mixed_partial"))
 TENSORFLOW = dict(requires=("tensorflow",), quantities=ALL, max_order=4, backend="tensorflow",
                   batched="tape over all points; batch_jacobian")
-TANGENT = dict(requires=("tangent",), dtypes=F64, backend="tangent", batched=LOOP,
+TANGENT = dict(requires=("tangent",), dtypes=F64, backend="tangent", batched=LOOP, max_work=1e5,
+               max_points=LOOP_POINTS,
                hint="tangent 0.1.9, its last release, fails on import on Python 3.11: module 'gast' has no "
                     "attribute 'Num', and it always loads TensorFlow 1.x code (tf.to_float)")
 
@@ -123,13 +132,13 @@ DESCRIPTIONS = {
     "scipy-approx-fprime": "scipy.optimize.approx_fprime, forward difference, step √ε",
     "scipy-differentiate": "scipy.differentiate derivative/jacobian/hessian, rtol = ε^(5/8)",
     "numdifftools": "numdifftools Derivative/Gradient/Jacobian/Hessian (Richardson)",
-    "jax": "jit(vmap(grad)); jacrev, hessian, jvp, vjp",
-    "jax-fwd": "jit(vmap(jacfwd)) throughout",
-    "jax-rev": "jit(vmap(jacrev)) throughout",
+    "jax": "jit(vmap(grad)); jacrev, hessian, jvp, vjp; hvp forward-over-reverse",
+    "jax-fwd": "jit(vmap(jacfwd)) throughout; hvp reverse-over-forward",
+    "jax-rev": "jit(vmap(jacrev)) throughout; hvp reverse-over-reverse",
     "jax-nojit": "vmap(grad) etc. without jit: what jit buys (opt-in: op-by-op dispatch took a sixth of the "
                  "default matrix; the seed-001 preset measures it)",
-    "torch": "torch.autograd.grad",
-    "torch-func": "torch.func grad / jacrev / hessian / jvp / vjp",
+    "torch": "torch.autograd.grad; hvp reverse-over-reverse",
+    "torch-func": "torch.func grad / jacrev / hessian / jvp / vjp; hvp forward-over-reverse",
     "torch-compile": "torch.compile(vmap(torch.func ...)); opt-in: compiles for minutes",
     "dual": "our own truncated-Taylor forward mode on NumPy arrays",
     "autograd": "HIPS autograd: elementwise_grad, jacobian, make_jvp / make_vjp",

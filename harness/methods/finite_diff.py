@@ -45,6 +45,10 @@ def prepare(cell: Cell, scheme: str) -> Evaluator:
     def step(x):
         return c * np.maximum(1, np.abs(x))
 
+    if quantity == "jacobian" and case.sparsity is not None:
+        from harness.methods.coloured import prepare_differences
+
+        return prepare_differences(cell, scheme, OFFSETS[scheme], ends, step)
     if quantity == "derivative":
         def derivative(x):
             xa, xb = ends(x, step(x), scheme)
@@ -64,7 +68,8 @@ def prepare(cell: Cell, scheme: str) -> Evaluator:
         def derivative(x):
             xa, xb = ends(x, step(x), scheme)  # every coordinate moved at once: (N, n)
             # the (N, n, n) stencil in blocks of coordinates, so that n = 10⁴ stays within memory
-            block = max(1, STENCIL_ELEMENTS // max(1, len(x) * n))
+            # (a workload's evaluation holds its largest intermediate per shifted point)
+            block = max(1, STENCIL_ELEMENTS // max(1, len(x) * max(n, case.footprint or 0)))
             parts = [moved(x, xa, xb, np.arange(i, min(i + block, n))) for i in range(0, n, block)]
             fa, fb = (parts[0] if len(parts) == 1 else
                       [np.concatenate(side, axis=1) for side in zip(*parts)])

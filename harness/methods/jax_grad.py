@@ -51,7 +51,19 @@ def _per_point(jax, f, cell: Cell, variant: str, v, u):
     if q == "mixed_partial":
         i, j = cell.case.mixed
         return lambda x: d1(lambda y: d1(f)(y)[i])(x)[j]
+    if q == "hvp":
+        return _hvp(jax, f, variant, v)
     raise ValueError(q)
+
+
+def _hvp(jax, f, variant: str, v):
+    """H·v three ways: forward-over-reverse (jvp of grad, the default), reverse-over-reverse
+    (grad of ∇f·v, jax-rev) and reverse-over-forward (grad of the jvp, jax-fwd)."""
+    if variant == "rev":
+        return jax.grad(lambda x: jax.numpy.vdot(jax.grad(f)(x), v))
+    if variant == "fwd":
+        return jax.grad(lambda x: jax.jvp(f, (x,), (v,))[1])
+    return lambda x: jax.jvp(jax.grad(f), (x,), (v,))[1]
 
 
 def _over_parameters(jax, f, case, d1):
@@ -73,6 +85,10 @@ def prepare(cell: Cell, variant: str = "default", jit: bool = True) -> Evaluator
     device = _device(jax, cell.device)
     xp = namespace("jax")
     case = cell.case
+    if cell.quantity == "jacobian" and case.sparsity is not None:
+        from harness.methods.coloured import prepare_jax
+
+        return prepare_jax(jax, cell, device, jit)
     v = jax.device_put(case.tangent().astype(cell.dtype), device)
     cot = case.cotangent().astype(cell.dtype)
     u = jax.device_put(cot[0] if case.out_dim == 1 else cot, device)

@@ -45,7 +45,22 @@ def _larger_one(a, b):
     return a + 0 * b if a >= b else b + 0 * a
 
 
+def _smaller_one(a, b):
+    return a + 0 * b if a <= b else b + 0 * a
+
+
+def _chosen_one(condition, a, b):
+    return a if condition else b
+
+
 _larger = np.frompyfunc(_larger_one, 2, 1)
+_smaller = np.frompyfunc(_smaller_one, 2, 1)
+_chosen = np.frompyfunc(_chosen_one, 3, 1)
+
+
+def _reduce(ufunc, x, axis):
+    found = ufunc.reduce(np.ravel(x), axis=0) if axis is None else ufunc.reduce(x, axis=axis)
+    return found if isinstance(found, np.ndarray) else np.array(found, dtype=object)  # 0-d, indexable
 
 
 def _maximum(a, b):
@@ -62,6 +77,11 @@ def namespace() -> SimpleNamespace:
         stack=lambda arrays, axis=0: np.stack(arrays, axis=axis),
         reshape=np.reshape,
         maximum=_maximum,
+        where=lambda c, a, b: _chosen(c, a, b),
+        max=lambda x, axis=None: _reduce(_larger, x, axis),
+        min=lambda x, axis=None: _reduce(_smaller, x, axis),
+        matmul=lambda a, b: a @ b,
+        concat=lambda arrays, axis=0: np.concatenate(arrays, axis=axis),
     )
 
 

@@ -150,6 +150,19 @@ class Taylor:
         key = key if isinstance(key, tuple) else (key,)
         return Taylor(self.c[(slice(None), *key)])  # the coefficient axis is always kept
 
+    # comparisons are of the values (a branch taken at the point), as NumPy arrays of bools
+    def __lt__(self, other):
+        return self.c[0] < _value(other)
+
+    def __le__(self, other):
+        return self.c[0] <= _value(other)
+
+    def __gt__(self, other):
+        return self.c[0] > _value(other)
+
+    def __ge__(self, other):
+        return self.c[0] >= _value(other)
+
     # -- helpers ------------------------------------------------------------------
 
     def _coeffs(self, ndim: int) -> np.ndarray:
@@ -158,6 +171,10 @@ class Taylor:
         if missing <= 0:
             return self.c
         return self.c.reshape((len(self.c),) + (1,) * missing + self.shape)
+
+
+def _value(v):
+    return v.c[0] if isinstance(v, Taylor) else v
 
 
 def _is_constant(value) -> bool:
@@ -420,6 +437,55 @@ def maximum(a, b):
     return Taylor(np.where(ca[:1] >= cb[:1], ca, cb))
 
 
+def where(condition, a, b):
+    """a where ``condition`` (of the values), else b: each entry keeps its branch's polynomial."""
+    condition = _value(condition)
+    if not isinstance(a, Taylor) and not isinstance(b, Taylor):
+        return np.where(condition, a, b)
+    ref = a if isinstance(a, Taylor) else b
+    ca, cb = (v.c if isinstance(v, Taylor) else _lift(v, ref.order, np.shape(v), ref.dtype)
+              for v in (a, b))
+    ndim = max(ca.ndim - 1, cb.ndim - 1, np.ndim(condition))
+    ca, cb = _value_axes_first(ca, ndim), _value_axes_first(cb, ndim)
+    return Taylor(np.where(np.asarray(condition)[None], ca, cb))
+
+
+def _extreme(x, axis, pick):
+    """The entry ``pick`` (argmax / argmin) finds along ``axis``, with its whole polynomial."""
+    if not isinstance(x, Taylor):
+        return (np.max if pick is np.argmax else np.min)(x, axis=axis)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    axis = axis % x.ndim
+    index = np.expand_dims(pick(x.c[0], axis=axis), axis)
+    taken = np.take_along_axis(x.c, np.broadcast_to(index[None], (len(x.c), *index.shape)), axis=axis + 1)
+    return Taylor(np.squeeze(taken, axis=axis + 1))
+
+
+def max_over(x, axis=None):
+    return _extreme(x, axis, np.argmax)
+
+
+def min_over(x, axis=None):
+    return _extreme(x, axis, np.argmin)
+
+
+def matmul(a, b):
+    return a @ b
+
+
+def concat(arrays, axis=0):
+    """``concat(list, axis=...)`` of Taylors and constants along a value axis."""
+    arrays = list(arrays)
+    taylors = [a for a in arrays if isinstance(a, Taylor)]
+    if not taylors:
+        return np.concatenate(arrays, axis=axis)
+    order, ndim = taylors[0].order, taylors[0].ndim
+    dtype = np.result_type(*(a.c if isinstance(a, Taylor) else a for a in arrays))
+    coeffs = [a.c if isinstance(a, Taylor) else _lift(a, order, np.shape(a), dtype) for a in arrays]
+    return Taylor(np.concatenate(coeffs, axis=_coefficient_axis(axis % ndim)))
+
+
 def mean(x, axis=None):
     if not isinstance(x, Taylor):
         return np.mean(x, axis=axis)
@@ -443,4 +509,5 @@ taylor_xp = SimpleNamespace(
     __name__="taylor",
     sin=sin, cos=cos, tan=tan, tanh=tanh, exp=exp, log=log, log1p=log1p, sqrt=sqrt, abs=absolute,
     sum=sum_over, mean=mean, stack=stack, reshape=reshape, maximum=maximum, asarray=asarray,
+    where=where, max=max_over, min=min_over, matmul=matmul, concat=concat,
 )

@@ -38,6 +38,11 @@ def namespace(tf) -> SimpleNamespace:
         stack=lambda arrays, axis=0: tf.stack(arrays, axis=axis),
         reshape=tf.reshape,
         maximum=tf.math.maximum,
+        where=tf.where,
+        max=lambda x, axis=None: tf.math.reduce_max(x, axis=axis),
+        min=lambda x, axis=None: tf.math.reduce_min(x, axis=axis),
+        matmul=tf.linalg.matmul,
+        concat=lambda arrays, axis=0: tf.concat(arrays, axis=axis),
         asarray=lambda value, dtype=None, device=None: tf.constant(value, dtype=dtype),
     )
 

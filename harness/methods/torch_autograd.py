@@ -52,6 +52,8 @@ def _autograd(torch, f, cell: Cell, v, u):
             g = _grad(torch, y * w, x, create_graph=True)
             return _grad(torch, g * v, w)
         g = _grad(torch, y, x, create_graph=True)
+        if q == "hvp":  # reverse-over-reverse: the gradient of ∇f·v
+            return _grad(torch, (g * v).sum(-1), x)
         if q == "hessian":
             return torch.stack([_grad(torch, g[:, k], x) for k in range(x.shape[1])], dim=1)
         if q == "mixed_partial":
@@ -96,6 +98,9 @@ def _func(torch, f, cell: Cell, v, u):
 
         def g(x):
             return func.grad(lambda y: func.grad(f)(y)[i])(x)[j]
+    elif q == "hvp":  # forward-over-reverse
+        def g(x):
+            return func.jvp(func.grad(f), (x,), (v,))[1]
     else:
         raise ValueError(q)
     return func.vmap(g)

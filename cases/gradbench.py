@@ -1,0 +1,335 @@
+"""The field's workloads, from gradbench's eval specifications (gradbench/gradbench,
+``evals/<name>/README.md``), written once against ``xp`` from their mathematics.
+
+Each is a sweep of sizes; a size's default input is generated deterministically (NumPy's
+``default_rng(31337)``, gradbench's seed, in the order of its generator) and rounded to
+float32, so that float32 and float64 cells see the same numbers and share one reference.
+:mod:`cases.gradbench_input` reads the same inputs from a gradbench ``evaluate`` message
+instead (``diffbench run --input FILE``).
+
+Every function takes θ of shape (..., n): leading axes are a batch of parameter vectors
+(finite-difference stencils evaluate many at once).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from harness.extend import Case
+from harness.namespaces import constant, logsumexp
+
+SEED = 31337
+SPEC = "gradbench/gradbench evals/{}/README.md"
+
+
+def f32(a) -> np.ndarray:
+    """Data as float32-exact float64: what every dtype's cells see alike."""
+    return np.asarray(a, dtype=np.float64).astype(np.float32).astype(np.float64)
+
+
+def _budget(work: float) -> float | None:
+    """A cell's seconds: the default, or 10 minutes at the full profile's largest sizes (their
+    quad-precision reference alone takes minutes on a CPU)."""
+    return 600.0 if work > 1e8 else None
+
+
+def _batch(x) -> tuple:
+    return tuple(x.shape[:-1])
+
+
+def _block(xp, x, start: int, shape: tuple):
+    """θ[..., start : start + prod(shape)] as a (..., *shape) array (row-major)."""
+    size = int(np.prod(shape))
+    return xp.reshape(x[..., start : start + size], (*_batch(x), *shape))
+
+
+# -- gmm ------------------------------------------------------------------------------------
+
+def gmm_parameters(d: int, k: int) -> tuple:
+    return (("alpha", (k,)), ("mu", (k, d)), ("q", (k, d)), ("l", (k, d * (d - 1) // 2)))
+
+
+def gmm_generate(d: int, k: int, n: int) -> dict:
+    """gradbench's generator, in its order: x ~ N(0, 1) (n × d), mu ~ U[0, 1) (k × d),
+    q ~ N(0, 1) (k × d), l ~ N(0, 1) (k × d(d−1)/2), alpha ~ N(0, 1) (k); m = 0, γ = 1."""
+    rng = np.random.default_rng(SEED)
+    x = rng.normal(size=(n, d))
+    mu = rng.uniform(size=(k, d))
+    q = rng.normal(size=(k, d))
+    l_ = rng.normal(size=(k, d * (d - 1) // 2))
+    alpha = rng.normal(size=k)
+    return {"d": d, "k": k, "n": n, "x": x, "alpha": alpha, "mu": mu, "q": q, "l": l_, "m": 0, "gamma": 1.0}
+
+
+def _lower_columns(d: int) -> list[tuple[int, int]]:
+    """(row, column) of l's entries: the strict lower triangle column by column."""
+    return [(i, j) for j in range(d) for i in range(j + 1, d)]
+
+
+def gmm_log_gamma(a: float, d: int) -> float:
+    """The multivariate log-gamma log Γ_d(a) = d(d−1)/4·log π + Σ_{j=1..d} log Γ(a + (1 − j)/2)."""
+    return d * (d - 1) / 4 * math.log(math.pi) + sum(math.lgamma(a + (1 - j) / 2) for j in range(1, d + 1))
+
+
+def gmm_case(inputs: dict, label: str = "") -> Case:
+    d, k, n = int(inputs["d"]), int(inputs["k"]), int(inputs["n"])
+    m, gamma = int(inputs["m"]), float(inputs["gamma"])
+    data = np.asarray(inputs["x"], dtype=np.float64)
+    theta = np.concatenate([np.ravel(inputs[name]) for name, _ in gmm_parameters(d, k)])
+    t = d * (d - 1) // 2
+    nu = d + m + 1
+    constant_term = (-n * d / 2 * math.log(2 * math.pi)
+                     + k * (d * nu * math.log(gamma / math.sqrt(2)) - gmm_log_gamma(nu / 2, d)))
+    # Qᵀ built column by column of Q: column j of Q (rows j+1…d−1 from l) is row j of Qᵀ, placed
+    # by a constant 0/1 matrix; the diagonal exp(q) is added on the identity
+    placements = []
+    start = 0
+    for j in range(d):
+        count = d - 1 - j
+        place = np.zeros((count, d))
+        place[np.arange(count), np.arange(j + 1, d)] = 1.0
+        placements.append((start, count, place))
+        start += count
+    eye = np.eye(d)
+
+    def objective(xp, x):
+        alpha = x[..., :k]
+        mu = _block(xp, x, k, (k, d))
+        q = _block(xp, x, k + k * d, (k, d))
+        lower = _block(xp, x, k + 2 * k * d, (k, t))
+        rows = [lower[..., s : s + c] @ constant(xp, p, like=x) if c else 0 * q for s, c, p in placements]
+        q_t = xp.stack(rows, axis=-2) + xp.exp(q)[..., None, :] * constant(xp, eye, like=x)  # (..., k, d, d)
+        z = constant(xp, data, like=x)[..., None, :, :] - mu[..., :, None, :]  # (..., k, n, d)
+        y = z @ q_t  # Q_k (x_i − μ_k), as rows
+        # (..., k, n)
+        beta = alpha[..., :, None] + xp.sum(q, axis=-1)[..., :, None] - xp.sum(y * y, axis=-1) / 2
+        likelihood = xp.sum(logsumexp(xp, beta, axis=-2), axis=-1) - n * logsumexp(xp, alpha)
+        frobenius = xp.sum(xp.sum(xp.exp(2 * q), axis=-1) + xp.sum(lower * lower, axis=-1), axis=-1)
+        prior = -(gamma * gamma / 2) * frobenius + m * xp.sum(xp.sum(q, axis=-1), axis=-1)
+        return likelihood + prior + constant_term
+
+    return Case(
+        "gmm", objective,
+        "log posterior: Σᵢ logsumexpₖ(αₖ + Σⱼ qₖⱼ − ½‖Qₖ(xᵢ − μₖ)‖²) − n·logsumexp(α) − nd/2·log 2π "
+        "+ Σₖ [−γ²/2·‖Qₖ‖²_F + m·Σⱼ qₖⱼ] + k·(dν·log(γ/√2) − log Γ_d(ν/2)), ν = d + m + 1",
+        domain=(-1.0, 1.0), grid=0, seed_points=(tuple(theta),), dim=len(theta),
+        quantities=("gradient",), parameters=gmm_parameters(d, k), exact_reference=False,
+        source=SPEC.format("gmm") + " (gradbench's corrected form: the log posterior, Wishart prior on "
+        "the precision matrices QₖᵀQₖ; ADBench's original had the prior's sign flipped)" + label,
+        note=f"θ = (alpha, mu, q, l); l holds Qₖ's strict lower triangle column by column. Data: {n} "
+        f"points in {d} dimensions, {k} components, m = {m}, γ = {gamma}.",
+        work=n * k * d * (d + 4), footprint=n * k * d, timeout_s=_budget(n * k * d * (d + 4)),
+    )
+
+
+def gmm(d: int = 2, k: int = 5, n: int = 10) -> Case:
+    """gradbench's GMM at (d, k, n) with its generated input (float32-exact)."""
+    inputs = {key: f32(v) if isinstance(v, np.ndarray) else v for key, v in gmm_generate(d, k, n).items()}
+    return gmm_case(inputs)
+
+
+GMM_FULL = [{"d": d, "k": k, "n": 1000} for d in (2, 10, 20, 32, 64) for k in (5, 10, 25, 50, 100)]
+
+
+# -- lstm -----------------------------------------------------------------------------------
+
+LSTM_BITS = 14  # ADBench's text needs 14 bits per character (it holds ’, U+2019)
+
+
+def lstm_generate(l: int, c: int, b: int = LSTM_BITS) -> dict:  # noqa: E741 (the spec's name)
+    """Parameters and state U[0, 1) as ADBench's generator draws them, and a sequence of c
+    random b-bit character codes (ADBench encodes a text: its bits, MSB first)."""
+    rng = np.random.default_rng(SEED)
+    main = rng.uniform(size=(2 * l, 4 * b))
+    extra = rng.uniform(size=(3, b))
+    state = rng.uniform(size=(2 * l, b))
+    codes = rng.integers(0, 2**b, size=c)
+    sequence = ((codes[:, None] >> np.arange(b - 1, -1, -1)) & 1).astype(np.float64)
+    return {"main_params": main, "extra_params": extra, "state": state, "sequence": sequence}
+
+
+def _sigmoid(xp, z):
+    return 1 / (1 + xp.exp(-z))
+
+
+def lstm_case(inputs: dict, label: str = "") -> Case:
+    main = np.asarray(inputs["main_params"], dtype=np.float64)
+    extra = np.asarray(inputs["extra_params"], dtype=np.float64)
+    state = np.asarray(inputs["state"], dtype=np.float64)
+    sequence = np.asarray(inputs["sequence"], dtype=np.float64)
+    l, b, c = main.shape[0] // 2, main.shape[1] // 4, sequence.shape[0]  # noqa: E741
+    theta = np.concatenate([main.ravel(), extra.ravel()])
+    main_size = 8 * l * b
+
+    def objective(xp, x):
+        weights = _block(xp, x, 0, (2 * l, 4 * b))
+        w_in, w_out, b_out = (x[..., main_size + r * b : main_size + (r + 1) * b] for r in range(3))
+        seq = constant(xp, sequence, like=x)
+        hidden = [constant(xp, state[2 * i], like=x) for i in range(l)]
+        cell = [constant(xp, state[2 * i + 1], like=x) for i in range(l)]
+        total = 0
+        for t in range(c - 1):
+            v = seq[t] * w_in
+            for i in range(l):
+                w, bias = weights[..., 2 * i, :], weights[..., 2 * i + 1, :]
+                gate = [(w[..., g * b : (g + 1) * b], bias[..., g * b : (g + 1) * b]) for g in range(4)]
+                forget = _sigmoid(xp, v * gate[0][0] + gate[0][1])
+                ingate = _sigmoid(xp, hidden[i] * gate[1][0] + gate[1][1])
+                outgate = _sigmoid(xp, v * gate[2][0] + gate[2][1])
+                change = xp.tanh(hidden[i] * gate[3][0] + gate[3][1])
+                cell[i] = cell[i] * forget + ingate * change
+                hidden[i] = outgate * xp.tanh(cell[i])
+                v = hidden[i]
+            y = v * w_out + b_out
+            # ADBench's log-softmax yⱼ − log(2 + Σ exp y), without a shift, weighted by the next
+            # character's bits: Σⱼ sⱼyⱼ − (Σⱼ sⱼ)·log(2 + Σ exp y)
+            normaliser = xp.log(2 + xp.sum(xp.exp(y), axis=-1))
+            total = total + xp.sum(seq[t + 1] * y, axis=-1) - float(sequence[t + 1].sum()) * normaliser
+        return -total / ((c - 1) * b)
+
+    return Case(
+        "lstm", objective,
+        "−Σₜ Σⱼ sₜ₊₁,ⱼ·(yₜⱼ − log(2 + Σ exp yₜ)) / ((c − 1)·b), y from l diagonal LSTM layers",
+        domain=(0.0, 1.0), grid=0, seed_points=(tuple(theta),), dim=len(theta),
+        quantities=("gradient",), parameters=(("main_params", (2 * l, 4 * b)), ("extra_params", (3, b))),
+        exact_reference=False,
+        source=SPEC.format("lstm") + " (ADBench's LSTM with diagonal weights)" + label,
+        note=f"{l} layers, a sequence of {c} characters of {b} bits; the forget and output gates read "
+        f"the layer's input, the input gate and candidate the previous hidden state (ADBench's cell).",
+        work=c * l * b * 30, footprint=4 * b, timeout_s=_budget(c * l * b * 30),
+    )
+
+
+def lstm(l: int = 1, c: int = 4) -> Case:  # noqa: E741 (the spec's name)
+    inputs = {key: f32(v) for key, v in lstm_generate(l, c).items()}
+    return lstm_case(inputs)
+
+
+# -- lse, llsq, ode, det, kmeans -------------------------------------------------------------
+
+def lse(n: int = 100) -> Case:
+    """log Σ exp(xᵢ) from primitives (max, exp, sum, log), x ~ U[0, 1)."""
+    x0 = f32(np.random.default_rng(SEED).uniform(size=n))
+    return Case("lse", lambda xp, x: logsumexp(xp, x), "max x + log Σᵢ exp(xᵢ − max x)",
+                domain=(0.0, 1.0), grid=0, seed_points=(tuple(x0),), dim=n, quantities=("gradient",),
+                exact_reference=False, source=SPEC.format("lse"), work=4 * n, footprint=n,
+                note="The gradient is softmax(x).")
+
+
+def llsq(n: int = 16, m: int = 128) -> Case:
+    """½ Σᵢ (sign(tᵢ) − Σⱼ xⱼ tᵢʲ)², tᵢ = −1 + 2i/(n − 1): cmpad's linear least squares."""
+    t = -1 + 2 * np.arange(n) / (n - 1)
+    powers = t[:, None] ** np.arange(m)[None, :]  # (n, m) Vandermonde
+    target = np.sign(t)
+    x0 = f32(np.random.default_rng(SEED).uniform(size=m))
+
+    def objective(xp, x):
+        r = constant(xp, target, like=x) - x @ constant(xp, powers.T, like=x)
+        return xp.sum(r * r, axis=-1) / 2
+
+    return Case("llsq", objective, "½ Σᵢ (sign tᵢ − Σⱼ xⱼ tᵢʲ)², tᵢ = −1 + 2i/(n − 1)", domain=(0.0, 1.0),
+                grid=0, seed_points=(tuple(x0),), dim=m, quantities=("gradient",), exact_reference=False,
+                source=SPEC.format("llsq") + " (cmpad's llsq_obj)", work=2 * n * m, footprint=n * m,
+
+                note=f"m = {m} coefficients fitted at n = {n} points.")
+
+
+def ode(n: int = 10, s: int = 1) -> Case:
+    """cmpad's an_ode: y′₀ = x₀, y′ᵢ = xᵢ·yᵢ₋₁, y(0) = 0, s RK4 steps to t = 2; f = y_{n−1}(2)."""
+    x0 = f32(np.random.default_rng(SEED).uniform(size=n))
+    h = 2.0 / s
+
+    def rhs(xp, x, y):  # (x₀, x₁y₀, x₂y₁, …): x times y shifted by one, 1 in front
+        return x * xp.concat([1 + 0 * y[..., :1], y[..., :-1]], axis=-1)
+
+    def objective(xp, x):
+        y = 0 * x
+        for _ in range(s):
+            k1 = rhs(xp, x, y)
+            k2 = rhs(xp, x, y + h / 2 * k1)
+            k3 = rhs(xp, x, y + h / 2 * k2)
+            k4 = rhs(xp, x, y + h * k3)
+            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        return y[..., n - 1]
+
+    return Case("ode", objective, "y_{n−1}(2) after s RK4 steps of y′₀ = x₀, y′ᵢ = xᵢ yᵢ₋₁, y(0) = 0",
+                domain=(0.0, 1.0), grid=0, seed_points=(tuple(x0),), dim=n, quantities=("gradient",),
+                exact_reference=False, source=SPEC.format("ode") + " (cmpad's an_ode)",
+                work=12 * n * s, footprint=n,
+                note="Each RK4 step is a degree-4 polynomial of a shift: after s steps yᵢ is exactly 0 "
+                     "for i ≥ 4s, so for n ≥ 4s (every size of gradbench's) the gradient is exactly 0 "
+                     "and only an absolute error can be graded.")
+
+
+def _det_by_minors(xp, x, ell: int, rows: tuple, cols: tuple):
+    """Expansion along the first remaining row, recursively (no memo: the algorithm is the workload)."""
+    r = rows[0]
+    if len(cols) == 1:
+        return x[..., r * ell + cols[0]]
+    total = 0
+    for position, j in enumerate(cols):
+        minor = _det_by_minors(xp, x, ell, rows[1:], cols[:position] + cols[position + 1:])
+        term = x[..., r * ell + j] * minor
+        total = total + term if position % 2 == 0 else total - term
+    return total
+
+
+def det(ell: int = 3) -> Case:
+    """det A by expansion in minors, A ~ U[0, 1) (ℓ × ℓ, row-major): ℓ! products."""
+    a0 = f32(np.random.default_rng(SEED).uniform(size=ell * ell))
+    return Case("det", lambda xp, x: _det_by_minors(xp, x, ell, tuple(range(ell)), tuple(range(ell))),
+                "det A = Σⱼ (−1)ʲ A₀ⱼ det A₀ⱼ (expansion in minors)", domain=(0.0, 1.0), grid=0,
+                seed_points=(tuple(a0),), dim=ell * ell, quantities=("gradient",), exact_reference=False,
+                source=SPEC.format("det") + " (cmpad's det_by_minor)", work=math.factorial(ell) * 3,
+                footprint=1,
+                 note="∇det A is the cofactor matrix det(A)·A⁻ᵀ.")
+
+
+def kmeans(k: int = 2, n: int = 16, d: int = 2) -> Case:
+    """Σᵢ minⱼ ‖Pᵢ − Cⱼ‖² over the centroids C (k × d); P ~ U[0, 1), C = P's last k rows."""
+    points = f32(np.random.default_rng(SEED).uniform(size=(n, d)))
+    c0 = points[-k:].ravel()
+
+    def objective(xp, x):
+        centroids = _block(xp, x, 0, (k, d))
+        diff = constant(xp, points, like=x)[..., :, None, :] - centroids[..., None, :, :]  # (..., n, k, d)
+        return xp.sum(xp.min(xp.sum(diff * diff, axis=-1), axis=-1), axis=-1)
+
+    return Case("kmeans", objective, "Σᵢ minⱼ ‖Pᵢ − Cⱼ‖²", domain=(0.0, 1.0), grid=0,
+                seed_points=(tuple(c0),),
+                dim=k * d, quantities=("gradient", "hvp"), parameters=(("centroids", (k, d)),),
+                tangent_kind="ones", exact_reference=False, source=SPEC.format("kmeans"),
+                work=3 * n * k * d, footprint=n * k * d,
+                note="The Hessian is diagonal (2|Sⱼ| on centroid j's coordinates), so the hvp along ones "
+                     "is its diagonal and the Newton direction J·H⁻¹ is one gradient over one hvp.")
+
+
+def register() -> None:
+    """The sweeps: quick (seconds, checks), default (the workstation run: small sizes for now,
+    within its budget) and full (gradbench's default sizes, for GPU runners)."""
+    from harness.extend import register_sweep
+
+    register_sweep("gmm", gmm, quick=[{"d": 2, "k": 5, "n": 10}],
+                   default=[{"d": 2, "k": 5, "n": 10}, {"d": 2, "k": 5, "n": 1000},
+                            {"d": 10, "k": 5, "n": 1000}],
+                   full=GMM_FULL)
+    register_sweep("lstm", lstm, quick=[{"l": 1, "c": 4}],
+                   default=[{"l": 1, "c": 4}, {"l": 2, "c": 8}],
+                   full=[{"l": layers, "c": c} for layers in (2, 4, 6) for c in (1024, 4096, 8192)])
+    register_sweep("lse", lse, quick=[{"n": 100}], default=[{"n": n} for n in (100, 2500, 40_000)],
+                   full=[{"n": 2500 * 2**i} for i in range(10)])
+    register_sweep("llsq", llsq, quick=[{"n": 16, "m": 8}],
+                   default=[{"n": n, "m": 128} for n in (16, 1024)],
+                   full=[{"n": n, "m": 128}
+                         for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8196, 16392)])
+    register_sweep("ode", ode, quick=[{"n": 8, "s": 2}],
+                   default=[{"n": 8, "s": 2}, {"n": 1000, "s": 1}],
+                   full=[{"n": n, "s": s} for n in (1000, 10_000, 100_000) for s in (1, 10, 100)])
+    register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 4, 5)],
+                   full=[{"ell": e} for e in range(5, 12)])
+    register_sweep("kmeans", kmeans, quick=[{"k": 2, "n": 16, "d": 2}],
+                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 1000, "d": 8}],
+                   full=[{"k": k, "n": n, "d": d}
+                         for k in (10, 100, 1000) for n in (1000, 10_000) for d in (8, 16)])

@@ -1,0 +1,154 @@
+"""The reference that scales: directional derivatives in quad precision, plus sampled entries.
+
+Where mpmath cannot afford every entry (a 10⁵-parameter gradient), the reference is what
+:mod:`harness.quad` computes in one evaluation of the case in IEEE quad precision:
+
+==========  ==========================================  =======================================
+quantity    graded numbers per point                    a method's value projected by
+==========  ==========================================  =======================================
+gradient    ∇f·v_d and ∂f/∂x_i                          g ↦ V·g
+vjp         uᵀJ·v_d and (uᵀJ)_i                          w ↦ V·w
+jacobian    J·v_d and the columns J·e_i (m numbers each)  J ↦ J·Vᵀ (dense or scipy.sparse)
+hvp         w_dᵀH·v and (H·v)_i                          h ↦ W·h
+jvp         every entry of J·v                           (none: graded in full)
+==========  ==========================================  =======================================
+
+v_d are ``DIRECTIONS`` fixed random directions (standard normal, seed 0), e_i a fixed sample
+of ``SAMPLE`` coordinates.  An hvp's wᵀHv comes from two curvatures by polarisation,
+wᵀHv = (q(w + v) − q(w − v))/4 with q(u) = uᵀHu.  Projections are computed in quad, so
+the grading adds no rounding of its own.  Errors then follow :mod:`harness.accuracy` over
+the graded numbers; the ``reference`` column says how many there were.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness import quad
+from harness.case import Case
+
+DIRECTIONS = 4
+SAMPLE = 16
+QUANTITIES = ("gradient", "vjp", "jacobian", "hvp", "jvp")
+TEXT_COMPONENTS = 16
+
+
+def available() -> bool:
+    try:
+        quad.quad_dtype()
+    except ImportError:
+        return False
+    return True
+
+
+def applies(case: Case, quantity: str) -> bool:
+    """Whether this reference can grade ``quantity`` of ``case`` here."""
+    return case.dim > 1 and quantity in QUANTITIES and available()
+
+
+def sample(case: Case) -> np.ndarray:
+    """The fixed sample of coordinates whose entries are graded one by one."""
+    n = case.dim
+    return np.sort(np.random.default_rng(0).choice(n, size=min(SAMPLE, n), replace=False))
+
+
+def weights(case: Case) -> np.ndarray:
+    """(D, n): the random directions, then the unit vectors of the sampled coordinates."""
+    n = case.dim
+    random = np.random.default_rng(0).standard_normal((DIRECTIONS, n))
+    return np.concatenate([random, np.eye(n)[sample(case)]])
+
+
+def _rows(case: Case, quantity: str, point: np.ndarray):
+    """The graded numbers at one point, as a quad vector, and the value of f there."""
+    if quantity == "jvp":
+        c0, c1, _ = quad.taylor(case, point, case.tangent()[None])
+        return np.reshape(c1[0], -1), c0
+    w = weights(case)
+    if quantity == "hvp":
+        v = case.tangent()
+        c0, _, c2 = quad.taylor(case, point, np.concatenate([w + v, w - v]), second=True)
+        half = len(w)
+        return (c2[:half] - c2[half:]) / 2, c0  # q = 2·c2, wᵀHv = (q₊ − q₋)/4
+    c0, c1, _ = quad.taylor(case, point, w)
+    if quantity == "gradient":
+        return c1, c0
+    if quantity == "vjp":  # uᵀ(J·v): u weights the outputs
+        return quad.qmatmul(c1, quad.to_quad(case.cotangent())), c0
+    return np.reshape(c1.T, -1), c0  # jacobian: (m, D), output by output
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A method's values at the graded points → the numbers the reference grades (picklable:
+    a worker process is handed the reference)."""
+
+    quantity: str
+    weights: np.ndarray  # (D, n) float64
+
+    def __call__(self, values) -> tuple[np.ndarray, np.ndarray]:
+        return project(self.quantity, self.weights, values)
+
+
+def project(quantity: str, weights_: np.ndarray, values) -> tuple[np.ndarray, np.ndarray]:
+    """A method's values at the graded points as the numbers the reference grades: (hi, lo),
+    each (N, G), the double-double split of the quad projection."""
+    if quantity == "jvp":
+        flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+        return flat, np.zeros_like(flat)
+    w = quad.to_quad(weights_)
+    rows = []
+    for value in values:
+        if quantity == "jacobian":
+            rows.append(np.reshape(_jacobian_times(value, w), -1))
+        else:
+            rows.append(quad.qmatmul(w, quad.to_quad(np.asarray(value, dtype=np.float64))))
+    hi, lo = zip(*(quad.split(r) for r in rows))
+    return np.stack(hi), np.stack(lo)
+
+
+def _jacobian_times(jacobian, w) -> np.ndarray:
+    """J·Wᵀ in quad, (m, D): J dense, or a scipy.sparse matrix (summed row by row)."""
+    if hasattr(jacobian, "tocsr"):
+        csr = jacobian.tocsr()
+        csr.sort_indices()
+        values = quad.to_quad(csr.data)
+        products = values[:, None] * w.T[csr.indices]  # (nnz, D)
+        out = quad.to_quad(np.zeros((csr.shape[0], w.shape[0])))
+        filled = np.flatnonzero(np.diff(csr.indptr))  # rows with at least one entry
+        if len(filled):
+            out[filled] = np.add.reduceat(products, csr.indptr[filled], axis=0)
+        return out
+    return quad.qmatmul(quad.to_quad(np.asarray(jacobian, dtype=np.float64)), np.ascontiguousarray(w.T))
+
+
+def graded_numbers(case: Case, quantity: str, x: np.ndarray):
+    """At each point of ``x``: the reference's graded numbers (quad, (N, G)), f's largest
+    value (float64, (N,)) and per-point text."""
+    rows, f, text = [], [], []
+    for point in np.asarray(x, dtype=np.float64):
+        r, c0 = _rows(case, quantity, point)
+        rows.append(r)
+        f.append(float(np.max(np.abs(np.reshape(c0, -1)))) if np.size(c0) else np.nan)
+        text.append(_text(r))
+    return np.stack(rows), np.asarray(f), text
+
+
+def _text(r) -> str:
+    if len(r) == 1:
+        return str(r[0])
+    if len(r) > TEXT_COMPONENTS:
+        return ""
+    return json.dumps([str(v) for v in r])
+
+
+def description(case: Case, quantity: str) -> str:
+    if quantity == "jvp":
+        return "quad-precision forward mode (numpy-quaddtype), every entry"
+    what = {"gradient": "∇f·v", "vjp": "uᵀJ·v", "jacobian": "J·v", "hvp": "wᵀH·v"}[quantity]
+    entries = "columns" if quantity == "jacobian" else "entries"
+    return (f"quad-precision forward mode (numpy-quaddtype): {what} along {DIRECTIONS} random "
+            f"directions and {len(sample(case))} sampled {entries}")

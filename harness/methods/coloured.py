@@ -1,0 +1,51 @@
+"""Sparse Jacobians from c coloured directions (:mod:`harness.sparse`): JAX's jvps, and
+finite differences along the same directions.  Both return a scipy.sparse CSR matrix for the
+case's one point; the decompression (one gather) is part of the timed call."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness import sparse
+from harness.method import Cell, Evaluator
+from harness.namespaces import namespace
+
+
+def prepare_jax(jax, cell: Cell, device, jit: bool = True) -> Evaluator:
+    """vmap over the colours of jvp(f, x, s_c): the compressed Jacobian J·S in one program."""
+    xp = namespace("jax")
+    case = cell.case
+    seeds = jax.device_put(sparse.seeds(case, cell.dtype), device)
+
+    def compressed(x):  # x: (1, n), the case's one point
+        return jax.vmap(lambda s: jax.jvp(lambda y: case.fn(xp, y), (x[0],), (s,))[1])(seeds)
+
+    fn = jax.jit(compressed) if jit else compressed
+    primal = jax.jit(lambda x: case.fn(xp, x)) if jit else (lambda x: case.fn(xp, x))
+    return Evaluator(
+        call=lambda x: sparse.decompress(case, np.asarray(fn(x).block_until_ready())),
+        to_device=lambda a: jax.device_put(a, device).block_until_ready(),
+        to_numpy=lambda j: j,
+        primal=lambda x: primal(x).block_until_ready(),
+        info={"colours": int(seeds.shape[0])},
+    )
+
+
+def prepare_differences(cell: Cell, scheme: str, offsets: tuple, ends, step) -> Evaluator:
+    """(f(x + h∘s_c) − f(x − h∘s_c))/2 along each colour's direction (one-sided for forward and
+    backward), h_j the scheme's step for coordinate j; entry (r, k) is then row r of its
+    colour's difference over h_k."""
+    xp = namespace("numpy")
+    case = cell.case
+    seeds = sparse.seeds(case, cell.dtype)
+
+    def call(x):
+        point = x[0]
+        h = step(point)
+        xa, xb = ends(point[None, :], h[None, :] * seeds, scheme)  # (c, n) each
+        diff = (case.fn(xp, xa) - case.fn(xp, xb)) / (offsets[0] - offsets[1])  # (c, m): J·(h∘s_c)
+        j = sparse.decompress(case, diff)
+        j.data = j.data / h[j.indices]
+        return j
+
+    return Evaluator(call=call, to_numpy=lambda j: j, info={"colours": int(seeds.shape[0])})

@@ -1,0 +1,94 @@
+"""The quad-precision reference (harness.quad, harness.directional) against closed forms and
+mpmath, and grading by projections that catches a wrong derivative."""
+
+import mpmath
+import numpy as np
+import pytest
+
+from harness import accuracy as acc
+from harness import directional, quad
+from harness.case import Case
+from harness.namespaces import logsumexp
+from harness.reference import scalable
+
+pytest.importorskip("numpy_quaddtype")
+
+
+def test_jet_of_tanh_matches_closed_forms_to_30_digits():
+    x = np.array([-1.5, 0.25, 2.0])
+    case = Case("t", lambda xp, v: xp.tanh(v), "tanh")
+    c0, c1, c2 = quad.taylor(case, x, np.ones((1, 3)), second=True)
+    with mpmath.workdps(50):
+        for i, v in enumerate(x):
+            t = mpmath.tanh(mpmath.mpf(v))
+            assert abs(mpmath.mpf(str(c1[0, i])) - (1 - t * t)) < mpmath.mpf(10) ** -30
+            assert abs(mpmath.mpf(str(c2[0, i])) - (-t * (1 - t * t))) < mpmath.mpf(10) ** -30  # ½f″
+
+
+def _quadratic_case(n=6):
+    """f(x) = ½ xᵀAx + logsumexp(x) + Σ where(x > 0, x³, eˣ), with a hand-written gradient."""
+    a = np.random.default_rng(3).standard_normal((n, n))
+    a = a + a.T
+
+    def fn(xp, x):
+        from harness.namespaces import constant
+
+        return (xp.sum(x * (x @ constant(xp, a, like=x)), axis=-1) / 2 + logsumexp(xp, x)
+                + xp.sum(xp.where(x > 0, x * x * x, xp.exp(x)), axis=-1))
+
+    def gradient(x):
+        soft = np.exp(x - x.max()) / np.exp(x - x.max()).sum()
+        return a @ x + soft + np.where(x > 0, 3 * x * x, np.exp(x))
+
+    return Case("q", fn, "q", dim=n, quantities=("gradient",)), gradient
+
+
+def test_directional_reference_matches_a_closed_form_gradient():
+    case, gradient = _quadratic_case()
+    x = np.random.default_rng(4).uniform(-1, 1, (1, case.dim))
+    ref = scalable(case, x, "gradient")
+    values = gradient(x[0])[None]
+    hi, lo = acc.graded(values, ref)
+    assert acc.accuracy(hi, ref, np.array([True]), lo).digits > 14
+
+
+def test_grading_by_projection_catches_a_wrong_entry():
+    """A checker that cannot fail is worthless: one entry off by 1e-6 (sampled or not) shows."""
+    case, gradient = _quadratic_case()
+    x = np.random.default_rng(4).uniform(-1, 1, (1, case.dim))
+    ref = scalable(case, x, "gradient")
+    for entry in range(case.dim):
+        wrong = gradient(x[0])[None].copy()
+        wrong[0, entry] += 1e-6 * np.abs(wrong).max()
+        hi, lo = acc.graded(wrong, ref)
+        assert acc.accuracy(hi, ref, np.array([True]), lo).digits < 8, entry
+
+
+def test_hvp_reference_by_polarisation_matches_the_hessian():
+    n = 5
+    case = Case("h", lambda xp, x: xp.sum(xp.exp(x), axis=-1) + xp.sum(x * x * x, axis=-1), "h", dim=n,
+                quantities=("gradient", "hvp"))
+    x = np.random.default_rng(6).uniform(-1, 1, (1, n))
+    hessian = np.diag(np.exp(x[0]) + 6 * x[0])
+    ref = scalable(case, x, "hvp")
+    hi, lo = acc.graded((hessian @ case.tangent())[None], ref)
+    assert acc.accuracy(hi, ref, np.array([True]), lo).digits > 14
+    hi, lo = acc.graded((hessian @ case.tangent() * 1.001)[None], ref)
+    assert acc.accuracy(hi, ref, np.array([True]), lo).digits < 4
+
+
+def test_quad_matmul_loops_batches_numpy_quaddtype_gets_wrong():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 2, 4, 5)), rng.standard_normal((5, 2))
+    got = quad.qmatmul(quad.to_quad(a), quad.to_quad(b)).astype(np.float64)
+    np.testing.assert_allclose(got, a @ b, rtol=1e-14)
+    v = rng.standard_normal(5)
+    got = quad.qmatmul(quad.to_quad(v), quad.to_quad(a[0, 0].T)).astype(float)
+    np.testing.assert_allclose(got, v @ a[0, 0].T, rtol=1e-14)
+
+
+def test_sampled_entries_and_directions_are_fixed():
+    case, _ = _quadratic_case()
+    np.testing.assert_array_equal(directional.weights(case), directional.weights(case))
+    rows = directional.DIRECTIONS + min(directional.SAMPLE, case.dim)
+    assert directional.weights(case).shape == (rows, case.dim)
