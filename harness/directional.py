@@ -100,29 +100,27 @@ def project(quantity: str, weights_: np.ndarray, values) -> tuple[np.ndarray, np
         flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
         return flat, np.zeros_like(flat)
     w = quad.to_quad(weights_)
-    rows = []
-    for value in values:
-        if quantity == "jacobian":
-            rows.append(np.reshape(_jacobian_times(value, w), -1))
-        else:
-            rows.append(quad.qmatmul(w, quad.to_quad(np.asarray(value, dtype=np.float64))))
-    hi, lo = zip(*(quad.split(r) for r in rows))
+    hi, lo = zip(*(quad.split(projected(quantity, w, value)) for value in values))
     return np.stack(hi), np.stack(lo)
 
 
-def _jacobian_times(jacobian, w) -> np.ndarray:
-    """J·Wᵀ in quad, (m, D): J dense, or a scipy.sparse matrix (summed row by row)."""
-    if hasattr(jacobian, "tocsr"):
-        csr = jacobian.tocsr()
+def projected(quantity: str, w, value) -> np.ndarray:
+    """One point's value (float64, quad, or a scipy.sparse Jacobian) projected in quad on the
+    directions ``w`` (quad, (D, n)): J·Wᵀ flattened output by output, else W·value."""
+    if hasattr(value, "tocsr"):
+        csr = value.tocsr()
         csr.sort_indices()
-        values = quad.to_quad(csr.data)
-        products = values[:, None] * w.T[csr.indices]  # (nnz, D)
+        products = quad.to_quad(csr.data)[:, None] * w.T[csr.indices]  # (nnz, D)
         out = quad.to_quad(np.zeros((csr.shape[0], w.shape[0])))
         filled = np.flatnonzero(np.diff(csr.indptr))  # rows with at least one entry
         if len(filled):
             out[filled] = np.add.reduceat(products, csr.indptr[filled], axis=0)
-        return out
-    return quad.qmatmul(quad.to_quad(np.asarray(jacobian, dtype=np.float64)), np.ascontiguousarray(w.T))
+        return np.reshape(out, -1)
+    value = np.asarray(value)
+    value = value if value.dtype == w.dtype else quad.to_quad(value)
+    if quantity == "jacobian":
+        return np.reshape(quad.qmatmul(value, np.ascontiguousarray(w.T)), -1)
+    return quad.qmatmul(w, value)
 
 
 def graded_numbers(case: Case, quantity: str, x: np.ndarray):

@@ -42,8 +42,9 @@ def _reduce(ufunc, x, axis):
     return found if isinstance(found, np.ndarray) else np.array(found, dtype=object)  # 0-d, indexable
 
 
-def _object_namespace(name: str, table: dict, maximum, minimum, choose) -> SimpleNamespace:
-    """``choose(condition, a, b)``: the scalar ``where`` (SymPy's is a Piecewise, an exact
+def object_namespace(name: str, table: dict, maximum, minimum, choose) -> SimpleNamespace:
+    """The case API over NumPy object arrays of ``table``'s numbers (scalar functions applied
+    entrywise).  ``choose(condition, a, b)``: the scalar ``where`` (SymPy's is a Piecewise, an exact
     expression; mpmath's picks the branch at the point)."""
     max2, min2 = np.frompyfunc(maximum, 2, 1), np.frompyfunc(minimum, 2, 1)
     where3 = np.frompyfunc(choose, 3, 1)
@@ -70,7 +71,7 @@ def _sympy():
 
     table = {name: getattr(sympy, name) for name in ELEMENTARY if hasattr(sympy, name)}
     table.update(abs=sympy.Abs, log1p=lambda x: sympy.log(1 + x))
-    return _object_namespace("sympy", table, sympy.Max, sympy.Min,
+    return object_namespace("sympy", table, sympy.Max, sympy.Min,
                              lambda c, a, b: sympy.Piecewise((a, c), (b, True)))
 
 
@@ -79,7 +80,7 @@ def _mpmath():
 
     table = {name: getattr(mpmath, name) for name in ELEMENTARY if name != "abs"}
     table.update(abs=mpmath.fabs)
-    return _object_namespace("mpmath", table, max, min, lambda c, a, b: a if c else b)
+    return object_namespace("mpmath", table, max, min, lambda c, a, b: a if c else b)
 
 
 def numpy_like(module, name: str) -> SimpleNamespace:

@@ -321,8 +321,7 @@ def stack(arrays, axis=0):
         if isinstance(a, Jet):
             c = (a.c0, *a._aligned(len(shape)))[k]
             return np.broadcast_to(c, shape if k == 0 else (d, *shape))
-        zero = to_quad(np.zeros((d, *shape)))
-        return np.broadcast_to(_const(a), shape) if k == 0 else zero
+        return np.broadcast_to(_const(a), shape) if k == 0 else to_quad(np.zeros((d, *shape)))
 
     inner = axis + 1 if axis >= 0 else axis
     return Jet(np.stack([lift(a, 0) for a in arrays], axis=axis),

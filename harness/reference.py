@@ -198,19 +198,13 @@ def _cross_check(case: Case, quantity: str, ref: Reference) -> str:
         projected = exact.reshape(len(exact), -1)
     else:
         w = quad.to_quad(directional.weights(case))
-        projected = np.stack([np.reshape(_quad_project(quantity, value, w), -1) for value in exact])
+        projected = np.stack([directional.projected(quantity, w, value) for value in exact])
     scale = np.max(np.abs(numbers.astype(np.float64)), initial=0.0) or 1.0
     worst = float(np.max(np.abs((projected - numbers).astype(np.float64)))) / scale
     if worst > 10.0 ** -CROSS_CHECK_DIGITS:
         raise ReferenceMismatch(f"{case.name} {quantity}: mpmath and the quad-precision reference differ "
                                 f"by {worst:.2g} relative to the largest graded number")
     return f", cross-checked against quad-precision forward mode to {CROSS_CHECK_DIGITS} digits"
-
-
-def _quad_project(quantity: str, value, w):
-    if quantity == "jacobian":
-        return directional.quad.qmatmul(value, np.ascontiguousarray(w.T))
-    return directional.quad.qmatmul(w, value)
 
 
 def _reference(case: Case, order: int, x: np.ndarray, quantity: str) -> Reference:

@@ -5,12 +5,14 @@ together: J·(e_a + e_b) holds column a in a's rows and column b in b's.  A gree
 of the columns' conflict graph (columns conflict when they share a row; Curtis, Powell and
 Reid 1974, Gebremedhin, Manne and Pothen 2005) gives c colours; a method computes the
 compressed Jacobian J·S (m × c, S the n × c seed matrix of the colours) by c jvps or c
-differences, and :func:`decompress` reads each non-zero back from its colour's column.
+differences, and :meth:`Colouring.decompress` reads each non-zero back from its colour's
+column.
 A bundle adjustment's 15 non-zeros per row need 15 colours, at any problem size.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -37,31 +39,40 @@ def greedy_colouring(rows: np.ndarray, cols: np.ndarray, shape: tuple) -> np.nda
     return colours
 
 
+@dataclass(frozen=True)
+class Colouring:
+    """A case's Jacobian pattern with a colour per column: what a method needs to compress the
+    Jacobian into c directions and read it back."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    colours: np.ndarray
+    shape: tuple
+
+    @property
+    def count(self) -> int:
+        return int(self.colours.max()) + 1
+
+    def seeds(self, dtype="float64") -> np.ndarray:
+        """(c, n): one direction per colour, 1 on the colour's columns."""
+        s = np.zeros((self.count, self.shape[1]), dtype=dtype)
+        s[self.colours, np.arange(self.shape[1])] = 1
+        return s
+
+    def decompress(self, compressed: np.ndarray, scale: np.ndarray | None = None):
+        """The scipy.sparse CSR Jacobian from J·S (c, m): entry (r, k) is row r of k's colour's
+        direction (over ``scale[k]``, a difference's step, where given)."""
+        import scipy.sparse
+
+        values = np.asarray(compressed)[self.colours[self.cols], self.rows]
+        if scale is not None:
+            values = values / scale[self.cols]
+        return scipy.sparse.csr_matrix((values, (self.rows, self.cols)), shape=self.shape)
+
+
 @lru_cache(maxsize=8)
-def _plan(case) -> tuple:
+def colouring(case) -> Colouring:
+    """The case's pattern (``Case.sparsity``) coloured greedily, once per case."""
     rows, cols = case.sparsity()
     shape = (case.out_dim, case.dim)
-    colours = greedy_colouring(rows, cols, shape)
-    return np.asarray(rows), np.asarray(cols), colours, shape
-
-
-def plan(case) -> tuple:
-    """(rows, cols, colours, shape) of the case's Jacobian pattern (computed once per case)."""
-    return _plan(case)
-
-
-def seeds(case, dtype="float64") -> np.ndarray:
-    """(c, n): one direction per colour, 1 on the colour's columns."""
-    _, _, colours, shape = plan(case)
-    s = np.zeros((colours.max() + 1, shape[1]), dtype=dtype)
-    s[colours, np.arange(shape[1])] = 1
-    return s
-
-
-def decompress(case, compressed: np.ndarray):
-    """The scipy.sparse CSR Jacobian from J·S (c, m): entry (r, k) is row r of its colour's jvp."""
-    import scipy.sparse
-
-    rows, cols, colours, shape = plan(case)
-    values = np.asarray(compressed)[colours[cols], rows]
-    return scipy.sparse.csr_matrix((values, (rows, cols)), shape=shape)
+    return Colouring(np.asarray(rows), np.asarray(cols), greedy_colouring(rows, cols, shape), shape)

@@ -15,7 +15,8 @@ def prepare_jax(jax, cell: Cell, device, jit: bool = True) -> Evaluator:
     """vmap over the colours of jvp(f, x, s_c): the compressed Jacobian J·S in one program."""
     xp = namespace("jax")
     case = cell.case
-    seeds = jax.device_put(sparse.seeds(case, cell.dtype), device)
+    colouring = sparse.colouring(case)
+    seeds = jax.device_put(colouring.seeds(cell.dtype), device)
 
     def compressed(x):  # x: (1, n), the case's one point
         return jax.vmap(lambda s: jax.jvp(lambda y: case.fn(xp, y), (x[0],), (s,))[1])(seeds)
@@ -23,7 +24,7 @@ def prepare_jax(jax, cell: Cell, device, jit: bool = True) -> Evaluator:
     fn = jax.jit(compressed) if jit else compressed
     primal = jax.jit(lambda x: case.fn(xp, x)) if jit else (lambda x: case.fn(xp, x))
     return Evaluator(
-        call=lambda x: sparse.decompress(case, np.asarray(fn(x).block_until_ready())),
+        call=lambda x: colouring.decompress(np.asarray(fn(x).block_until_ready())),
         to_device=lambda a: jax.device_put(a, device).block_until_ready(),
         to_numpy=lambda j: j,
         primal=lambda x: primal(x).block_until_ready(),
@@ -37,15 +38,14 @@ def prepare_differences(cell: Cell, scheme: str, offsets: tuple, ends, step) -> 
     colour's difference over h_k."""
     xp = namespace("numpy")
     case = cell.case
-    seeds = sparse.seeds(case, cell.dtype)
+    colouring = sparse.colouring(case)
+    seeds = colouring.seeds(cell.dtype)
 
     def call(x):
         point = x[0]
         h = step(point)
         xa, xb = ends(point[None, :], h[None, :] * seeds, scheme)  # (c, n) each
         diff = (case.fn(xp, xa) - case.fn(xp, xb)) / (offsets[0] - offsets[1])  # (c, m): J·(h∘s_c)
-        j = sparse.decompress(case, diff)
-        j.data = j.data / h[j.indices]
-        return j
+        return colouring.decompress(diff, scale=h)
 
     return Evaluator(call=call, to_numpy=lambda j: j, info={"colours": int(seeds.shape[0])})

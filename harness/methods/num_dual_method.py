@@ -22,10 +22,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from harness.method import Cell, Evaluator
-from harness.namespaces import ELEMENTARY
+from harness.namespaces import ELEMENTARY, object_namespace
 
 
-def _elementary(name: str):
+def _on_number(name: str):
     on_float = abs if name == "abs" else getattr(math, name)
 
     def on_number(x):
@@ -35,8 +35,7 @@ def _elementary(name: str):
             return x if x >= 0 else -x
         return getattr(x, name)()
 
-    on_array = np.frompyfunc(on_number, 1, 1)
-    return lambda x: on_array(x) if isinstance(x, np.ndarray) else on_number(x)
+    return on_number
 
 
 def _larger_one(a, b):
@@ -49,40 +48,10 @@ def _smaller_one(a, b):
     return a + 0 * b if a <= b else b + 0 * a
 
 
-def _chosen_one(condition, a, b):
-    return a if condition else b
-
-
-_larger = np.frompyfunc(_larger_one, 2, 1)
-_smaller = np.frompyfunc(_smaller_one, 2, 1)
-_chosen = np.frompyfunc(_chosen_one, 3, 1)
-
-
-def _reduce(ufunc, x, axis):
-    found = ufunc.reduce(np.ravel(x), axis=0) if axis is None else ufunc.reduce(x, axis=axis)
-    return found if isinstance(found, np.ndarray) else np.array(found, dtype=object)  # 0-d, indexable
-
-
-def _maximum(a, b):
-    return _larger(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else _larger_one(a, b)
-
-
 def namespace() -> SimpleNamespace:
     """The case namespace over dual numbers and NumPy object arrays of them."""
-    return SimpleNamespace(
-        __name__="num_dual",
-        **{name: _elementary(name) for name in ELEMENTARY},
-        sum=lambda x, axis=None: np.sum(x, axis=axis),
-        mean=lambda x, axis=None: np.sum(x, axis=axis) / (np.size(x) if axis is None else np.shape(x)[axis]),
-        stack=lambda arrays, axis=0: np.stack(arrays, axis=axis),
-        reshape=np.reshape,
-        maximum=_maximum,
-        where=lambda c, a, b: _chosen(c, a, b),
-        max=lambda x, axis=None: _reduce(_larger, x, axis),
-        min=lambda x, axis=None: _reduce(_smaller, x, axis),
-        matmul=lambda a, b: a @ b,
-        concat=lambda arrays, axis=0: np.concatenate(arrays, axis=axis),
-    )
+    return object_namespace("num_dual", {name: _on_number(name) for name in ELEMENTARY}, _larger_one,
+                            _smaller_one, lambda c, a, b: a if c else b)
 
 
 def _fourth_derivative(nd, g, x: float) -> float:
