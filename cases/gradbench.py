@@ -4,7 +4,7 @@
 Each is a sweep of sizes; a size's default input is generated deterministically (NumPy's
 ``default_rng(31337)``, gradbench's seed, in the order of its generator) and rounded to
 float32, so that float32 and float64 cells see the same numbers and share one reference.
-:mod:`cases.gradbench_input` reads the same inputs from a gradbench ``evaluate`` message
+:mod:`harness.gradbench_input` reads the same inputs from a gradbench ``evaluate`` message
 instead (``diffbench run --input FILE``).
 
 Every function takes θ of shape (..., n): leading axes are a batch of parameter vectors
@@ -14,9 +14,11 @@ Every function takes θ of shape (..., n): leading axes are a batch of parameter
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
+from harness import gradbench_input
 from harness.extend import Case
 from harness.namespaces import constant, logsumexp
 
@@ -124,10 +126,28 @@ def gmm_case(inputs: dict, label: str = "") -> Case:
     )
 
 
-def gmm(d: int = 2, k: int = 5, n: int = 10) -> Case:
-    """gradbench's GMM at (d, k, n) with its generated input (float32-exact)."""
+def gmm(d: int = 2, k: int = 5, n: int = 10, input: str | None = None) -> Case:  # noqa: A002
+    """gradbench's GMM at (d, k, n) with its generated input (float32-exact), or the input of a
+    gradbench-format file."""
+    if input is not None:
+        return gmm_case(gmm_from_file(input), label=f"; input {Path(input).name}")
     inputs = {key: f32(v) if isinstance(v, np.ndarray) else v for key, v in gmm_generate(d, k, n).items()}
     return gmm_case(inputs)
+
+
+def gmm_from_file(path) -> dict:
+    """A gradbench gmm input: d, k, n, x, alpha, mu, q, l (flat column by column, or jagged by
+    rows as gradbench's first drafts wrote it), m, gamma."""
+    _, data = gradbench_input.read(path)
+    found = gradbench_input.fields(path, data, ("d", "k", "n", "x", "alpha", "mu", "q", "l", "m", "gamma"))
+    d = int(found["d"])
+    lower = found["l"]
+    if lower and isinstance(lower[0], list) and lower[0] and isinstance(lower[0][0], list):  # jagged rows
+        lower = [[rows[i][j] for j in range(d) for i in range(j + 1, d)] for rows in lower]
+    found["l"] = np.asarray(lower, dtype=np.float64).reshape(int(found["k"]), d * (d - 1) // 2)
+    for name in ("x", "alpha", "mu", "q"):
+        found[name] = np.asarray(found[name], dtype=np.float64)
+    return found
 
 
 GMM_FULL = [{"d": d, "k": k, "n": 1000} for d in (2, 10, 20, 32, 64) for k in (5, 10, 25, 50, 100)]
@@ -162,6 +182,7 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
     l, b, c = main.shape[0] // 2, main.shape[1] // 4, sequence.shape[0]  # noqa: E741
     theta = np.concatenate([main.ravel(), extra.ravel()])
     main_size = 8 * l * b
+    bits_set = sequence.sum(axis=1)  # Σⱼ sₜⱼ: how many bits of character t are 1
 
     def objective(xp, x):
         weights = _block(xp, x, 0, (2 * l, 4 * b))
@@ -186,7 +207,7 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
             # ADBench's log-softmax yⱼ − log(2 + Σ exp y), without a shift, weighted by the next
             # character's bits: Σⱼ sⱼyⱼ − (Σⱼ sⱼ)·log(2 + Σ exp y)
             normaliser = xp.log(2 + xp.sum(xp.exp(y), axis=-1))
-            total = total + xp.sum(seq[t + 1] * y, axis=-1) - float(sequence[t + 1].sum()) * normaliser
+            total = total + xp.sum(seq[t + 1] * y, axis=-1) - float(bits_set[t + 1]) * normaliser
         return -total / ((c - 1) * b)
 
     return Case(
@@ -202,7 +223,12 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
     )
 
 
-def lstm(l: int = 1, c: int = 4) -> Case:  # noqa: E741 (the spec's name)
+def lstm(l: int = 1, c: int = 4, input: str | None = None) -> Case:  # noqa: E741, A002 (the spec's names)
+    """ADBench's LSTM at (l, c) with generated inputs (float32-exact), or a gradbench-format file's."""
+    if input is not None:
+        _, data = gradbench_input.read(input)
+        names = ("main_params", "extra_params", "state", "sequence")
+        return lstm_case(gradbench_input.fields(input, data, names), label=f"; input {Path(input).name}")
     inputs = {key: f32(v) for key, v in lstm_generate(l, c).items()}
     return lstm_case(inputs)
 

@@ -162,8 +162,9 @@ register_case(
 )
 
 
-def sweep_points(name: str):
-    """Re-register a scalar case as a sweep over its number of points (full profile: up to 10⁷)."""
+def sweep_points(name: str, default=()):
+    """Re-register a scalar case as a sweep over its number of points (full profile: up to 10⁷);
+    ``default``: numbers of points the default profile adds to the case's own grid."""
     from harness.registry import CASES
 
     case = CASES.get(name)
@@ -173,13 +174,14 @@ def sweep_points(name: str):
         # seed's own array (XLA on the CPU is 3-9x slower on 10⁶ + 3 points than on 10⁶)
         return replace(case, grid=grid) if points is None else replace(case, grid=points, seed_points=())
 
-    return register_sweep(name, sized, quick=[{"grid": case.grid}], default=[{"grid": case.grid}],
+    return register_sweep(name, sized, quick=[{"grid": case.grid}],
+                          default=[{"grid": g} for g in (case.grid, *default)],
                           full=[{"grid": g} for g in (case.grid, 10**4, 10**6, 10**7)])
 
 
 SQUARE = sweep_points("square")  # seed 001 times x² and f_composed on 10⁶ points
-for _name in ("tanh", "exp_sin"):
-    sweep_points(_name)
+for _name in ("tanh", "exp_sin"):  # where elementwise methods part ways: 10⁴ and 10⁶ points
+    sweep_points(_name, default=(10**4, 10**6))
 
 # The sizes of `diffbench run --preset seed-001` (harness.presets): seed 001's section 5 times x²
 # and p∘p∘p on np.linspace(-5, 5, 10**6).  Only the preset asks for this profile.

@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a fixed selection that redoes a seed's measurement (instead of --cases, "
                           "--methods, --dtypes, --orders, --quantities, --sizes): "
                           + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()))
+    run.add_argument("--input", metavar="FILE",
+                     help="a gradbench-format input (an evaluate message, or its input object) for one "
+                          "workload: its module, else the one case --cases names (gmm, lstm)")
     run.add_argument("--timeout", type=float, default=None,
                      help="seconds per cell (default: the case's own budget, else 120)")
     run.add_argument("--out", help="output folder (default: results/; a resumed run's own folder)")
@@ -62,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", metavar="I/N",
                      help="measure only the I-th of N balanced parts of the cells, e.g. 2/8 "
                           "(then 'diffbench merge' the parts)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="list the cells with their estimated seconds, and the shards' loads, "
+                          "without measuring")
     run.add_argument("--quiet", action="store_true", help="no progress bar or log lines on stderr")
     run.add_argument("--log", action="store_true",
                      help="one line per cell on stderr (for log files; a terminal shows a progress bar)")
@@ -110,6 +116,15 @@ def _run(args) -> int:
         raise UsageError(f"--timeout must be a finite positive number of seconds, got {args.timeout:g}")
     if args.memory_limit is not None and not 0 < args.memory_limit < float("inf"):
         raise UsageError(f"--memory-limit must be a finite positive number of GB, got {args.memory_limit:g}")
+    if args.dry_run:
+        from harness import dry_run, plan
+
+        selection = plan.Selection.of(cases=args.cases, methods=args.methods, dtypes=args.dtypes,
+                                      devices=args.devices, orders=args.orders, quantities=args.quantities,
+                                      sizes=args.sizes, preset=args.preset, shard=args.shard,
+                                      plugins=args.plugin, input=args.input)
+        print("\n".join(dry_run.lines(selection)))
+        return 0
     df = harness.run(
         cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
         orders=args.orders, quantities=args.quantities, sizes=args.sizes,
@@ -118,7 +133,7 @@ def _run(args) -> int:
         timeout=args.timeout, resume=args.resume, isolate=not args.in_process,
         step_sweep=None if args.resume else not args.no_step_sweep and (args.step_sweep or True),
         memory_limit=int(args.memory_limit * 2**30) if args.memory_limit else None,
-        progress=None if args.quiet else sys.stderr, log=args.log,
+        progress=None if args.quiet else sys.stderr, log=args.log, input=args.input,
     )
     paths = [("results", df.attrs["path"])]
     if args.report:

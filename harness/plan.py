@@ -11,6 +11,7 @@ sweeps to the profile's sizes, presets to their cells, the shard to its balanced
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -58,6 +59,7 @@ class Selection:
     sizes: str = "default"
     preset: str | None = None
     shard: str | None = None
+    input: str | None = None  # a gradbench-format input file for one workload, as an absolute path
     plugins: tuple = ()  # plugin files, as absolute paths
     timeout: float | None = None  # every cell's budget (default: its case's own)
     timing: dict | None = None  # the timing loop's repeats / min_batch_s
@@ -77,9 +79,10 @@ class Selection:
         return cls(**{k: (tuple(v) if k == "plugins" else v) for k, v in recorded.items() if k in known})
 
     @classmethod
-    def of(cls, plugins=(), **chosen) -> Selection:
-        """A selection with its plugin files resolved (a resumed run may start elsewhere)."""
-        return cls(plugins=tuple(str(Path(p).resolve()) for p in plugins), **chosen)
+    def of(cls, plugins=(), input=None, **chosen) -> Selection:  # noqa: A002
+        """A selection with its plugin and input files resolved (a resumed run may start elsewhere)."""
+        return cls(plugins=tuple(str(Path(p).resolve()) for p in plugins),
+                   input=str(Path(input).resolve()) if input else None, **chosen)
 
 
 @dataclass
@@ -117,10 +120,25 @@ def expand(entries, profile: str) -> list:
     return [c for e in entries for c in (e.cases(profile) if isinstance(e, CaseSweep) else [e])]
 
 
+def input_case(path: str, cases=None):
+    """The workload of a gradbench-format input file: its message's module, else the one case
+    named by ``cases``, at the size ``input=FILE``."""
+    from harness.gradbench_input import read
+
+    module, _ = read(path)
+    names = [module] if module else [n for n in (cases.split(",") if isinstance(cases, str) else cases or [])]
+    if len(names) != 1 or names[0] not in CASES.all():
+        raise UsageError(f"--input {path}: name its one workload with --cases (the file has no module)")
+    sweep = CASES.all()[names[0]]
+    if not isinstance(sweep, CaseSweep) or "input" not in inspect.signature(sweep.factory).parameters:
+        raise UsageError(f"--input: case {names[0]!r} takes no gradbench input file")
+    return sweep.at({"input": path})
+
+
 def cells(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
-          sizes="default") -> list[PlannedCell]:
+          sizes="default", input=None) -> list[PlannedCell]:  # noqa: A002
     """Every (method, cell) of a selection, in a stable order: case, task, method, dtype, device."""
-    case_list = expand(CASES.select(cases), sizes)
+    case_list = [input_case(input, cases)] if input else expand(CASES.select(cases), sizes)
     quick = sizes == "quick"
     method_list = METHODS.select(QUICK_METHODS if quick and methods is None else methods)
     if methods is None:  # opt-in methods (slow to set up) only when asked for by name or pattern
@@ -175,7 +193,7 @@ def build(selection: Selection, done: set | frozenset = frozenset()) -> Plan:
     for plugin in s.plugins:
         load_plugin(plugin)
     if s.preset is None:
-        planned = cells(s.cases, s.methods, s.dtypes, s.devices, s.orders, s.quantities, s.sizes)
+        planned = cells(s.cases, s.methods, s.dtypes, s.devices, s.orders, s.quantities, s.sizes, s.input)
     else:
         planned = preset_cells(s.preset, s.devices, cases=s.cases, methods=s.methods, dtypes=s.dtypes,
                                orders=s.orders, quantities=s.quantities,

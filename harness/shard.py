@@ -50,6 +50,13 @@ BACKEND_FIXED_S = {"jax": 0.32, "torch": 0.24, "tensorflow": 0.26}  # tracing, d
 # (every derivative entry sums over the rows), from the same fit; any other case weighs 1.
 CASE_WEIGHT = {"logistic_iris": 70.0, "mlp_loss": 30.0, "softmax_xent": 24.0, "logistic_loss": 16.0,
                "mlp_loss_seed": 5.0}
+# A workload (Case.work: arithmetic per evaluation) costs about this many seconds per operation in
+# vectorised NumPy-like code, and a cell makes about CALLS_PER_CELL evaluations of its derivative
+# (first call, the timing batches, memory, primal); a derivative costs the objective times the
+# number of directions its mode pushes (n for differences and forward mode, 4 for reverse mode)
+WORK_OP_S = 2e-9
+CALLS_PER_CELL = 8
+REVERSE_FACTOR = 4
 SWELL_BASE = 3.0  # composition depth d (nested_polynomial depth, logistic_map n): swell ~ 3^(d−1)
 
 
@@ -86,7 +93,12 @@ def cost(method, cell) -> float:
     if cell.quantity == "training":  # calibrated on 1000 steps of a 3-parameter logistic regression
         return min(fixed + per_step * case.training.steps, budget)
     points = case.grid + len(case.seed_points)
-    return min(fixed + per_entry * k * weight + max(per_point, POINT_S) * points * k, budget)
+    workload = 0.0
+    if case.work is not None:
+        reverse = method.family == "automatic" and "reverse" in method.mode
+        directions = REVERSE_FACTOR if reverse else max(1, case.dim)
+        workload = WORK_OP_S * case.work * directions * points * CALLS_PER_CELL
+    return min(fixed + per_entry * k * weight + max(per_point, POINT_S) * points * k + workload, budget)
 
 
 # ---- Assignment ---------------------------------------------------------------------------------

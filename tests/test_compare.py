@@ -1,6 +1,6 @@
 """Run-to-run comparison: a method made slower on purpose is flagged, and nothing else is.
 
-Three short real runs (tanh, order 1, float64: central, forward and the plugin method
+Three short real runs (square, order 1, float64: central, forward and the plugin method
 ``throttled``) differ only in ``DIFFBENCH_TEST_SLOWDOWN``, which makes ``throttled``
 repeat its work SLOWDOWN times per call.  Accuracy changes, status changes and
 unmatched cells are built by editing a copy of a results table.
@@ -31,7 +31,7 @@ P_SEPARATED = 2 / math.comb(10, 5)  # exact two-sided p when all 5 new batches e
 def _run(out, slowdown):
     env = dict(os.environ, DIFFBENCH_TEST_SLOWDOWN=str(slowdown))
     proc = subprocess.run(
-        [sys.executable, "-m", "harness", "run", "--plugin", str(PLUGIN), "--cases", "tanh", "--methods",
+        [sys.executable, "-m", "harness", "run", "--plugin", str(PLUGIN), "--cases", "square", "--methods",
          ",".join(METHODS), "--dtypes", "float64", "--orders", "1", "--out", str(out), "--quiet"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -42,11 +42,13 @@ def _diffbench(*args, **kw):
 @pytest.mark.slow
 def test_a_200_cell_matrix_with_faults_measures_every_healthy_cell(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--plugin", str(FAULTS), "--cases",
-                             CASES, "--methods", f"fault-*,{HEALTHY}", "--orders", "1", "--timeout", "3",
+                             CASES, "--sizes", "quick", "--dtypes", "float64,float32", "--methods",
+                             f"fault-*,{HEALTHY}", "--orders", "1", "--timeout", "3",
                              "--memory-limit", "1.5", "--out", str(tmp_path), "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # meanwhile (the run spends most of its time waiting out hung cells): the healthy methods alone
-    alone = harness.run(cases=CASES, methods=HEALTHY, orders="1", timeout=60, timing=UNTIMED)
+    alone = harness.run(cases=CASES, methods=HEALTHY, orders="1", timeout=60, timing=UNTIMED, sizes="quick",
+                        dtypes="float64,float32")
     out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err
     cells = pd.read_parquet(out.split()[0])
@@ -70,7 +72,7 @@ def test_a_200_cell_matrix_with_faults_measures_every_healthy_cell(tmp_path):
 @pytest.mark.slow
 def test_a_killed_run_resumed_has_the_rows_of_an_uninterrupted_one(tmp_path):
     selection = ["--cases", "tanh,cubic,softplus", "--methods", "central,forward,dual,sympy,complex-step",
-                 "--orders", "1,2"]
+                 "--orders", "1,2", "--sizes", "quick", "--dtypes", "float64,float32"]
     whole = _diffbench("run", *selection, "--out", tmp_path / "whole", "--quiet", timeout=600)
     assert whole.returncode == 0, whole.stderr
     expected = pd.read_parquet(whole.stdout.split()[0])
@@ -104,7 +106,7 @@ UNRULY = Path(__file__).parent / "plugins" / "unruly.py"
 
 
 def test_exit_and_interrupt_in_a_worker_fail_their_cells_and_the_run_goes_on(tmp_path):
-    proc = _diffbench("run", "--plugin", UNRULY, "--cases", "tanh,cubic", "--methods",
+    proc = _diffbench("run", "--plugin", UNRULY, "--cases", "tanh,cubic", "--sizes", "quick", "--methods",
                       "exits,interrupts,stops,central", "--dtypes", "float64", "--orders", "1",
                       "--timeout", "20", "--out", tmp_path, "--quiet", "--no-step-sweep", timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -123,8 +125,9 @@ def test_exit_and_interrupt_in_a_worker_fail_their_cells_and_the_run_goes_on(tmp
 def test_a_method_printing_20_mb_leaves_only_the_paths_on_stdout(tmp_path):
     with (tmp_path / "out.txt").open("w") as out:
         proc = subprocess.run([sys.executable, "-m", "harness", "run", "--plugin", str(UNRULY), "--cases",
-                               "tanh", "--methods", "chatty,central", "--dtypes", "float64", "--orders", "1",
-                               "--out", str(tmp_path / "results"), "--no-step-sweep"],
+                               "tanh", "--sizes", "quick", "--methods", "chatty,central", "--dtypes",
+                               "float64", "--orders", "1", "--out", str(tmp_path / "results"),
+                               "--no-step-sweep"],
                               stdout=out, stderr=subprocess.PIPE, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     printed = (tmp_path / "out.txt").read_text().splitlines()

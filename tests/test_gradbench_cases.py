@@ -135,3 +135,62 @@ def test_lstm_log_gamma_and_sizes_follow_the_specs():
     assert CASES.get("lstm").at({"l": 2, "c": 4}).dim == 8 * 2 * 14 + 3 * 14
     assert CASES.get("gmm").at({"d": 2, "k": 5, "n": 10}).dim == 30  # gradbench's example: 30
     assert {tuple(s.values()) for s in CASES.get("gmm").profiles["full"]} >= {(64, 100, 1000)}
+
+
+def _write_input(path, data, module=None):
+    import json
+
+    plain = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in data.items()}
+    path.write_text(json.dumps({"kind": "evaluate", "module": module, "function": "objective", "input": plain}
+                               if module else plain))
+    return path
+
+
+@pytest.mark.parametrize("name, size", [("gmm", {"d": 2, "k": 5, "n": 10}), ("lstm", {"l": 1, "c": 4})])
+def test_a_gradbench_input_file_gives_the_generated_inputs_objective(tmp_path, name, size):
+    from cases.gradbench import f32, gmm_generate, lstm_generate
+
+    generated = gmm_generate(**size) if name == "gmm" else lstm_generate(**size)
+    data = {k: f32(v) if isinstance(v, np.ndarray) else v for k, v in generated.items()}
+    path = _write_input(tmp_path / "in.json", data, module=name if name == "gmm" else None)
+    from harness.plan import input_case
+
+    from_file = input_case(str(path), cases=name)
+    xp = namespace("numpy")
+    generated_case = CASES.get(name).at(size)
+    assert from_file.dim == generated_case.dim
+    expected = float(generated_case.fn(xp, generated_case.points())[0])
+    assert float(from_file.fn(xp, from_file.points())[0]) == expected
+
+
+def test_gmm_input_with_jagged_rows_reads_as_columns(tmp_path):
+    from cases.gradbench import gmm_generate
+
+    data = gmm_generate(3, 2, 4)
+    jagged = [[[row[0]] if i == 1 else ([row[1], row[2]] if i == 2 else []) for i in range(3)]
+              for row in data["l"]]  # flat (L21, L31, L32) → rows [[], [L21], [L31, L32]]
+    flat_case = CASES.get("gmm").at({"input": str(_write_input(tmp_path / "a.json", data, "gmm"))})
+    data_jagged = dict(data, l=jagged)
+    jagged_case = CASES.get("gmm").at({"input": str(_write_input(tmp_path / "b.json", data_jagged, "gmm"))})
+    np.testing.assert_array_equal(flat_case.points(), jagged_case.points())
+
+
+def test_a_bad_input_file_is_a_one_line_usage_error(tmp_path):
+    from harness.errors import UsageError
+    from harness.plan import input_case
+
+    path = tmp_path / "x.json"
+    path.write_text('{"d": 2}')
+    with pytest.raises(UsageError, match="missing field"):
+        input_case(str(path), cases="gmm")
+    with pytest.raises(UsageError, match="takes no gradbench input"):
+        input_case(str(path), cases="tanh")
+
+
+def test_dry_run_lists_cells_with_costs_and_shards():
+    from harness import dry_run, plan
+
+    lines = dry_run.lines(plan.Selection.of(cases="gmm", methods="jax,central,sympy", sizes="default"))
+    assert any("gmm" in ln and "jax" in ln and ln.rstrip().endswith(" s") for ln in lines)
+    assert any("unsupported: sympy is not tried" in ln for ln in lines)
+    assert lines[-4].endswith("nothing measured)") and lines[-1].startswith("--shard i/8:")

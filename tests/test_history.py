@@ -15,7 +15,7 @@ from tests.conftest import run_cli
 def folder(tmp_path_factory, fast):
     out = tmp_path_factory.mktemp("history")
     first = harness.run(cases="tanh,square", methods="central,forward", dtypes="float64", orders="1",
-                        out=out, timing=fast)
+                        out=out, timing=fast, sizes="quick")
     second = first.copy()
     second.loc[second["method"] == "central", "eval_s"] *= 2
     second.loc[second["method"] == "forward", "status"] = "failed"

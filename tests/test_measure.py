@@ -15,7 +15,7 @@ def faulty(fast):
     load_plugin(PLUGINS / "faulty.py")
     methods = "central,sloppy,wrong-sign,nan,short,raises,slow,no-device,needs-missing"
     return harness.run(cases="tanh", methods=methods, dtypes="float64", devices="cpu",
-                       orders="1", timeout=1.0, timing=fast)
+                       orders="1", timeout=1.0, timing=fast, sizes="quick")
 
 
 def status(df, method):
@@ -104,7 +104,7 @@ UNRULY = "exits,interrupts,generator-exit,stops,mutates,central"
 def unruly(fast):
     load_plugin(PLUGINS / "unruly.py")
     return harness.run(cases="tanh,cubic", methods=UNRULY, dtypes="float64", devices="cpu", orders="1",
-                       timeout=30.0, timing=fast)
+                       timeout=30.0, timing=fast, sizes="quick")
 
 
 @pytest.mark.parametrize("method, message", [
@@ -134,7 +134,7 @@ def test_a_method_that_writes_into_its_input_is_reported(unruly):
 
 def test_a_cells_output_never_reaches_the_callers(fast, capfd):
     load_plugin(PLUGINS / "unruly.py")
-    df = harness.run(cases="tanh", methods="chatty", dtypes="float64", orders="1", timing=fast)
+    df = harness.run(cases="tanh", methods="chatty", dtypes="float64", orders="1", timing=fast, sizes="quick")
     out, err = capfd.readouterr()
     assert df.status.tolist() == ["ok"] and df.digits.iloc[0] > 8
     assert "chatter" not in out + err and "C's stdio" not in out + err

@@ -19,7 +19,7 @@ BANDS = {"sympy": (14, 17), "jax": (14, 17), "torch": (14, 17),
 @pytest.fixture(scope="module")
 def run(untimed):
     return harness.run(cases="tanh,sin_square,cubic,softplus,exp_sin,abs,square", methods=BUILTIN,
-                       orders="1", timing=untimed)
+                       dtypes="float64,float32", orders="1", timing=untimed, sizes="quick")
 
 
 def cell(df, case, method, dtype="float64"):
@@ -117,7 +117,7 @@ FIRST_ORDER_ONLY = {"complex-step", "scipy-differentiate"}
 @pytest.fixture(scope="module")
 def wide(untimed):
     methods = ",".join(WIDE_BANDS)
-    return harness.run(cases="tanh,cubic", methods=methods, dtypes="float64", timing=untimed)
+    return harness.run(cases="tanh,cubic", methods=methods, dtypes="float64", timing=untimed, sizes="quick")
 
 
 @pytest.mark.parametrize("method", WIDE_BANDS)

@@ -156,7 +156,7 @@ SEED_X = {"tanh": [2.0], "cubic": [1.0, 2.0]}
 @pytest.fixture(scope="module")
 def seed_run(registered, untimed):
     return harness.run(cases="tanh,cubic", methods=",".join(registered), dtypes="float64", orders="1",
-                       timing=untimed)
+                       timing=untimed, sizes="quick")
 
 
 def point_digits(points, case, method, x) -> float:
@@ -200,7 +200,7 @@ def test_complex_step_is_wrong_on_abs_and_the_harness_shows_it(registered, untim
 
 def test_float32_cells(registered, untimed):
     df = harness.run(cases="tanh", methods="complex-step,scipy-approx-fprime,numdifftools", dtypes="float32",
-                     orders="1", timing=untimed)
+                     orders="1", timing=untimed, sizes="quick")
     declared_float64 = {n: "unsupported" if available(n) else "unavailable"
                         for n in ("scipy-approx-fprime", "numdifftools")}
     assert dict(zip(df.method, df.status)) == {"complex-step": "ok", **declared_float64}
@@ -210,7 +210,8 @@ def test_float32_cells(registered, untimed):
 
 def test_numdifftools_is_unavailable_without_the_package(registered, monkeypatch, untimed):
     monkeypatch.setitem(sys.modules, "numdifftools", None)  # import numdifftools now raises ImportError
-    df = harness.run(cases="tanh", methods="numdifftools", dtypes="float64", orders="1", timing=untimed)
+    df = harness.run(cases="tanh", methods="numdifftools", dtypes="float64",
+                     orders="1", timing=untimed, sizes="quick")
     assert df.iloc[0].status == "unavailable" and "cannot import numdifftools" in df.iloc[0].message
     assert availability(METHODS.get("numdifftools")).startswith("unavailable: cannot import numdifftools")
 

@@ -121,7 +121,8 @@ def at(points, case: str, x: float) -> float:
 @pytest.mark.parametrize("name", WORKING)
 def test_seed_derivatives_to_14_digits(name, fast):
     needs(name)
-    df = harness.run(cases="tanh,cubic", methods=name, dtypes="float64", orders="1", timing=fast)
+    df = harness.run(cases="tanh,cubic", methods=name, dtypes="float64",
+                     orders="1", timing=fast, sizes="quick")
     assert (df.status == "ok").all(), df[["case", "message"]]
     points = df.attrs["points"]
     with mpmath.workdps(40):
@@ -161,7 +162,8 @@ def test_declared_vector_quantities(name, untimed):
 @pytest.mark.parametrize("name", WORKING)
 def test_higher_orders(name, untimed):
     needs(name)
-    df = harness.run(cases="cubic,tanh", methods=name, dtypes="float64", orders="2,3,4", timing=untimed)
+    df = harness.run(cases="cubic,tanh", methods=name, dtypes="float64",
+                     orders="2,3,4", timing=untimed, sizes="quick")
     for row in df.itertuples():
         if row.order > METHODS.get(name).max_order:
             assert row.status == "unsupported", (row.order, row.message)
@@ -184,7 +186,8 @@ def test_float32_is_computed_in_float32(name, untimed):
 
 def test_num_dual_refuses_float32(untimed):
     needs("num-dual")
-    df = harness.run(cases="tanh", methods="num-dual", dtypes="float32", orders="1", timing=untimed)
+    df = harness.run(cases="tanh", methods="num-dual", dtypes="float32",
+                     orders="1", timing=untimed, sizes="quick")
     assert df.iloc[0].status == "unsupported" and "float32" in df.iloc[0].message
 
 
@@ -208,7 +211,8 @@ def test_tangent_is_listed_unavailable_with_its_import_error(fast):
     # the message is the import error, then why tangent cannot be made to import here
     status = availability(METHODS.get("tangent"))
     assert status.startswith(f"unavailable: {expected} (") and "'gast' has no attribute 'Num'" in status
-    df = harness.run(cases="tanh", methods="tangent", dtypes="float64", orders="1", timing=fast)
+    df = harness.run(cases="tanh", methods="tangent", dtypes="float64",
+                     orders="1", timing=fast, sizes="quick")
     assert df.iloc[0].status == "unavailable"
     assert df.iloc[0].message == status.removeprefix("unavailable: ")
 

@@ -27,7 +27,7 @@ SCHEMA_3_COLUMNS = CELL_COLUMNS[CELL_COLUMNS.index("derive_s"):]
 def results_file(tmp_path_factory, fast):
     out = tmp_path_factory.mktemp("run")
     df = harness.run(cases="abs,tanh", methods="sympy,central,jax", dtypes="float64,float32",
-                     orders="1", out=out, timing=fast, step_sweep=True)
+                     orders="1", out=out, timing=fast, step_sweep=True, sizes="quick")
     return df.attrs["path"]
 
 

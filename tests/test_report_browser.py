@@ -95,7 +95,7 @@ def report(tmp_path_factory, fast) -> Path:
     """The report of a small real run: a failure (SymPy on |x|), a kink, a step sweep."""
     out = tmp_path_factory.mktemp("run")
     df = harness.run(cases="abs,tanh", methods="sympy,central,forward", dtypes="float64,float32", orders="1",
-                     out=out, timing=fast, step_sweep=True)
+                     out=out, timing=fast, step_sweep=True, sizes="quick")
     return write_report([df.attrs["path"]], out / "report.html")
 
 

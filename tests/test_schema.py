@@ -29,7 +29,8 @@ def test_a_status_is_one_of_the_closed_set():
 
 
 def test_a_cells_key_is_the_same_from_its_row_a_dict_and_its_method_and_cell(fast):
-    df = harness.run(cases="tanh", methods="central", dtypes="float32", orders="1", timing=fast)
+    df = harness.run(cases="tanh", methods="central", dtypes="float32",
+                     orders="1", timing=fast, sizes="quick")
     record = df.to_dict("records")[0]
     expected = CellKey("tanh", "grid=100", "central", "derivative", 1, "float32", "cpu")
     assert CellKey.of(record) == CellKey.of(row(dtype="float32")) == expected

@@ -17,6 +17,7 @@ from harness.report import pareto, verdict
 from harness.report.plots import method_legend, method_styles, present_methods, task_key, task_label
 from harness.report.steps import step_section
 from harness.report.sweep_plots import Line, Panel, panel_grid
+from harness.report.workloads import workloads_section
 from harness.results import read_steps
 
 COST_QUANTITIES = ("gradient", "jacobian")  # where the modes differ by a factor of n
@@ -189,6 +190,7 @@ def build(cells: pd.DataFrame, methods: list[str], steps: pd.DataFrame | None = 
             "accuracy_cost": pareto.accuracy_cost_section(cells, methods),
             "steps": step_section(steps, methods),
             "cost": cost_section(cells, methods), "scaling": scaling_section(cells, methods),
+            "workloads": workloads_section(cells, methods),
             "setup": setup_section(cells), "swell": swell_section(cells),
             "memory": memory_section(cells), "seed_001": seed_001_section(cells),
             "curves_legend": method_legend(present_methods(methods, cells[cells["status"] == "ok"]))}
