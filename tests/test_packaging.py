@@ -2,8 +2,9 @@
 declared as package data (a fresh `nox -s bench` installs the project, not the source tree)."""
 
 import fnmatch
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
