@@ -339,15 +339,15 @@ def register() -> None:
 
     register_sweep("gmm", gmm, quick=[{"d": 2, "k": 5, "n": 10}],
                    default=[{"d": 2, "k": 5, "n": 10}, {"d": 2, "k": 5, "n": 1000},
-                            {"d": 10, "k": 5, "n": 1000}],
+                            {"d": 10, "k": 5, "n": 1000}, {"d": 10, "k": 25, "n": 1000}],
                    full=GMM_FULL)
     register_sweep("lstm", lstm, quick=[{"l": 1, "c": 4}],
                    default=[{"l": 1, "c": 4}, {"l": 2, "c": 8}],
                    full=[{"l": layers, "c": c} for layers in (2, 4, 6) for c in (1024, 4096, 8192)])
-    register_sweep("lse", lse, quick=[{"n": 100}], default=[{"n": n} for n in (100, 2500, 40_000)],
+    register_sweep("lse", lse, quick=[{"n": 100}], default=[{"n": n} for n in (100, 2500, 40_000, 640_000)],
                    full=[{"n": 2500 * 2**i} for i in range(10)])
     register_sweep("llsq", llsq, quick=[{"n": 16, "m": 8}],
-                   default=[{"n": n, "m": 128} for n in (16, 1024)],
+                   default=[{"n": n, "m": 128} for n in (16, 1024, 16392)],
                    full=[{"n": n, "m": 128}
                          for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8196, 16392)])
     register_sweep("ode", ode, quick=[{"n": 8, "s": 2}],

@@ -93,12 +93,11 @@ def cost(method, cell) -> float:
     if cell.quantity == "training":  # calibrated on 1000 steps of a 3-parameter logistic regression
         return min(fixed + per_step * case.training.steps, budget)
     points = case.grid + len(case.seed_points)
-    workload = 0.0
-    if case.work is not None:
+    if case.work is not None:  # a workload: its arithmetic, not the per-entry fit of small cases
         reverse = method.family == "automatic" and "reverse" in method.mode
         directions = REVERSE_FACTOR if reverse else max(1, case.dim)
-        workload = WORK_OP_S * case.work * directions * points * CALLS_PER_CELL
-    return min(fixed + per_entry * k * weight + max(per_point, POINT_S) * points * k + workload, budget)
+        return min(fixed + WORK_OP_S * case.work * directions * points * CALLS_PER_CELL, budget)
+    return min(fixed + per_entry * k * weight + max(per_point, POINT_S) * points * k, budget)
 
 
 # ---- Assignment ---------------------------------------------------------------------------------

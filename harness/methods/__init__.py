@@ -40,8 +40,10 @@ OPT_IN = dict(default=False)  # measured only when named (--methods)
 SYMBOLIC = dict(requires=("sympy",), quantities=ALL, max_order=4, backend="sympy", needs_symbolic=True,
                 max_work=300)
 SYM_OPT_IN = SYMBOLIC | OPT_IN
-# in blocks of coordinates: no size limit; a sparse Jacobian along coloured directions
-FD = dict(quantities=FIRST, batched=STENCIL, sparse_jacobian=True)
+# in blocks of coordinates (memory stays bounded), but n evaluations of f each hold its footprint:
+# beyond 2²⁸ numbers a call takes minutes (lse at n = 40,000: 2 minutes); a sparse Jacobian
+# along coloured directions
+FD = dict(quantities=FIRST, batched=STENCIL, sparse_jacobian=True, max_stencil=2 * MAX_STENCIL_ELEMENTS)
 CENTRAL4 = dict(quantities=("derivative", "gradient", "jacobian"), max_order=2, batched=STENCIL,
                 max_stencil=MAX_STENCIL_ELEMENTS)
 COMPLEX = dict(quantities=("derivative", "gradient", "jacobian", "jvp"), batched=STENCIL, analytic_only=True,
@@ -52,7 +54,8 @@ SAMPLED = dict(batched="sampled data: f on the given sorted points")
 FPRIME = dict(requires=("scipy.optimize",), quantities=("derivative", "gradient", "jacobian"), dtypes=F64,
               batched=LOOP, max_stencil=MAX_STENCIL_ELEMENTS, max_points=LOOP_POINTS)
 SCIPY_DIFF = dict(requires=("scipy.differentiate",), batched="vectorised by scipy.differentiate",
-                  quantities=("derivative", "gradient", "jacobian", "hessian"))
+                  quantities=("derivative", "gradient", "jacobian", "hessian"),
+                  max_stencil=MAX_STENCIL_ELEMENTS)
 NDT = dict(requires=("numdifftools",), quantities=("derivative", "gradient", "jacobian", "hessian"),
            max_order=4, dtypes=F64, max_stencil=MAX_STENCIL_ELEMENTS, max_points=LOOP_POINTS,
            batched="Derivative vectorised; Gradient/Jacobian/Hessian: a loop over points")
@@ -60,6 +63,8 @@ JAX = dict(requires=("jax",), devices=GPU, quantities=(*ALL, "hvp"), max_order=4
            sparse_jacobian=True,
            batched="vmap over points")
 JAX_OPT_IN = JAX | OPT_IN
+# jacfwd pushes n tangents through every intermediate at once: a stencil's memory
+JAX_FORWARD = JAX | dict(max_stencil=MAX_STENCIL_ELEMENTS)
 TORCH = dict(requires=("torch",), devices=GPU, quantities=(*ALL, "hvp"), max_order=4, backend="torch",
              batched="sum trick: one backward pass for all points")
 TORCH_FUNC = TORCH | dict(batched="torch.func.vmap over points")
@@ -103,7 +108,7 @@ METHODS = (
     ("scipy-differentiate", "numerical", "none",            lib.prepare_scipy_differentiate, SCIPY_DIFF),
     ("numdifftools",        "numerical", "none",            lib.prepare_numdifftools,        NDT),
     ("jax",                 "automatic", "forward+reverse", jax,                             JAX),
-    ("jax-fwd",             "automatic", "forward",         partial(jax, variant="fwd"),     JAX),
+    ("jax-fwd",             "automatic", "forward",         partial(jax, variant="fwd"),     JAX_FORWARD),
     ("jax-rev",             "automatic", "reverse",         partial(jax, variant="rev"),     JAX),
     ("jax-nojit",           "automatic", "forward+reverse", partial(jax, jit=False),         JAX_OPT_IN),
     ("torch",               "automatic", "reverse",         torch,                           TORCH),
