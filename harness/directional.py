@@ -59,7 +59,10 @@ def weights(case: Case) -> np.ndarray:
     """(D, n): the random directions, then the unit vectors of the sampled coordinates."""
     n = case.dim
     random = np.random.default_rng(0).standard_normal((DIRECTIONS, n))
-    return np.concatenate([random, np.eye(n)[sample(case)]])
+    picked = sample(case)
+    units = np.zeros((len(picked), n))  # rows of the identity, without building it (n = 10⁶)
+    units[np.arange(len(picked)), picked] = 1.0
+    return np.concatenate([random, units])
 
 
 def _rows(case: Case, quantity: str, point: np.ndarray):

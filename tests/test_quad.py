@@ -92,3 +92,11 @@ def test_sampled_entries_and_directions_are_fixed():
     np.testing.assert_array_equal(directional.weights(case), directional.weights(case))
     rows = directional.DIRECTIONS + min(directional.SAMPLE, case.dim)
     assert directional.weights(case).shape == (rows, case.dim)
+
+
+def test_directions_at_a_million_parameters_are_rows_not_an_identity():
+    case = Case("big", lambda xp, x: xp.sum(x, axis=-1), "Σx", dim=10**6, quantities=("gradient",))
+    w = directional.weights(case)  # an n × n identity would be 8 TB
+    assert w.shape == (directional.DIRECTIONS + directional.SAMPLE, 10**6)
+    units = w[directional.DIRECTIONS:]
+    assert (units.sum(axis=1) == 1).all() and (units[np.arange(len(units)), directional.sample(case)] == 1).all()
