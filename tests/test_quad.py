@@ -99,4 +99,5 @@ def test_directions_at_a_million_parameters_are_rows_not_an_identity():
     w = directional.weights(case)  # an n × n identity would be 8 TB
     assert w.shape == (directional.DIRECTIONS + directional.SAMPLE, 10**6)
     units = w[directional.DIRECTIONS:]
-    assert (units.sum(axis=1) == 1).all() and (units[np.arange(len(units)), directional.sample(case)] == 1).all()
+    assert (units.sum(axis=1) == 1).all()
+    assert (units[np.arange(len(units)), directional.sample(case)] == 1).all()
