@@ -81,6 +81,9 @@ class Case:
     # mpmath.diff's reference (every entry, several evaluations each at 60 digits) would cost, what a
     # symbolic method would expand, and the basis of `--dry-run`'s cost estimates (None: small)
     work: float | None = None
+    # operations a tracing compiler (jit, tf.function) records for one evaluation where the case's
+    # Python unrolls into many (det's recursion: 3·ℓ!); None: a vectorised case or a loop by scan
+    traced: float | None = None
     # the largest intermediate array of one evaluation at one point, in numbers (None: about dim):
     # a finite-difference stencil of n shifted points holds n of them at once
     footprint: float | None = None

@@ -91,7 +91,8 @@ class Method:
 
     The runner records a cell as ``unsupported`` without calling ``prepare`` when its
     quantity, order, dtype or device is outside what is declared here, or its gradient or
-    Jacobian stencil would exceed ``max_stencil`` numbers.  ``requires`` names the modules it
+    Jacobian stencil would exceed ``max_stencil`` numbers or ``max_stencil_work`` operations,
+    or the case exceeds its ``max_work``, ``max_traced`` or ``max_points``.  ``requires`` names the modules it
     imports: a missing one makes the cell ``unavailable`` with the import error.  ``mode``
     (forward / reverse / none), ``backend``, ``batched`` (how many points one call handles),
     ``analytic_only`` (correct only for analytic code, e.g. the complex step) and
@@ -109,6 +110,13 @@ class Method:
     # the largest (N, n, n) array of coordinate-shifted points it builds at once for a gradient or
     # Jacobian (N points, n coordinates), in numbers; None: no such array
     max_stencil: int | None = None
+    # the most arithmetic of n evaluations of f (N points · n coordinates · ``Case.work``) it is
+    # tried on, for a gradient or Jacobian built from evaluations of f (differences, duals): a
+    # time limit where ``max_stencil`` is a memory limit; None: no limit
+    max_stencil_work: float | None = None
+    # the most operations of one unrolled trace (``Case.traced``) it compiles: jit and
+    # tf.function record every operation of a Python recursion; None: no limit
+    max_traced: float | None = None
     # the most arithmetic per evaluation of a case (``Case.work``) it is tried on: a method whose
     # every operation is a Python object (SymPy's expressions, num-dual's duals) is not tried on a
     # workload of millions; None: no limit
@@ -162,9 +170,17 @@ class Method:
             if numbers > self.max_stencil:
                 return (f"{self.name} builds its stencil at once: {numbers:.3g} numbers "
                         f"at n = {case.dim} (limit {self.max_stencil:.3g})")
+        if self.max_stencil_work is not None and cell.quantity in STENCIL_QUANTITIES and case.work:
+            arithmetic = (case.grid + len(case.seed_points)) * case.dim * case.work
+            if arithmetic > self.max_stencil_work:
+                return (f"{self.name} evaluates f about n times: {arithmetic:.3g} operations at "
+                        f"n = {case.dim} (limit {self.max_stencil_work:.3g})")
+        if self.max_traced is not None and case.traced is not None and case.traced > self.max_traced:
+            return (f"{self.name} compiles one trace of f's {case.traced:.3g} unrolled operations "
+                    f"(its limit: {self.max_traced:.3g})")
         if self.max_points is not None and case.n_points > self.max_points:
-            return (f"{self.name} loops over points: not tried on {case.n_points:.3g} "
-                    f"(its limit: {self.max_points:.3g})")
+            return (f"{self.name} loops over points: not tried on {case.n_points:,} "
+                    f"(its limit: {self.max_points:,})")
         if self.max_work is not None and case.work is not None and case.work > self.max_work:
             return (f"{self.name} is not tried on {case.work:.3g} operations per evaluation "
                     f"(its limit: {self.max_work:.3g})")

@@ -40,37 +40,55 @@ OPT_IN = dict(default=False)  # measured only when named (--methods)
 SYMBOLIC = dict(requires=("sympy",), quantities=ALL, max_order=4, backend="sympy", needs_symbolic=True,
                 max_work=300)
 SYM_OPT_IN = SYMBOLIC | OPT_IN
+# n evaluations of f for one gradient: beyond 10⁹ operations a call takes seconds (central on a
+# GMM of d = 10, k = 5, n = 1000: 2.3·10⁸ operations, 0.26 s per call)
+STENCIL_WORK = 1e9
+# adaptive steps (Ridders' table, scipy.differentiate's iterations, numdifftools' step series)
+# evaluate f 15–45 times as often as a central difference (that GMM: 3.4–11.5 s per call), and
+# numdifftools point by point: 13 s per call on an LSTM gradient of 8·10⁶ operations (l = 1, c = 128)
+ADAPTIVE_WORK = STENCIL_WORK / 1000
+# one unbatched call of f per evaluation (scipy's approx_fprime, numdifftools' Gradient): each pays
+# f's Python overhead, so op-bound code costs far more than its arithmetic (det at ℓ = 7, 7·10⁵
+# operations: numdifftools 14 s per call, approx_fprime 0.5 s)
+UNBATCHED_WORK = STENCIL_WORK / 10**4
+# jit and tf.function record every operation of an unrolled Python recursion: XLA compiled det at
+# ℓ = 5 (360 operations) in 1 s, at ℓ = 6 (2,160) in 17 s, and at ℓ = 7 (15,120) not in 2 minutes
+TRACED = 1e3
 # in blocks of coordinates (memory stays bounded), but n evaluations of f each hold its footprint:
 # beyond 2²⁸ numbers a call takes minutes (lse at n = 40,000: 2 minutes); a sparse Jacobian
 # along coloured directions
-FD = dict(quantities=FIRST, batched=STENCIL, sparse_jacobian=True, max_stencil=2 * MAX_STENCIL_ELEMENTS)
+FD = dict(quantities=FIRST, batched=STENCIL, sparse_jacobian=True, max_stencil=2 * MAX_STENCIL_ELEMENTS,
+          max_stencil_work=STENCIL_WORK)
 CENTRAL4 = dict(quantities=("derivative", "gradient", "jacobian"), max_order=2, batched=STENCIL,
-                max_stencil=MAX_STENCIL_ELEMENTS)
+                max_stencil=MAX_STENCIL_ELEMENTS, max_stencil_work=STENCIL_WORK)
 COMPLEX = dict(quantities=("derivative", "gradient", "jacobian", "jvp"), batched=STENCIL, analytic_only=True,
-                max_stencil=MAX_STENCIL_ELEMENTS)
+               max_stencil=MAX_STENCIL_ELEMENTS, max_stencil_work=STENCIL_WORK)
 RICHARDSON = dict(quantities=("derivative", "gradient"), max_order=2, max_stencil=MAX_STENCIL_ELEMENTS,
+                  max_stencil_work=ADAPTIVE_WORK,
                   batched="vectorised; each point stops on its own error estimate")
 SAMPLED = dict(batched="sampled data: f on the given sorted points")
 FPRIME = dict(requires=("scipy.optimize",), quantities=("derivative", "gradient", "jacobian"), dtypes=F64,
-              batched=LOOP, max_stencil=MAX_STENCIL_ELEMENTS, max_points=LOOP_POINTS)
+              batched=LOOP, max_stencil=MAX_STENCIL_ELEMENTS, max_points=LOOP_POINTS,
+              max_stencil_work=UNBATCHED_WORK)
 SCIPY_DIFF = dict(requires=("scipy.differentiate",), batched="vectorised by scipy.differentiate",
                   quantities=("derivative", "gradient", "jacobian", "hessian"),
-                  max_stencil=MAX_STENCIL_ELEMENTS)
+                  max_stencil=MAX_STENCIL_ELEMENTS, max_stencil_work=ADAPTIVE_WORK)
 NDT = dict(requires=("numdifftools",), quantities=("derivative", "gradient", "jacobian", "hessian"),
            max_order=4, dtypes=F64, max_stencil=MAX_STENCIL_ELEMENTS, max_points=LOOP_POINTS,
+           max_stencil_work=UNBATCHED_WORK,
            batched="Derivative vectorised; Gradient/Jacobian/Hessian: a loop over points")
 JAX = dict(requires=("jax",), devices=GPU, quantities=(*ALL, "hvp"), max_order=4, backend="jax",
-           sparse_jacobian=True,
+           sparse_jacobian=True, max_traced=TRACED,
            batched="vmap over points")
-JAX_OPT_IN = JAX | OPT_IN
+JAX_OPT_IN = JAX | OPT_IN | dict(max_traced=None)  # op by op: nothing compiled
 # jacfwd pushes n tangents through every intermediate at once: a stencil's memory
-JAX_FORWARD = JAX | dict(max_stencil=MAX_STENCIL_ELEMENTS)
+JAX_FORWARD = JAX | dict(max_stencil=MAX_STENCIL_ELEMENTS, max_stencil_work=STENCIL_WORK)
 TORCH = dict(requires=("torch",), devices=GPU, quantities=(*ALL, "hvp"), max_order=4, backend="torch",
              batched="sum trick: one backward pass for all points")
 TORCH_FUNC = TORCH | dict(batched="torch.func.vmap over points")
-TORCH_OPT_IN = TORCH_FUNC | OPT_IN
+TORCH_OPT_IN = TORCH_FUNC | OPT_IN | dict(max_traced=TRACED)  # torch.compile traces too
 DUAL = dict(quantities=("derivative", "gradient", "jacobian", "jvp"), max_order=4,
-            max_stencil=MAX_STENCIL_ELEMENTS,
+            max_stencil=MAX_STENCIL_ELEMENTS, max_stencil_work=STENCIL_WORK,
             batched="array duals over all points (and all n directions at once)")
 AUTOGRAD = dict(requires=("autograd",), quantities=ALL, max_order=4, backend="autograd",
                 batched="sum trick: one reverse pass for all points")
@@ -81,6 +99,7 @@ NUM_DUAL = dict(requires=("num_dual",), max_order=4, dtypes=F64, backend="num_du
                 max_points=LOOP_POINTS,
                 quantities=("derivative", "gradient", "hessian", "jacobian", "jvp", "mixed_partial"))
 TENSORFLOW = dict(requires=("tensorflow",), quantities=ALL, max_order=4, backend="tensorflow",
+                  max_traced=TRACED,
                   batched="tape over all points; batch_jacobian")
 TANGENT = dict(requires=("tangent",), dtypes=F64, backend="tangent", batched=LOOP, max_work=1e5,
                max_points=LOOP_POINTS,
