@@ -91,5 +91,5 @@ def ba(problem: int = 1, scale: int = 1) -> Case:
 
 
 register_sweep("ba", ba, quick=[{"problem": 1, "scale": 1000}],
-               default=[{"problem": 1, "scale": 1000}],
+               default=[{"problem": 1, "scale": 1000}, {"problem": 1, "scale": 30}],
                full=[{"problem": i} for i in range(1, 21)])

@@ -20,7 +20,7 @@ import numpy as np
 
 from harness import gradbench_input
 from harness.extend import Case
-from harness.namespaces import constant, logsumexp
+from harness.namespaces import constant, logsumexp, scan
 
 SEED = 31337
 SPEC = "gradbench/gradbench evals/{}/README.md"
@@ -187,12 +187,16 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
     def objective(xp, x):
         weights = _block(xp, x, 0, (2 * l, 4 * b))
         w_in, w_out, b_out = (x[..., main_size + r * b : main_size + (r + 1) * b] for r in range(3))
+        batch = 0 * x[..., :1]  # the states broadcast to x's batch shape: a loop keeps its carry's shape
+        hidden = tuple(constant(xp, state[2 * i], like=x) + batch for i in range(l))
+        cell = tuple(constant(xp, state[2 * i + 1], like=x) + batch for i in range(l))
         seq = constant(xp, sequence, like=x)
-        hidden = [constant(xp, state[2 * i], like=x) for i in range(l)]
-        cell = [constant(xp, state[2 * i + 1], like=x) for i in range(l)]
-        total = 0
-        for t in range(c - 1):
-            v = seq[t] * w_in
+        steps = (seq[:-1], seq[1:], constant(xp, bits_set[1:], like=x))
+
+        def step(carry, inputs):  # one character: the layers, then its log-likelihood term
+            hidden, cell, total = carry
+            now, following, bits = inputs
+            hidden, cell, v = list(hidden), list(cell), now * w_in
             for i in range(l):
                 w, bias = weights[..., 2 * i, :], weights[..., 2 * i + 1, :]
                 gate = [(w[..., g * b : (g + 1) * b], bias[..., g * b : (g + 1) * b]) for g in range(4)]
@@ -207,7 +211,9 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
             # ADBench's log-softmax yⱼ − log(2 + Σ exp y), without a shift, weighted by the next
             # character's bits: Σⱼ sⱼyⱼ − (Σⱼ sⱼ)·log(2 + Σ exp y)
             normaliser = xp.log(2 + xp.sum(xp.exp(y), axis=-1))
-            total = total + xp.sum(seq[t + 1] * y, axis=-1) - float(bits_set[t + 1]) * normaliser
+            return tuple(hidden), tuple(cell), total + xp.sum(following * y, axis=-1) - bits * normaliser
+
+        _, _, total = scan(xp, step, (hidden, cell, batch[..., 0]), steps)
         return -total / ((c - 1) * b)
 
     return Case(
@@ -220,6 +226,9 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
         note=f"{l} layers, a sequence of {c} characters of {b} bits; the forget and output gates read "
         f"the layer's input, the input gate and candidate the previous hidden state (ADBench's cell).",
         work=c * l * b * 30, footprint=4 * b, timeout_s=_budget(c * l * b * 30),
+        # float64 where the run names no dtype beyond a short sequence: per-step overhead makes
+        # c = 128 a minute of the default run per dtype
+        dtypes=("float64",) if c > 16 else None,
     )
 
 
@@ -271,13 +280,15 @@ def ode(n: int = 10, s: int = 1) -> Case:
         return x * xp.concat([1 + 0 * y[..., :1], y[..., :-1]], axis=-1)
 
     def objective(xp, x):
-        y = 0 * x
-        for _ in range(s):
+        def step(carry, _):  # one RK4 step (a scan over the s steps: compiled once by JAX)
+            (y,) = carry
             k1 = rhs(xp, x, y)
             k2 = rhs(xp, x, y + h / 2 * k1)
             k3 = rhs(xp, x, y + h / 2 * k2)
             k4 = rhs(xp, x, y + h * k3)
-            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            return (y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4),)
+
+        (y,) = scan(xp, step, (0 * x,), (constant(xp, np.zeros(s), like=x),))
         return y[..., n - 1]
 
     return Case("ode", objective, "y_{n−1}(2) after s RK4 steps of y′₀ = x₀, y′ᵢ = xᵢ yᵢ₋₁, y(0) = 0",
@@ -309,8 +320,11 @@ def det(ell: int = 3) -> Case:
                 "det A = Σⱼ (−1)ʲ A₀ⱼ det A₀ⱼ (expansion in minors)", domain=(0.0, 1.0), grid=0,
                 seed_points=(tuple(a0),), dim=ell * ell, quantities=("gradient",), exact_reference=False,
                 source=SPEC.format("det") + " (cmpad's det_by_minor)", work=math.factorial(ell) * 3,
-                footprint=1,
-                 note="∇det A is the cofactor matrix det(A)·A⁻ᵀ.")
+                traced=math.factorial(ell) * 3, footprint=1,
+                # float64 where the run names none beyond ℓ = 5: at ℓ = 7 each of the 15,120
+                # operations is a library call, a minute of the default run per dtype
+                dtypes=("float64",) if ell > 5 else None,
+                note="∇det A is the cofactor matrix det(A)·A⁻ᵀ.")
 
 
 def kmeans(k: int = 2, n: int = 16, d: int = 2) -> Case:
@@ -342,20 +356,21 @@ def register() -> None:
                             {"d": 10, "k": 5, "n": 1000}, {"d": 10, "k": 25, "n": 1000}],
                    full=GMM_FULL)
     register_sweep("lstm", lstm, quick=[{"l": 1, "c": 4}],
-                   default=[{"l": 1, "c": 4}, {"l": 2, "c": 8}],
+                   default=[{"l": 1, "c": 4}, {"l": 2, "c": 16}, {"l": 4, "c": 128}],
                    full=[{"l": layers, "c": c} for layers in (2, 4, 6) for c in (1024, 4096, 8192)])
     register_sweep("lse", lse, quick=[{"n": 100}], default=[{"n": n} for n in (100, 2500, 40_000, 640_000)],
                    full=[{"n": 2500 * 2**i} for i in range(10)])
     register_sweep("llsq", llsq, quick=[{"n": 16, "m": 8}],
-                   default=[{"n": n, "m": 128} for n in (16, 1024, 16392)],
+                   default=[{"n": n, "m": 128} for n in (16, 1024, 32_768)],
                    full=[{"n": n, "m": 128}
                          for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8196, 16392)])
     register_sweep("ode", ode, quick=[{"n": 8, "s": 2}],
-                   default=[{"n": 8, "s": 2}, {"n": 1000, "s": 1}],
+                   default=[{"n": 8, "s": 2}, {"n": 1000, "s": 1}, {"n": 10_000, "s": 10}],
                    full=[{"n": n, "s": s} for n in (1000, 10_000, 100_000) for s in (1, 10, 100)])
-    register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 4, 5)],
+    register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 5, 7)],
                    full=[{"ell": e} for e in range(5, 12)])
     register_sweep("kmeans", kmeans, quick=[{"k": 2, "n": 16, "d": 2}],
-                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 1000, "d": 8}],
+                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 1000, "d": 8},
+                            {"k": 100, "n": 1000, "d": 8}],
                    full=[{"k": k, "n": n, "d": d}
                          for k in (10, 100, 1000) for n in (1000, 10_000) for d in (8, 16)])

@@ -280,7 +280,8 @@ def register() -> None:
     # seed 000's own network (3 tanh layers of width 10, batch 100), then a width sweep
     widths = [{"layers": 3, "width": w, "batch": 256} for w in (16, 64, 256)]
     register_sweep("mlp_loss", mlp_loss, quick=[{}],
-                   default=[{}, {"layers": 3, "width": 10, "batch": 100}, *widths[:1]],
+                   default=[{}, {"layers": 3, "width": 10, "batch": 100}, *widths[:1],
+                            {"layers": 3, "width": 128, "batch": 256}],
                    full=[{}, {"layers": 3, "width": 10, "batch": 100}, *widths,
                          {"layers": 3, "width": 1024, "batch": 256},
                          {"layers": 3, "width": 4096, "batch": 1024}])

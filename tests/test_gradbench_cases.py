@@ -99,12 +99,15 @@ def test_the_cross_check_fails_on_a_wrong_reference():
 
 
 def test_central_differences_on_a_larger_gmm_are_graded_by_the_scalable_reference(untimed):
-    case = CASES.get("gmm").at({"d": 10, "k": 5, "n": 1000})
-    row = measure_cell(METHODS.get("central"), Cell(case, 1, "float64", "cpu", "gradient"), "t",
-                       timing=untimed).row
+    import dataclasses
+
+    case = CASES.get("gmm").at({"d": 10, "k": 25, "n": 1000})  # 1,650 parameters
+    # past the default run's time limit for a stencil (5.8·10⁹ operations), lifted here
+    central = dataclasses.replace(METHODS.get("central"), max_stencil=None, max_stencil_work=None)
+    row = measure_cell(central, Cell(case, 1, "float64", "cpu", "gradient"), "t", timing=untimed).row
     assert row.status == "ok", row.message
     assert row.reference.startswith("quad-precision forward mode")
-    assert 5 < row.digits < 11  # a finite difference: far from exact, far from noise
+    assert 6 < row.digits < 10  # a finite difference: far from exact, far from noise
 
 
 def test_ba_sparse_jacobian_from_jax_and_central_differences(untimed):

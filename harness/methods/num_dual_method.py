@@ -110,7 +110,8 @@ def prepare(cell: Cell) -> Evaluator:
     case = cell.case
 
     def f(x):
-        return case.fn(xp, x)
+        y = case.fn(xp, x)  # a 0-d object array (an index with ..., as ode's y[..., n − 1]) → its dual
+        return y[()] if isinstance(y, np.ndarray) and y.ndim == 0 else y
 
     at_point = _per_point(nd, f, cell)
 

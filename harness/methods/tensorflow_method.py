@@ -43,6 +43,7 @@ def namespace(tf) -> SimpleNamespace:
         min=lambda x, axis=None: tf.math.reduce_min(x, axis=axis),
         matmul=tf.linalg.matmul,
         concat=lambda arrays, axis=0: tf.concat(arrays, axis=axis),
+        fold=lambda step, carry, xs: tf.foldl(step, xs, initializer=carry),  # a graph loop, for scan
         asarray=lambda value, dtype=None, device=None: tf.constant(value, dtype=dtype),
     )
 
