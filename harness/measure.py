@@ -139,6 +139,11 @@ def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None =
     return Measured(row, points)
 
 
+# a graph is traced (torch.fx, jaxpr) only where a call is quick: a trace runs every operation
+# in Python, hundreds of calls' worth (torch.fx over an LSTM of 128 characters: 100 s at 0.23 s a call)
+DESCRIBE_MAX_CALL_S = 0.02
+
+
 def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext):
     """The pipeline: yields each stage's columns (dicts) and the per-point rows (a list)."""
     case = cell.case
@@ -186,7 +191,8 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     yield {"peak_host_bytes": host.peak_bytes,
            "peak_device_bytes": memory.device_peak(method, cell, evaluator, xd)}
 
-    if evaluator.describe is not None:  # swell and graph sizes: gathered outside every clock
+    if evaluator.describe is not None and steady.median_s <= DESCRIBE_MAX_CALL_S:
+        # swell and graph sizes: gathered outside every clock
         evaluator.info.update(evaluator.describe())
     yield {**{k: evaluator.info.get(k) for k in SWELL_KEYS}, "detail": _detail(evaluator)}
 
