@@ -44,9 +44,10 @@ def _legend_cols(panel: Panel) -> int:
     return 1 + len(panel.lines) // 15
 
 
-def panel_grid(panels: list[Panel], xlabel: str, ylabel: str, ncols: int = 2, xlog: bool = True) -> str:
+def panel_grid(panels: list[Panel], xlabel: str, ylabel: str, ncols: int = 2, xlog: bool = True,
+               ylog: bool = True) -> str:
     """Log-log panels in a grid, ``ncols`` wide (``xlog=False``: a linear x axis of whole
-    numbers, e.g. a nesting depth); an empty list gives ''."""
+    numbers, e.g. a nesting depth; ``ylog=False``: a linear y, e.g. digits); an empty list gives ''."""
     if not panels:
         return ""
     ncols = min(ncols, len(panels))
@@ -65,8 +66,9 @@ def panel_grid(panels: list[Panel], xlabel: str, ylabel: str, ncols: int = 2, xl
     for ax, panel in zip(axes.flat, panels):
         for line in panel.lines:
             ax.plot(line.x, line.y, lw=1, ms=3.5, label=line.label, **line.style)
-        ax.set_yscale("log")
-        log_axis(ax.yaxis, numticks=6)
+        if ylog:
+            ax.set_yscale("log")
+            log_axis(ax.yaxis, numticks=6)
         if xlog:  # ticks at the sizes measured: a sweep has a handful, often within one decade
             ax.set_xscale("log")
             sizes = sorted({v for line in panel.lines for v in line.x})

@@ -34,11 +34,26 @@ def workloads(cells: pd.DataFrame) -> pd.DataFrame:
     return ok[ok["case"].isin(WORKLOADS)]
 
 
+def _size_axis(g: pd.DataFrame) -> tuple[pd.Series, str]:
+    """What a workload's sizes grow: its parameter count n, or where that is fixed (llsq's 128
+    coefficients) the size parameter that varies (llsq's n points)."""
+    if g["dim"].nunique() >= 2:
+        return g["dim"], "parameters"
+    sizes = g["size"].map(analysis.size_parameters)
+    for name in dict.fromkeys(k for size in sizes for k in size):
+        values = sizes.map(lambda size, name=name: size.get(name, float("nan")))
+        if values.nunique() >= 2:
+            return values, name
+    return g["dim"], "parameters"
+
+
 def _lines(g: pd.DataFrame, value: str, styles: dict) -> list[Line]:
     lines = []
+    x, _ = _size_axis(g)
+    g = g.assign(x=x)
     for (method, dtype), m in g.groupby(["method", "dtype"], sort=False):
-        m = m.drop_duplicates("dim", keep="last")  # sizes of one n (gmm's n = 10 check): the largest
-        by_n = pd.to_numeric(m[value], errors="coerce").groupby(m["dim"]).median().dropna()
+        m = m.drop_duplicates("x", keep="last")  # sizes of one n (gmm's n = 10 check): the largest
+        by_n = pd.to_numeric(m[value], errors="coerce").groupby(m["x"]).median().dropna()
         by_n = by_n[by_n > 0] if value != "digits" else by_n
         if len(by_n) < 2:
             continue
@@ -78,10 +93,10 @@ def workloads_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
     styles = method_styles(methods)
     figures = {}
     for value, ylabel in CURVES:
-        panels = [Panel(f"{case} ({quantity})", _lines(g, value, styles))
-                  for (case, quantity), g in ok.groupby(["case", "quantity"], sort=False)
-                  if g["dim"].nunique() >= 2]
+        panels = [Panel(f"{case} ({quantity}; against {_size_axis(g)[1]})", _lines(g, value, styles))
+                  for (case, quantity), g in ok.groupby(["case", "quantity"], sort=False)]
         panels = [p for p in panels if p.lines]
         if panels:
-            figures[ylabel] = panel_grid(panels, "parameters n", ylabel, xlog=True)
+            figures[ylabel] = panel_grid(panels, "size (parameters n, or as the title says)", ylabel,
+                                         xlog=True, ylog=value != "digits")
     return {"figures": figures, "ratios": ratio_table(ok)}
