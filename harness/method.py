@@ -110,9 +110,10 @@ class Method:
     # the largest (N, n, n) array of coordinate-shifted points it builds at once for a gradient or
     # Jacobian (N points, n coordinates), in numbers; None: no such array
     max_stencil: int | None = None
-    # the most arithmetic of n evaluations of f (N points · n coordinates · ``Case.work``) it is
-    # tried on, for a gradient or Jacobian built from evaluations of f (differences, duals): a
-    # time limit where ``max_stencil`` is a memory limit; None: no limit
+    # the most arithmetic of n evaluations of f (N points · n coordinates · ``Case.work``, 1 where
+    # a case declares none) it is tried on, for a derivative, gradient or Jacobian built from
+    # evaluations of f (differences, duals): a time limit where ``max_stencil`` is a memory
+    # limit; None: no limit
     max_stencil_work: float | None = None
     # the most operations of one unrolled trace (``Case.traced``) it compiles: jit and
     # tf.function record every operation of a Python recursion; None: no limit
@@ -170,11 +171,13 @@ class Method:
             if numbers > self.max_stencil:
                 return (f"{self.name} builds its stencil at once: {numbers:.3g} numbers "
                         f"at n = {case.dim} (limit {self.max_stencil:.3g})")
-        if self.max_stencil_work is not None and cell.quantity in STENCIL_QUANTITIES and case.work:
-            arithmetic = (case.grid + len(case.seed_points)) * case.dim * case.work
+        if self.max_stencil_work is not None and cell.quantity in (*STENCIL_QUANTITIES, "derivative"):
+            # a scalar case's derivative: one operation per point (10⁶ points of tanh by Ridders'
+            # table or scipy.differentiate took 5–7 s a cell)
+            arithmetic = (case.grid + len(case.seed_points)) * case.dim * (case.work or 1)
             if arithmetic > self.max_stencil_work:
-                return (f"{self.name} evaluates f about n times: {arithmetic:.3g} operations at "
-                        f"n = {case.dim} (limit {self.max_stencil_work:.3g})")
+                return (f"{self.name}'s stencil is {arithmetic:.3g} operations of f (points · n · work) "
+                        f"at n = {case.dim} (limit {self.max_stencil_work:.3g})")
         if self.max_traced is not None and case.traced is not None and case.traced > self.max_traced:
             return (f"{self.name} compiles one trace of f's {case.traced:.3g} unrolled operations "
                     f"(its limit: {self.max_traced:.3g})")

@@ -19,13 +19,13 @@ def test_adaptive_differences_stop_where_a_central_difference_still_runs():
     assert reason("central", "gmm", gmm) is None
     for name in ("numdifftools", "richardson", "scipy-differentiate"):
         why = reason(name, "gmm", gmm)
-        assert why is not None and "2.31e+08 operations at n = 330" in why, why
+        assert why is not None and "2.31e+08 operations of f (points · n · work) at n = 330" in why, why
         assert reason(name, "gmm", {"d": 2, "k": 5, "n": 10}) is None  # 1.8·10⁴ operations
 
 
 def test_every_stencil_method_stops_at_its_work():
     mlp = {"layers": 3, "width": 64, "batch": 256}
-    assert "evaluates f about n times: 4.17e+10 operations" in reason("central", "mlp_loss", mlp)
+    assert "stencil is 4.17e+10 operations of f" in reason("central", "mlp_loss", mlp)
     for name in ("forward", "central4", "complex-step", "dual", "jax-fwd"):  # time or memory
         assert "at n = 12480" in (reason(name, "mlp_loss", mlp) or ""), name
     for name in ("jax", "jax-rev", "torch", "autograd"):  # reverse mode: one pass, whatever n
@@ -54,7 +54,7 @@ def test_a_users_method_declares_its_limits_once():
     def why(case):
         return method.unsupported_reason(Cell(case, 1, "float64", "cpu", "gradient"))
 
-    assert "5e+04 operations at n = 50 (limit 1e+04)" in why(big)
+    assert "5e+04 operations of f (points · n · work) at n = 50 (limit 1e+04)" in why(big)
     assert "11 unrolled operations" in why(unrolled)
     assert why(small) is None
 
@@ -65,3 +65,10 @@ def test_every_workload_has_a_default_size_that_reverse_mode_runs(name):
     method = "jax" if name != "det" else "torch"
     quantity = "jacobian" if name == "ba" else "gradient"
     assert any(reason(method, name, size, quantity) is None for size in sizes)
+
+
+def test_adaptive_steps_stop_at_a_million_points_of_a_scalar_case():
+    for name in ("richardson", "scipy-differentiate"):
+        assert reason(name, "tanh", {"grid": 10**4}, "derivative") is None
+        assert "stencil is 1e+06 operations" in reason(name, "tanh", {"grid": 10**6}, "derivative")
+    assert reason("central", "tanh", {"grid": 10**6}, "derivative") is None
