@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cases.gradbench import dtypes_beyond
 from harness.extend import Case, register_sweep
 from harness.namespaces import constant
 
@@ -78,7 +79,7 @@ def ba_case(n: int, m: int, p: int, cam, x, w, feat, label: str = "") -> Case:
         source="gradbench/gradbench evals/ba/README.md (ADBench's BA, data of evals/ba/data)" + label,
         note=f"{n} cameras, {m} points, {p} observations; a sparse Jacobian of {31 * p} non-zeros "
              f"({3 * p} × {len(theta)}).",
-        work=60 * p, footprint=30 * p, timeout_s=600.0,
+        work=60 * p, footprint=30 * p, timeout_s=600.0, dtypes=dtypes_beyond(p <= 32),
     )
 
 

@@ -37,6 +37,14 @@ def _budget(work: float) -> float | None:
     return 600.0 if work > 1e8 else None
 
 
+def dtypes_beyond(smallest: bool):
+    """The dtypes a workload's size is measured in where the run names none: float64 and float32 at
+    its smallest size (where float32's digits show), float64 alone beyond it, gradbench's and
+    ADBench's dtype (float32 at every size was half the default run's time); ``--dtypes`` says
+    otherwise."""
+    return None if smallest else ("float64",)
+
+
 def _batch(x) -> tuple:
     return tuple(x.shape[:-1])
 
@@ -123,6 +131,7 @@ def gmm_case(inputs: dict, label: str = "") -> Case:
         note=f"θ = (alpha, mu, q, l); l holds Qₖ's strict lower triangle column by column. Data: {n} "
         f"points in {d} dimensions, {k} components, m = {m}, γ = {gamma}.",
         work=n * k * d * (d + 4), footprint=n * k * d, timeout_s=_budget(n * k * d * (d + 4)),
+        dtypes=dtypes_beyond(n <= 10),
     )
 
 
@@ -226,9 +235,7 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
         note=f"{l} layers, a sequence of {c} characters of {b} bits; the forget and output gates read "
         f"the layer's input, the input gate and candidate the previous hidden state (ADBench's cell).",
         work=c * l * b * 30, footprint=4 * b, timeout_s=_budget(c * l * b * 30),
-        # float64 where the run names no dtype beyond a short sequence: per-step overhead makes
-        # c = 128 a minute of the default run per dtype
-        dtypes=("float64",) if c > 16 else None,
+        dtypes=dtypes_beyond(c <= 4),
     )
 
 
@@ -250,6 +257,7 @@ def lse(n: int = 100) -> Case:
     return Case("lse", lambda xp, x: logsumexp(xp, x), "max x + log Σᵢ exp(xᵢ − max x)",
                 domain=(0.0, 1.0), grid=0, seed_points=(tuple(x0),), dim=n, quantities=("gradient",),
                 exact_reference=False, source=SPEC.format("lse"), work=4 * n, footprint=n,
+                dtypes=dtypes_beyond(n <= 100),
                 note="The gradient is softmax(x).")
 
 
@@ -267,7 +275,7 @@ def llsq(n: int = 16, m: int = 128) -> Case:
     return Case("llsq", objective, "½ Σᵢ (sign tᵢ − Σⱼ xⱼ tᵢʲ)², tᵢ = −1 + 2i/(n − 1)", domain=(0.0, 1.0),
                 grid=0, seed_points=(tuple(x0),), dim=m, quantities=("gradient",), exact_reference=False,
                 source=SPEC.format("llsq") + " (cmpad's llsq_obj)", work=2 * n * m, footprint=n * m,
-
+                dtypes=dtypes_beyond(n <= 16),
                 note=f"m = {m} coefficients fitted at n = {n} points.")
 
 
@@ -294,7 +302,7 @@ def ode(n: int = 10, s: int = 1) -> Case:
     return Case("ode", objective, "y_{n−1}(2) after s RK4 steps of y′₀ = x₀, y′ᵢ = xᵢ yᵢ₋₁, y(0) = 0",
                 domain=(0.0, 1.0), grid=0, seed_points=(tuple(x0),), dim=n, quantities=("gradient",),
                 exact_reference=False, source=SPEC.format("ode") + " (cmpad's an_ode)",
-                work=12 * n * s, footprint=n,
+                work=12 * n * s, footprint=n, dtypes=dtypes_beyond(n <= 8),
                 note="Each RK4 step is a degree-4 polynomial of a shift: after s steps yᵢ is exactly 0 "
                      "for i ≥ 4s, so for n ≥ 4s (every size of gradbench's) the gradient is exactly 0 "
                      "and only an absolute error can be graded.")
@@ -321,9 +329,7 @@ def det(ell: int = 3) -> Case:
                 seed_points=(tuple(a0),), dim=ell * ell, quantities=("gradient",), exact_reference=False,
                 source=SPEC.format("det") + " (cmpad's det_by_minor)", work=math.factorial(ell) * 3,
                 traced=math.factorial(ell) * 3, footprint=1,
-                # float64 where the run names none beyond ℓ = 5: at ℓ = 7 each of the 15,120
-                # operations is a library call, a minute of the default run per dtype
-                dtypes=("float64",) if ell > 5 else None,
+                dtypes=dtypes_beyond(ell <= 3),
                 note="∇det A is the cofactor matrix det(A)·A⁻ᵀ.")
 
 
@@ -341,7 +347,7 @@ def kmeans(k: int = 2, n: int = 16, d: int = 2) -> Case:
                 seed_points=(tuple(c0),),
                 dim=k * d, quantities=("gradient", "hvp"), parameters=(("centroids", (k, d)),),
                 tangent_kind="ones", exact_reference=False, source=SPEC.format("kmeans"),
-                work=3 * n * k * d, footprint=n * k * d,
+                work=3 * n * k * d, footprint=n * k * d, dtypes=dtypes_beyond(n <= 16),
                 note="The Hessian is diagonal (2|Sⱼ| on centroid j's coordinates), so the hvp along ones "
                      "is its diagonal and the Newton direction J·H⁻¹ is one gradient over one hvp.")
 
@@ -370,7 +376,7 @@ def register() -> None:
     register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 5, 7)],
                    full=[{"ell": e} for e in range(5, 12)])
     register_sweep("kmeans", kmeans, quick=[{"k": 2, "n": 16, "d": 2}],
-                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 100, "n": 1000, "d": 8},
-                            {"k": 10, "n": 10_000, "d": 8}],
+                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 1000, "d": 8},
+                            {"k": 100, "n": 1000, "d": 16}],
                    full=[{"k": k, "n": n, "d": d}
                          for k in (10, 100, 1000) for n in (1000, 10_000) for d in (8, 16)])
