@@ -373,10 +373,10 @@ def register() -> None:
     register_sweep("ode", ode, quick=[{"n": 8, "s": 2}],
                    default=[{"n": 8, "s": 2}, {"n": 1000, "s": 1}, {"n": 10_000, "s": 10}],
                    full=[{"n": n, "s": s} for n in (1000, 10_000, 100_000) for s in (1, 10, 100)])
-    register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 5, 7)],
+    register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 5, 6)],
                    full=[{"ell": e} for e in range(5, 12)])
     register_sweep("kmeans", kmeans, quick=[{"k": 2, "n": 16, "d": 2}],
                    default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 1000, "d": 8},
-                            {"k": 100, "n": 1000, "d": 16}],
+                            {"k": 100, "n": 1000, "d": 8}],
                    full=[{"k": k, "n": n, "d": d}
                          for k in (10, 100, 1000) for n in (1000, 10_000) for d in (8, 16)])
