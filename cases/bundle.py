@@ -75,7 +75,7 @@ def ba_case(n: int, m: int, p: int, cam, x, w, feat, label: str = "") -> Case:
         "ba", residuals,
         "w·(proj(camᵢ, Xᵢ) − featᵢ) and 1 − w²: the reprojection errors of bundle adjustment",
         domain=(-1.0, 1.0), grid=0, seed_points=(tuple(theta),), dim=len(theta), out_dim=3 * p,
-        quantities=("jacobian",), sparsity=sparsity, exact_reference=False,
+        quantities=("jacobian",), sparsity=sparsity, colours=15, exact_reference=False,
         source="gradbench/gradbench evals/ba/README.md (ADBench's BA, data of evals/ba/data)" + label,
         note=f"{n} cameras, {m} points, {p} observations; a sparse Jacobian of {31 * p} non-zeros "
              f"({3 * p} × {len(theta)}).",

@@ -95,6 +95,9 @@ class Case:
     # a Jacobian with few non-zeros per row: fn(xp, x) ↦ its (rows, cols) pattern, so that methods
     # with a sparse Jacobian (coloured jvps or differences) return a scipy.sparse matrix
     sparsity: Callable[[], tuple] | None = None
+    # the colours that pattern compresses into (what a coloured stencil shifts along, for the
+    # methods' limits; colouring ba20's 5·10⁶ rows to count them would take the plan a minute)
+    colours: int | None = None
 
     @property
     def size_label(self) -> str:

@@ -165,19 +165,24 @@ class Method:
         if cell.quantity == "jacobian" and case.sparsity is not None and not self.sparse_jacobian:
             return (f"{self.name} builds a dense Jacobian; this case's is sparse "
                     f"({case.out_dim:,} × {case.dim:,})")
+        # a stencil shifts each of N points along n coordinates, or along c colours where the
+        # method compresses a sparse Jacobian (harness.sparse: ba's 15, at any problem size)
+        points, shifts, where = case.grid + len(case.seed_points), case.dim, f"n = {case.dim}"
+        if cell.quantity == "jacobian" and case.colours and self.sparse_jacobian:
+            shifts, where = case.colours, f"{case.colours} colours of n = {case.dim}"
         if self.max_stencil is not None and cell.quantity in STENCIL_QUANTITIES:
-            # n shifted copies of each of N points, each evaluation holding its largest intermediate
-            numbers = (case.grid + len(case.seed_points)) * case.dim * max(case.dim, case.footprint or 0)
+            # each shifted evaluation holding its point or its largest intermediate
+            numbers = points * shifts * max(case.dim, case.footprint or 0)
             if numbers > self.max_stencil:
                 return (f"{self.name} builds its stencil at once: {numbers:.3g} numbers "
-                        f"at n = {case.dim} (limit {self.max_stencil:.3g})")
+                        f"at {where} (limit {self.max_stencil:.3g})")
         if self.max_stencil_work is not None and cell.quantity in (*STENCIL_QUANTITIES, "derivative"):
             # a scalar case's derivative: one operation per point (10⁶ points of tanh by Ridders'
             # table or scipy.differentiate took 5–7 s a cell)
-            arithmetic = (case.grid + len(case.seed_points)) * case.dim * (case.work or 1)
+            arithmetic = points * shifts * (case.work or 1)
             if arithmetic > self.max_stencil_work:
                 return (f"{self.name}'s stencil is {arithmetic:.3g} operations of f (points · n · work) "
-                        f"at n = {case.dim} (limit {self.max_stencil_work:.3g})")
+                        f"at {where} (limit {self.max_stencil_work:.3g})")
         if self.max_traced is not None and case.traced is not None and case.traced > self.max_traced:
             return (f"{self.name} compiles one trace of f's {case.traced:.3g} unrolled operations "
                     f"(its limit: {self.max_traced:.3g})")

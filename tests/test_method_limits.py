@@ -72,3 +72,19 @@ def test_adaptive_steps_stop_at_a_million_points_of_a_scalar_case():
         assert reason(name, "tanh", {"grid": 10**4}, "derivative") is None
         assert "stencil is 1e+06 operations" in reason(name, "tanh", {"grid": 10**6}, "derivative")
     assert reason("central", "tanh", {"grid": 10**6}, "derivative") is None
+
+
+def test_a_coloured_jacobian_is_a_stencil_of_its_colours():
+    """ba1's 55,710 columns compress into a handful of colours: the differences that colour it
+    take it; a dense stencil of 55,710 shifts would be 5·10¹⁰ numbers."""
+    for name in ("forward", "central"):
+        assert reason(name, "ba", {"problem": 1}, "jacobian") is None, name
+    assert "builds a dense Jacobian" in reason("central4", "ba", {"problem": 1}, "jacobian")
+
+
+def test_ba_declares_the_colours_its_pattern_takes():
+    from harness.sparse import colouring
+
+    for size in ({"problem": 1, "scale": 1000}, {"problem": 1, "scale": 30}, {"problem": 1}):
+        case = CASES.get("ba").at(size)
+        assert colouring(case).count == case.colours
