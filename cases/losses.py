@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cases.gradbench import dtypes_beyond
 from harness.extend import Case, Training, register_case, register_sweep
 from harness.namespaces import constant
 
@@ -88,7 +89,7 @@ def mlp_loss(layers: int = 2, width: int = 3, batch: int = 6, seed: int = 0) -> 
         quantities=("gradient",),
         work=layers * batch * width * (width + 4),
         footprint=batch * width,
-        dtypes=None if small else ("float64",),
+        dtypes=dtypes_beyond(small),
         exact_reference=small,
         timeout_s=None if width < 1024 else 1800.0,
         source=f"seed 000 (tanh MLP, squared-error loss); {layers} layers of width {width}, "

@@ -43,6 +43,12 @@ def _reduce(ufunc, x, axis):
     return found if isinstance(found, np.ndarray) else np.array(found, dtype=object)  # 0-d, indexable
 
 
+def as_scalar(value):
+    """A 0-d object array (an object namespace's reduction, or an index with ``...``) as the
+    number it holds; anything else unchanged."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
 def object_namespace(name: str, table: dict, maximum, minimum, choose) -> SimpleNamespace:
     """The case API over NumPy object arrays of ``table``'s numbers (scalar functions applied
     entrywise).  ``choose(condition, a, b)``: the scalar ``where`` (SymPy's is a Piecewise, an exact

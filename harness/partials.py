@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.namespaces import namespace
+from harness.namespaces import as_scalar, namespace
 
 
 def entries(case, quantity: str, order: int) -> list[tuple]:
@@ -48,7 +48,7 @@ def select_output(case, y, k):
         out = u[0] * y if case.out_dim == 1 else sum(ui * y[..., i] for i, ui in enumerate(u))
     else:
         out = y[..., k]
-    return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out  # a scalar, not 0-d
+    return as_scalar(out)
 
 
 def sympy_derivatives(case, quantity: str, order: int, real: bool = False):

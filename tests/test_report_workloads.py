@@ -29,7 +29,7 @@ def test_the_fitted_exponent_is_the_power_law_of_the_points():
     n = np.array([100, 1000, 10000])
     central = rows("lse", [f"n={v}" for v in n], n.tolist(), method="central",
                    eval_s=(1e-6 * n**1.5).tolist())
-    (line,) = _lines(central, "eval_s", {})
+    (line,) = _lines(central, "eval_s", {}, _size_axis(central)[0])
     assert line.label == "central 64  k = 1.50" and line.x == n.tolist()
 
 

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from harness.method import Cell, Evaluator
-from harness.namespaces import ELEMENTARY, object_namespace
+from harness.namespaces import ELEMENTARY, as_scalar, object_namespace
 
 
 def _on_number(name: str):
@@ -110,8 +110,7 @@ def prepare(cell: Cell) -> Evaluator:
     case = cell.case
 
     def f(x):
-        y = case.fn(xp, x)  # a 0-d object array (an index with ..., as ode's y[..., n − 1]) → its dual
-        return y[()] if isinstance(y, np.ndarray) and y.ndim == 0 else y
+        return as_scalar(case.fn(xp, x))  # ode's y[..., n − 1] is a 0-d array: num-dual wants its dual
 
     at_point = _per_point(nd, f, cell)
 

@@ -47,9 +47,9 @@ def _size_axis(g: pd.DataFrame) -> tuple[pd.Series, str]:
     return g["dim"], "parameters"
 
 
-def _lines(g: pd.DataFrame, value: str, styles: dict) -> list[Line]:
+def _lines(g: pd.DataFrame, value: str, styles: dict, x: pd.Series) -> list[Line]:
+    """One line per method and dtype of ``value`` against the sizes ``x`` (from :func:`_size_axis`)."""
     lines = []
-    x, _ = _size_axis(g)
     g = g.assign(x=x)
     for (method, dtype), m in g.groupby(["method", "dtype"], sort=False):
         m = m.drop_duplicates("x", keep="last")  # sizes of one n (gmm's n = 10 check): the largest
@@ -92,9 +92,10 @@ def workloads_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
         return None
     styles = method_styles(methods)
     figures = {}
+    axes = [(key, g, _size_axis(g)) for key, g in ok.groupby(["case", "quantity"], sort=False)]
     for value, ylabel in CURVES:
-        panels = [Panel(f"{case} ({quantity}; against {_size_axis(g)[1]})", _lines(g, value, styles))
-                  for (case, quantity), g in ok.groupby(["case", "quantity"], sort=False)]
+        panels = [Panel(f"{case} ({quantity}; against {name})", _lines(g, value, styles, x))
+                  for (case, quantity), g, (x, name) in axes]
         panels = [p for p in panels if p.lines]
         if panels:
             figures[ylabel] = panel_grid(panels, "size (parameters n, or as the title says)", ylabel,
