@@ -362,7 +362,7 @@ def register() -> None:
                             {"d": 10, "k": 5, "n": 1000}, {"d": 10, "k": 50, "n": 1000}],
                    full=GMM_FULL)
     register_sweep("lstm", lstm, quick=[{"l": 1, "c": 4}],
-                   default=[{"l": 1, "c": 4}, {"l": 2, "c": 16}, {"l": 4, "c": 128}],
+                   default=[{"l": 1, "c": 4}, {"l": 2, "c": 16}, {"l": 8, "c": 64}],
                    full=[{"l": layers, "c": c} for layers in (2, 4, 6) for c in (1024, 4096, 8192)])
     register_sweep("lse", lse, quick=[{"n": 100}], default=[{"n": n} for n in (100, 2500, 40_000, 640_000)],
                    full=[{"n": 2500 * 2**i} for i in range(10)])
@@ -376,7 +376,7 @@ def register() -> None:
     register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 5, 6)],
                    full=[{"ell": e} for e in range(5, 12)])
     register_sweep("kmeans", kmeans, quick=[{"k": 2, "n": 16, "d": 2}],
-                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 1000, "d": 8},
+                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 10_000, "d": 8},
                             {"k": 100, "n": 1000, "d": 8}],
                    full=[{"k": k, "n": n, "d": d}
                          for k in (10, 100, 1000) for n in (1000, 10_000) for d in (8, 16)])
