@@ -1,6 +1,6 @@
 """One cell, measured as a straight pipeline into one typed row.
 
-prepare → to_device → compile → first call → values → accuracy → timing → primal →
+prepare → to_device → compile → first call → values → accuracy → timing (with the primal) →
 memory: only the timing loop is ``eval_s`` (a run with ``timing={"repeats": 0}`` stops after the
 accuracy: a capability check).  Each stage hands on the columns it measured as
 soon as it has them, so a cell that fails half-way keeps what came before.  Every cell ends
@@ -23,27 +23,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness import accuracy as acc
-from harness import memory
+from harness import memory, primal
 from harness.capture import Capture, with_output
 from harness.limits import CellTimeout, StopRun, time_limit
 from harness.method import Cell, Method, Unavailable, Unsupported, availability
 from harness.outcomes import Measured
-from harness.primal import measure_primal
 from harness.quantities import value_shape
 from harness.reference import reference
 from harness.schema import SWELL_KEYS, CellKey, CellRow, PointRow
-from harness.timing import measure, timed
+from harness.timing import measure_interleaved, paired_ratio, timed
 
 GRADED_POINTS = 1000  # mpmath references per cell at most; a 10⁷-point sweep is graded on a sample
 
 
 @dataclass
 class RunContext:
-    """What the cells of one run (in one process) share: the primal timings (per case, backend,
-    dtype and device), the measured copy bandwidth per device, and the file the cells' output
-    goes into (None: left where it is)."""
+    """What the cells of one run (in one process) share: the measured copy bandwidth per device,
+    and the file the cells' output goes into (None: left where it is)."""
 
-    primal_cache: dict = field(default_factory=dict)
     bandwidth: dict = field(default_factory=dict)
     output: Capture | None = None
 
@@ -181,10 +178,19 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     if not timed(timing):  # checked and graded; not timed, nor its primal, memory or swell
         return
 
-    steady = measure(lambda: evaluator.call(xd), **(timing or {}))
+    try:
+        f_call, f_backend = primal.primal_call(method, cell, evaluator, x, xd)
+    except Exception as e:  # the derivative is still timed; the row says why f was not
+        f_call, f_backend = None, None
+        yield {"message": f"the function itself failed, so no cost_ratio: {type(e).__name__}: {e}"}
+    calls = [lambda: evaluator.call(xd)] + ([f_call] if f_call else [])
+    steady, *f_timing = measure_interleaved(calls, **(timing or {}), shares=(1.0, primal.SHARE)[:len(calls)])
     _check_input_kept(evaluator, xd, original, "its timing loop")
     yield {"eval_s": steady.median_s, "eval_iqr_s": steady.iqr_s, "timing_number": steady.number,
            "timing_repeats": steady.repeats, "eval_samples_s": steady.samples_s}
+    if f_timing and f_timing[0].median_s > 0:
+        yield {"primal_s": f_timing[0].median_s, "primal_backend": f_backend,
+               "primal_samples_s": f_timing[0].samples_s, "cost_ratio": paired_ratio(steady, f_timing[0])}
 
     with memory.host_peak() as host:
         evaluator.call(xd)
@@ -196,8 +202,6 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
         evaluator.info.update(evaluator.describe())
     yield {**{k: evaluator.info.get(k) for k in SWELL_KEYS}, "detail": _detail(evaluator)}
 
-    primal = measure_primal(method, cell, evaluator, x, xd, timing, context.primal_cache)
-    yield {**primal, "cost_ratio": steady.median_s / primal["primal_s"] if primal["primal_s"] else None}
     yield memory.bandwidth_share(cell, len(x), steady.median_s, context.bandwidth)
 
 

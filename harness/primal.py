@@ -1,4 +1,4 @@
-"""The function itself, timed exactly like its derivative: ``primal_s`` and so ``cost_ratio``.
+"""The function itself, timed with its derivative: ``primal_s`` and so ``cost_ratio``.
 
 The cheap-gradient principle says a reverse-mode gradient costs a small constant
 times the function (≤ ~5, whatever the dimension) while finite differences pay
@@ -7,29 +7,27 @@ A method that computes on its own backend (JAX, PyTorch) supplies
 ``Evaluator.primal`` — f compiled and run on the same device the same way;
 every other method is compared with the case evaluated by NumPy on the CPU,
 which is what a finite-difference stencil or a lambdified expression calls.
-The primal depends only on (case, size, backend, dtype, device), so one run
-times each once and reuses it.
+
+The function is timed in every cell, in batches alternating with the derivative's
+(:func:`harness.timing.measure_interleaved`), and ``cost_ratio`` is the median of the
+rounds' ratios: a primal timed once per size, apart, moved the finite differences'
+fitted exponent on the LSTM from 0.8 to 0.1 between two runs of the same code, the
+machine having been busier while it was timed.
 """
 
 from __future__ import annotations
 
 from harness.namespaces import namespace
-from harness.timing import measure
+
+# a batch of the function's calls targets a fifth of the derivative's batch: the function is
+# the cheaper call, and its 5 batches then add about a fifth to a cell's timing loop
+SHARE = 0.2
 
 
-def _key(method, cell, evaluator) -> tuple:
-    # a method's own primal (jit or not, compiled or not) is its own; NumPy's is shared
-    backend = method.name if evaluator.primal is not None else "numpy"
-    return (cell.case.name, cell.case.size_label, backend, cell.dtype, cell.device)
-
-
-def measure_primal(method, cell, evaluator, x, xd, timing: dict | None, cache: dict | None) -> dict:
-    """``primal_s`` (median seconds of one call of f at all points) and what it ran on."""
-    key = _key(method, cell, evaluator)
-    if cache is not None and key in cache:
-        return cache[key]
+def primal_call(method, cell, evaluator, x, xd):
+    """(a call of f at all points, the backend it runs on), warmed up like the derivative."""
     if evaluator.primal is not None:
-        call, arg = evaluator.primal, xd
+        call, arg, backend = evaluator.primal, xd, method.backend
     else:
         xp = namespace("numpy")
         fn = cell.case.fn
@@ -37,10 +35,6 @@ def measure_primal(method, cell, evaluator, x, xd, timing: dict | None, cache: d
         def call(a):
             return fn(xp, a)
 
-        arg = x
+        arg, backend = x, "numpy"
     call(arg)  # warm-up, like the derivative's first call
-    steady = measure(lambda: call(arg), **(timing or {}))
-    found = {"primal_s": steady.median_s, "primal_backend": method.backend if evaluator.primal else "numpy"}
-    if cache is not None:
-        cache[key] = found
-    return found
+    return (lambda: call(arg)), backend

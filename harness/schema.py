@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args, get_origin, get_type_hints
 
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (2, 3)  # older files lack the newer columns: they read as missing
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)  # older files lack the newer columns: they read as missing
 META_KEY = b"diffbench"  # the Parquet key-value metadata holding the run's metadata
 
 Status = Literal["ok", "failed", "unsupported", "unavailable", "timeout", "crashed"]
@@ -115,6 +115,9 @@ class CellRow:
     peak_device_bytes: int | None = None
     bytes_moved: int | None = None
     bandwidth_share: float | None = None
+    # schema 4: the function's batches, timed alternating with the derivative's (cost_ratio is
+    # the median of their ratios round by round)
+    primal_samples_s: list[float] | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:

@@ -7,6 +7,8 @@ collector off; a call's time is a batch's time over its count.  The median and
 interquartile range of those per-call times are reported.  A call that fills a
 batch alone is timed one call per batch, its calibration run counting as the
 first batch; calls of 0.1 s or more take ``LONG_REPEATS`` batches.
+:func:`measure_interleaved` times a derivative and its function batch by batch in
+alternation, so that their ratio is taken round by round under the same load.
 
 A run's ``timing={"repeats": 0}`` (:data:`UNTIMED`) checks and grades every cell without
 timing it: what a capability check needs, and nothing the steady-state figures depend on.
@@ -47,20 +49,55 @@ class Timing:
 
 def measure(call, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S) -> Timing:
     """Time ``call()`` (which must return only once its work is done)."""
+    return measure_interleaved([call], repeats, min_batch_s)[0]
+
+
+def measure_interleaved(calls, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S,
+                        shares=None) -> list[Timing]:
+    """Time several calls in alternating batches, round by round: the first call (the lead)
+    as :func:`measure` would, the others right after each of its batches, each with its own
+    batch target ``min_batch_s · share`` (``shares``: 1 for each by default).
+
+    A burst of load on a shared machine lasts longer than a round, so the calls of one
+    round see the machine in the same state: the ratio of their times round by round
+    (:func:`paired_ratio`) holds where two loops run apart do not (a NumPy LSTM timed at
+    8 and 14 ms a second apart on this 2-core machine)."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
-    timer = timeit.Timer(call)
+    shares = [1.0] * len(calls) if shares is None else list(shares)
+    timers = [timeit.Timer(call) for call in calls]
+    calibrated = [_calibrate(timer, min_batch_s * share) for timer, share in zip(timers, shares)]
+    numbers = [number for number, _ in calibrated]
+    samples = [[] for _ in calls]
+    lead_number, lead_elapsed = calibrated[0]
+    if lead_number == 1:  # a lead call that fills a batch alone: its calibration run is round 1's
+        repeats = min(repeats, LONG_REPEATS) if lead_elapsed >= LONG_CALL_S else repeats
+        samples[0].append(lead_elapsed)
+        for i in range(1, len(calls)):
+            samples[i].append(timers[i].timeit(numbers[i]) / numbers[i])
+    while len(samples[0]) < repeats:
+        for i, timer in enumerate(timers):
+            samples[i].append(timer.timeit(numbers[i]) / numbers[i])
+    return [_summary(np.array(s), number) for s, number in zip(samples, numbers)]
+
+
+def paired_ratio(a: Timing, b: Timing) -> float:
+    """The median over rounds of a's time over b's, for two calls of one
+    :func:`measure_interleaved` loop."""
+    return float(np.median(np.asarray(a.samples_s) / np.asarray(b.samples_s)))
+
+
+def _calibrate(timer: timeit.Timer, target_s: float) -> tuple[int, float]:
+    """timeit's autorange, with our own batch target: (calls per batch, the last batch's time)."""
     number = 1
-    while True:  # timeit's autorange, with our own batch target
+    while True:
         elapsed = timer.timeit(number)
-        if elapsed >= min_batch_s:
-            break
+        if elapsed >= target_s:
+            return number, elapsed
         # aim straight for the target rather than stepping 1, 2, 5, 10, ...
-        number = max(number * 2, int(number * min_batch_s / max(elapsed, 1e-9) * 1.2))
-    if number == 1:  # a call that fills a batch alone: the calibration run was a batch already
-        repeats = min(repeats, LONG_REPEATS) if elapsed >= LONG_CALL_S else repeats
-        samples = np.array([elapsed, *timer.repeat(repeat=repeats - 1, number=1)])
-    else:
-        samples = np.array(timer.repeat(repeat=repeats, number=number)) / number
+        number = max(number * 2, int(number * target_s / max(elapsed, 1e-9) * 1.2))
+
+
+def _summary(samples: np.ndarray, number: int) -> Timing:
     q1, median, q3 = np.percentile(samples, [25, 50, 75])
-    return Timing(float(median), float(q3 - q1), number, repeats, samples.tolist())
+    return Timing(float(median), float(q3 - q1), number, len(samples), samples.tolist())

@@ -217,11 +217,12 @@ def test_tangent_is_listed_unavailable_with_its_import_error(fast):
     assert df.iloc[0].message == status.removeprefix("unavailable: ")
 
 
-def test_tensorflow_pow_gradient_is_nan_at_zero(fast):
+def test_tensorflow_pow_gradient_is_nan_at_zero(fast, monkeypatch):
     """TensorFlow's d/dx pow(x, 0) = 0·pow(x, −1) is 0·∞ at x = 0: 2x²'s third derivative is NaN
     there (see harness/methods/tensorflow_method.py); the harness reports it as a failure."""
     needs("tensorflow")
     cubic = CASES.case("cubic")
+    monkeypatch.setattr(CASES, "_entries", CASES.all())  # the case leaves with this test
     register_case(Case("test_optional_cubic_at_0", cubic.fn, cubic.formula, grid=11, orders=(2, 3)))
     df = harness.run(cases="test_optional_cubic_at_0", methods="tensorflow", dtypes="float64",
                      timing=fast)

@@ -11,8 +11,8 @@
 * Fixed overhead per cell: ``harness.measure.measure_cell`` for ``forward`` on
   ``square`` (100 points) with a tiny timing loop, minus its setup (prepare and
   first call) and minus the timing loop: checks, accuracy, memory, per-point rows.
-  The cells share a ``RunContext`` as in a run, so the function's own timing
-  (``primal_s``) is taken once per case and dtype, not per cell; the reference is
+  The function's own timing (``primal_s``) runs inside the timing loop, in batches
+  alternating with the derivative's, so it counts as the loop's; the reference is
   cached per case × order × points, so a run pays it once per case, order and
   dtype rather than per method: it is reported apart (``reference_cold_s``).
   The target is under 50 ms.
@@ -37,7 +37,7 @@ import harness.reference
 from harness import measure as measuring
 from harness.method import Cell
 from harness.registry import CASES, METHODS
-from harness.timing import measure
+from harness.timing import measure, measure_interleaved
 
 ROUNDS = 3
 SMOKE = {"min_batch_s": 1e-3}  # benchmarks disabled (the default test run): one quick pass
@@ -97,16 +97,17 @@ def test_timing_fidelity(benchmark, name):
 
 @pytest.fixture
 def timed_loop(monkeypatch):
-    """(wall time, Timing) of each timing loop run inside measure_cell (its ``measure``, wrapped)."""
+    """(wall time, the derivative's Timing) of each timing loop run inside measure_cell (its
+    ``measure_interleaved``, wrapped)."""
     loops = []
 
-    def wrapped(call, **kwargs):
+    def wrapped(calls, **kwargs):
         t0 = time.perf_counter()
-        result = measure(call, **kwargs)
-        loops.append((time.perf_counter() - t0, result))
+        result = measure_interleaved(calls, **kwargs)
+        loops.append((time.perf_counter() - t0, result[0]))
         return result
 
-    monkeypatch.setattr(measuring, "measure", wrapped)
+    monkeypatch.setattr(measuring, "measure_interleaved", wrapped)
     return loops
 
 
@@ -114,7 +115,7 @@ def test_cell_overhead(benchmark, timed_loop, monkeypatch):
     case = CASES.case("square")
     cell = Cell(case, 1, "float64", "cpu")
     method = METHODS.get("forward")
-    context = measuring.RunContext()  # what a run's cells share (the primal timing)
+    context = measuring.RunContext()  # what a run's cells share
     measuring.measure_cell(method, cell, "warm-up", context=context)  # first-use imports are not per cell
     monkeypatch.setattr(harness.reference, "_cache", {})  # a cold reference, then the cached one
     t0 = time.perf_counter()
@@ -132,7 +133,7 @@ def test_cell_overhead(benchmark, timed_loop, monkeypatch):
     benchmark.group = "harness-cell"
     benchmark.pedantic(one_cell, rounds=1 if benchmark.disabled else 20)
     assert all(row.status == "ok" for _, row, _ in cells)
-    assert len(timed_loop) == len(cells)  # one timing loop per cell (the primal's is shared)
+    assert len(timed_loop) == len(cells)  # one timing loop per cell (the primal's batches in it)
     # each row reports the loop it ran, and grades every point of the case
     assert [row.eval_s for _, row, _ in cells] == [t.median_s for _, t in timed_loop]
     assert all(row.timing_repeats == 1 and n == case.n_points == row.n_points for _, row, n in cells)
