@@ -376,7 +376,7 @@ def register() -> None:
     register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 5, 6)],
                    full=[{"ell": e} for e in range(5, 12)])
     register_sweep("kmeans", kmeans, quick=[{"k": 2, "n": 16, "d": 2}],
-                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 10_000, "d": 8},
-                            {"k": 100, "n": 1000, "d": 8}],
+                   default=[{"k": 2, "n": 16, "d": 2}, {"k": 10, "n": 1000, "d": 8},
+                            {"k": 100, "n": 1000, "d": 16}],
                    full=[{"k": k, "n": n, "d": d}
                          for k in (10, 100, 1000) for n in (1000, 10_000) for d in (8, 16)])

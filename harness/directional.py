@@ -14,8 +14,10 @@ jvp         every entry of J·v                           (none: graded in full)
 ==========  ==========================================  =======================================
 
 v_d are ``DIRECTIONS`` fixed random directions (standard normal, seed 0), e_i a fixed sample
-of ``SAMPLE`` coordinates.  An hvp's wᵀHv comes from two curvatures by polarisation,
-wᵀHv = (q(w + v) − q(w − v))/4 with q(u) = uᵀHu.  Projections are computed in quad, so
+of ``SAMPLE`` coordinates.  An hvp's wᵀHv is the mixed second derivative of
+f(x + ε₁v + ε₂w), pushed forward with v and every w at once (:func:`harness.quad.mixed_taylor`;
+polarisation, (q(w + v) − q(w − v))/4 with q(u) = uᵀHu, took twice the work).  Projections
+are computed in quad, so
 the grading adds no rounding of its own.  Errors then follow :mod:`harness.accuracy` over
 the graded numbers; the ``reference`` column says how many there were.
 """
@@ -72,10 +74,8 @@ def _rows(case: Case, quantity: str, point: np.ndarray):
         return np.reshape(c1[0], -1), c0
     w = weights(case)
     if quantity == "hvp":
-        v = case.tangent()
-        c0, _, c2 = quad.taylor(case, point, np.concatenate([w + v, w - v]), second=True)
-        half = len(w)
-        return (c2[:half] - c2[half:]) / 2, c0  # q = 2·c2, wᵀHv = (q₊ − q₋)/4
+        c0, mixed = quad.mixed_taylor(case, point, case.tangent(), w)
+        return mixed, c0
     c0, c1, _ = quad.taylor(case, point, w)
     if quantity == "gradient":
         return c1, c0

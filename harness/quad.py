@@ -46,7 +46,13 @@ def split(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class Jet:
     """A value (shape S) with first and second Taylor coefficients along D directions,
-    shapes (D, *S); ``c2`` is None when only first derivatives are asked for."""
+    shapes (D, *S); ``c2`` is None when only first derivatives are asked for.
+
+    A *mixed* jet (:func:`mixed_taylor`) has one direction more in ``c1`` than in ``c2``:
+    ``c1`` holds the derivative along v, then along each w_d, and ``c2`` the mixed second
+    derivatives w_dᵀH·v — the coefficient of ε₁ε₂ in f(x + ε₁v + ε₂w_d).  Only the
+    products of first-order parts differ (:func:`_product_term`); every linear operation
+    treats both kinds alike."""
 
     __array_ufunc__ = None  # NumPy operators defer to ours rather than making object arrays
     __array_priority__ = 1000.0
@@ -61,6 +67,10 @@ class Jet:
     @property
     def ndim(self) -> int:
         return self.c0.ndim
+
+    @property
+    def mixed(self) -> bool:
+        return self.c2 is not None and self.c2.shape[0] != self.c1.shape[0]
 
     def _aligned(self, ndim: int):
         """c1, c2 with unit axes after the direction axis, to broadcast against ``ndim``-d values."""
@@ -102,7 +112,7 @@ class Jet:
             return Jet(self.c0 * b, a1 * b, None if a2 is None else a2 * b)
         nd = max(self.ndim, other.ndim)
         (a1, a2), (b1, b2) = self._aligned(nd), other._aligned(nd)
-        second = None if a2 is None else a2 * other.c0 + a1 * b1 + self.c0 * b2
+        second = None if a2 is None else a2 * other.c0 + _product_term(a1, b1, self.mixed) + self.c0 * b2
         return Jet(self.c0 * other.c0, a1 * other.c0 + self.c0 * b1, second)
 
     __rmul__ = __mul__
@@ -173,9 +183,17 @@ def _sum2(a, b):
     return None if a is None else a + b
 
 
+def _product_term(a1, b1, mixed: bool):
+    """The second-order term a product gets from its factors' first-order parts: a1·b1
+    along each direction of a Taylor jet; a_v·b_w + a_w·b_v of a mixed jet (direction 0 is v)."""
+    if not mixed:
+        return a1 * b1
+    return a1[:1] * b1[1:] + a1[1:] * b1[:1]
+
+
 def _chain(a: Jet, g0, g1, g2) -> Jet:
     """g(a) from g and its first two derivatives at a's value."""
-    second = None if a.c2 is None else g1 * a.c2 + (g2 / 2) * a.c1 * a.c1
+    second = None if a.c2 is None else g1 * a.c2 + (g2 / 2) * _product_term(a.c1, a.c1, a.mixed)
     return Jet(g0, g1 * a.c1, second)
 
 
@@ -304,9 +322,8 @@ def mean(x, axis=None):
 def reshape(x, shape):
     if not isinstance(x, Jet):
         return np.reshape(x, shape)
-    d = x.c1.shape[0]
-    return Jet(np.reshape(x.c0, shape), np.reshape(x.c1, (d, *shape)),
-               None if x.c2 is None else np.reshape(x.c2, (d, *shape)))
+    return Jet(np.reshape(x.c0, shape), np.reshape(x.c1, (x.c1.shape[0], *shape)),
+               None if x.c2 is None else np.reshape(x.c2, (x.c2.shape[0], *shape)))
 
 
 def stack(arrays, axis=0):
@@ -315,13 +332,14 @@ def stack(arrays, axis=0):
     if not jets:
         return np.stack([_const(a) for a in arrays], axis=axis)
     shape = np.broadcast_shapes(*(np.shape(_value(a)) for a in arrays))
-    d, second = jets[0].c1.shape[0], jets[0].c2 is not None
+    second = jets[0].c2 is not None
+    d = [None, jets[0].c1.shape[0], jets[0].c2.shape[0] if second else None]  # directions of c1, c2
 
     def lift(a, k):
         if isinstance(a, Jet):
             c = (a.c0, *a._aligned(len(shape)))[k]
-            return np.broadcast_to(c, shape if k == 0 else (d, *shape))
-        return np.broadcast_to(_const(a), shape) if k == 0 else to_quad(np.zeros((d, *shape)))
+            return np.broadcast_to(c, shape if k == 0 else (d[k], *shape))
+        return np.broadcast_to(_const(a), shape) if k == 0 else to_quad(np.zeros((d[k], *shape)))
 
     inner = axis + 1 if axis >= 0 else axis
     return Jet(np.stack([lift(a, 0) for a in arrays], axis=axis),
@@ -355,14 +373,15 @@ def concat(arrays, axis=0):
     jets = [a for a in arrays if isinstance(a, Jet)]
     if not jets:
         return np.concatenate([_const(a) for a in arrays], axis=axis)
-    d, second, ndim = jets[0].c1.shape[0], jets[0].c2 is not None, jets[0].ndim
+    second, ndim = jets[0].c2 is not None, jets[0].ndim
+    d = [None, jets[0].c1.shape[0], jets[0].c2.shape[0] if second else None]  # directions of c1, c2
     axis %= ndim
 
     def part(a, k):
         if isinstance(a, Jet):
             return (a.c0, a.c1, a.c2)[k]
         a = _const(a)
-        return a if k == 0 else to_quad(np.zeros((d, *a.shape)))
+        return a if k == 0 else to_quad(np.zeros((d[k], *a.shape)))
 
     return Jet(np.concatenate([part(a, 0) for a in arrays], axis=axis),
                np.concatenate([part(a, 1) for a in arrays], axis=axis + 1),
@@ -407,7 +426,11 @@ def _matmul(a, b):
     first = _mm(a.c1, b.c0, True, False) + _mm(a.c0, b.c1, False, True)
     second = None
     if a.c2 is not None:
-        second = _mm(a.c2, b.c0, True, False) + _mm(a.c1, b.c1, True, True) + _mm(a.c0, b.c2, False, True)
+        if a.mixed:  # a_v @ b_w + a_w @ b_v
+            cross = _mm(a.c1[:1], b.c1[1:], True, True) + _mm(a.c1[1:], b.c1[:1], True, True)
+        else:
+            cross = _mm(a.c1, b.c1, True, True)
+        second = _mm(a.c2, b.c0, True, False) + cross + _mm(a.c0, b.c2, False, True)
     return Jet(qmatmul(a.c0, b.c0), first, second)
 
 
@@ -432,3 +455,16 @@ def taylor(case, point: np.ndarray, directions: np.ndarray, second: bool = False
     if not isinstance(y, Jet):  # the case does not depend on x at all
         y = Jet(_const(y), to_quad(np.zeros((len(directions), *np.shape(y)))))
     return y.c0, y.c1, y.c2
+
+
+def mixed_taylor(case, point: np.ndarray, v: np.ndarray, directions: np.ndarray):
+    """(f, w_dᵀH·v for each row w_d of ``directions`` (D, n)) of the case at one point, as quad
+    arrays: the ε₁ε₂ coefficients of f(x + ε₁v + ε₂w_d), pushed forward in one evaluation
+    (half the work of polarisation's 2D second-order directions)."""
+    x0 = to_quad(point)
+    u = to_quad(np.concatenate([np.reshape(v, (1, -1)), directions]))
+    seed = Jet(x0, u, to_quad(np.zeros_like(directions)))
+    y = case.fn(quad_xp, seed)
+    if not isinstance(y, Jet):
+        return _const(y), to_quad(np.zeros((len(directions), *np.shape(y))))
+    return y.c0, y.c2

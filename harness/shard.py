@@ -95,7 +95,10 @@ def cost(method, cell) -> float:
     points = case.grid + len(case.seed_points)
     if case.work is not None:  # a workload: its arithmetic, not the per-entry fit of small cases
         reverse = method.family == "automatic" and "reverse" in method.mode
-        directions = REVERSE_FACTOR if reverse else max(1, case.dim)
+        # one product (an hvp, jvp or vjp) costs a few objectives in any mode: jax-fwd's hvp is
+        # reverse-over-forward, not n forward passes
+        product = cell.quantity in ("hvp", "jvp", "vjp")
+        directions = REVERSE_FACTOR if reverse or product else max(1, case.dim)
         return min(fixed + WORK_OP_S * case.work * directions * points * CALLS_PER_CELL, budget)
     return min(fixed + per_entry * k * weight + max(per_point, POINT_S) * points * k, budget)
 

@@ -64,7 +64,7 @@ def test_grading_by_projection_catches_a_wrong_entry():
         assert acc.accuracy(hi, ref, np.array([True]), lo).digits < 8, entry
 
 
-def test_hvp_reference_by_polarisation_matches_the_hessian():
+def test_hvp_reference_matches_a_diagonal_hessian():
     n = 5
     case = Case("h", lambda xp, x: xp.sum(xp.exp(x), axis=-1) + xp.sum(x * x * x, axis=-1), "h", dim=n,
                 quantities=("gradient", "hvp"))
@@ -101,3 +101,36 @@ def test_directions_at_a_million_parameters_are_rows_not_an_identity():
     units = w[directional.DIRECTIONS:]
     assert (units.sum(axis=1) == 1).all()
     assert (units[np.arange(len(units)), directional.sample(case)] == 1).all()
+
+
+def test_mixed_jets_give_wHv_of_a_coupled_function_exactly():
+    """w_dᵀH·v through matmul, products, exp/tanh (the chain rule), stack, reshape, where and
+    min, against SymPy's exact Hessian of the same function written out by hand."""
+    sympy = pytest.importorskip("sympy")
+    a = np.array([[1.0, -2.0, 0.5, 0.0], [0.25, 1.0, -1.0, 2.0], [0.0, 0.5, 1.5, -0.75]])
+
+    def f(xp, x):
+        y = xp.tanh(xp.matmul(x, xp.asarray(a.T)))  # (..., 3)
+        pair = xp.reshape(xp.stack([x[..., 0] * x[..., 1], x[..., 2]], axis=-1), (-1, 2))
+        low = xp.min(xp.stack([x[..., 0] * x[..., 0], x[..., 1] + 1], axis=-1), axis=-1)
+        kink = xp.where(x[..., 3] > 0, x[..., 3] * x[..., 2], -x[..., 3])
+        return (xp.sum(y * y, axis=-1) + xp.sum(pair[..., 0] * pair[..., 1])
+                + xp.exp(x[..., 1] - x[..., 3]) + low + kink)
+
+    case = Case("coupled", f, "f", dim=4, quantities=("gradient", "hvp"))
+    point = np.array([0.3, -0.7, 0.9, 0.4])  # x0² < x1 + 1 and x3 > 0: the branches taken
+    s = sympy.symbols("x0:4")
+    y = [sympy.tanh(sum(sympy.Rational(a[i, j]) * s[j] for j in range(4))) for i in range(3)]
+    expr = sum(t * t for t in y) + s[0] * s[1] * s[2] + sympy.exp(s[1] - s[3]) + s[0] ** 2 + s[3] * s[2]
+    at = dict(zip(s, [sympy.Rational(float(c)) for c in point]))
+    hessian = np.array(sympy.hessian(expr, s).evalf(40, subs=at).tolist(), dtype=object)
+    v = case.tangent()
+    w = np.random.default_rng(3).standard_normal((5, 4))
+    f0, mixed = quad.mixed_taylor(case, point, v, w)
+    exact = [sum(sympy.Rational(float(w[d, i])) * hessian[i, j] * sympy.Rational(float(v[j]))
+                 for i in range(4) for j in range(4)) for d in range(5)]
+    for got, want in zip(mixed, exact):
+        assert abs(float(got) - float(want)) <= 1e-30 + 1e-15 * abs(float(want))
+        hi, lo = quad.split(np.asarray(got)[None])
+        assert abs(sympy.Rational(float(hi[0])) + sympy.Rational(float(lo[0])) - want) < 1e-28 * abs(want)
+    assert float(f0) == pytest.approx(float(expr.evalf(40, subs=at)), rel=1e-15)
