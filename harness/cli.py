@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--in-process", action="store_true",
                      help="measure in this process rather than a worker process per backend "
                           "(a crashing cell then ends the run)")
+    run.add_argument("--threads", metavar="N",
+                     help="threads of every backend (BLAS, OpenMP, PyTorch, XLA, TensorFlow) where the cells "
+                          "are measured, the process pinned to N CPUs: a whole number, or 'all' for each "
+                          "library's own choice (default: 1, every backend single-threaded)")
     run.add_argument("--memory-limit", type=float, metavar="GB",
                      help="cap each worker's address space (JAX reserves a lot: allow for it)")
     run.add_argument("--report", action="store_true",
@@ -116,6 +120,9 @@ def _run(args) -> int:
         raise UsageError(f"--timeout must be a finite positive number of seconds, got {args.timeout:g}")
     if args.memory_limit is not None and not 0 < args.memory_limit < float("inf"):
         raise UsageError(f"--memory-limit must be a finite positive number of GB, got {args.memory_limit:g}")
+    from harness import threads
+
+    threads.parse(args.threads)  # a bad value is a usage error before anything runs
     if args.dry_run:
         from harness import dry_run, plan
 
@@ -133,7 +140,7 @@ def _run(args) -> int:
         timeout=args.timeout, resume=args.resume, isolate=not args.in_process,
         step_sweep=None if args.resume else not args.no_step_sweep and (args.step_sweep or True),
         memory_limit=int(args.memory_limit * 2**30) if args.memory_limit else None,
-        progress=None if args.quiet else sys.stderr, log=args.log, input=args.input,
+        progress=None if args.quiet else sys.stderr, log=args.log, input=args.input, threads=args.threads,
     )
     paths = [("results", df.attrs["path"])]
     if args.report:

@@ -84,6 +84,25 @@ def backend_devices() -> dict:
     return seen
 
 
+def load_average() -> list[float] | None:
+    """The machine's 1-, 5- and 15-minute load averages (None where the OS has none)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def cpu_frequency_mhz() -> list[float] | None:
+    """Each CPU's current clock, where Linux lets it be read (a VM often does not)."""
+    found = []
+    for path in sorted(Path("/sys/devices/system/cpu").glob("cpu[0-9]*/cpufreq/scaling_cur_freq")):
+        try:
+            found.append(int(path.read_text()) / 1000)
+        except (OSError, ValueError):
+            pass
+    return found or None
+
+
 def git_commit() -> str | None:
     """The commit of the diffbench checkout: the package's own, else the working
     folder's when it is a diffbench checkout (an installed copy, run from the repo)."""
@@ -109,6 +128,7 @@ def run_metadata() -> dict:
         "python": platform.python_version(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "cpu_mhz": cpu_frequency_mhz(),
         "gpus": gpus(),
         "versions": versions(),
     }

@@ -14,9 +14,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-from harness import memory
+from harness import memory, threads
 from harness.capture import Capture
-from harness.environment import backend_devices, run_metadata
+from harness.environment import backend_devices, load_average, run_metadata
 from harness.journal import Journal
 from harness.limits import StopRun, StopSignals
 from harness.measure import RunContext, measure_cell, skeleton
@@ -68,9 +68,14 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
     journal = None
     if journal_dir is not None:
         journal = Journal(RunFiles.of(journal_dir, run_id).journal, meta, rows, points)
-    pool = Pool(plan.selection.plugins, context.bandwidth, timing, memory_limit) if isolate else None
+    n_threads = threads.parse(plan.selection.threads)
+    pool = None
+    if isolate:
+        pool = Pool(plan.selection.plugins, context.bandwidth, timing, memory_limit, n_threads)
     backends = {}
-    with StopSignals() as stop, progress_bar(progress, len(plan.cells), log) as shown:
+    meta["load_start"] = load_average()
+    with StopSignals() as stop, progress_bar(progress, len(plan.cells), log) as shown, \
+            threads.in_process(n_threads):
         try:
             for method, cell in plan.cells:
                 budget = cell.case.budget(timeout)
@@ -93,9 +98,14 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
             print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
         finally:
             backends = backend_devices()
+            meta["threads"] = {"setting": "all" if n_threads is None else n_threads,
+                               "this process": threads.settings()}
             if pool:
-                backends.update(pool.backends())
+                seen = pool.backends()
+                meta["threads"]["workers"] = seen.pop("threads", {})
+                backends.update(seen)
                 pool.close()
+            meta["load_end"] = load_average()
             if journal:
                 journal.close()
             context.output.close()

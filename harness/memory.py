@@ -44,9 +44,10 @@ class HostPeak:
 
 
 @contextlib.contextmanager
-def host_peak():
-    """Peak resident memory added by the body, in bytes (None where Linux's counters are absent)."""
-    result = HostPeak()
+def host_peak(result: HostPeak | None = None):
+    """Peak resident memory added by the body, in bytes (None where Linux's counters are absent),
+    as ``result.peak_bytes`` (a new :class:`HostPeak` unless given one)."""
+    result = HostPeak() if result is None else result
     try:
         _CLEAR_REFS.write_text("5")  # peak RSS := current RSS
         before = _status_kib("VmRSS")

@@ -64,6 +64,7 @@ class Selection:
     timeout: float | None = None  # every cell's budget (default: its case's own)
     timing: dict | None = None  # the timing loop's repeats / min_batch_s
     step_sweep: object = False  # True, or the scalar cases to sweep finite-difference steps on
+    threads: object = None  # every backend's threads: N, or "all"; None: harness.threads.DEFAULT
 
     def given(self) -> list[str]:
         """The fields set to something other than their default."""

@@ -97,14 +97,15 @@ def death(exitcode) -> str:
 class WorkerProcess:
     """One spawned worker, its pipe, and the file its output goes into."""
 
-    def __init__(self, plugins, bandwidth, timing, memory_limit=None):
+    def __init__(self, plugins, bandwidth, timing, memory_limit=None, threads=None, backend=None):
         handle, path = tempfile.mkstemp(prefix="diffbench-worker-", suffix=".log")
         os.close(handle)
         self.output = Path(path)
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.process = context.Process(target=serve, daemon=True,
-                                       args=(child, list(plugins), bandwidth, timing, memory_limit, path))
+                                       args=(child, list(plugins), bandwidth, timing, memory_limit, path,
+                                             threads, backend))
         self.process.start()
         child.close()
         self.started = False
@@ -178,8 +179,8 @@ def shared_reference(method, cell, budget):
 class Pool:
     """One worker per backend; a dead or stopped one is replaced on its backend's next cell."""
 
-    def __init__(self, plugins=(), bandwidth=None, timing=None, memory_limit=None):
-        self.args = (tuple(plugins), bandwidth or {}, timing, memory_limit)
+    def __init__(self, plugins=(), bandwidth=None, timing=None, memory_limit=None, threads=None):
+        self.args = (tuple(plugins), bandwidth or {}, timing, memory_limit, threads)
         self.workers: dict[str, WorkerProcess] = {}
         self.checked: dict = {}  # addressable's answers, per case object
 
@@ -193,7 +194,7 @@ class Pool:
         reference_s = time.perf_counter() - started
         worker = self.workers.get(method.backend)
         if worker is None:
-            worker = self.workers[method.backend] = WorkerProcess(*self.args)
+            worker = self.workers[method.backend] = WorkerProcess(*self.args, backend=method.backend)
         outcome = worker.measure(job)
         if isinstance(outcome, Measured):  # the cell's reference, computed here, is part of its time
             return Measured(dataclasses.replace(outcome.row, cell_s=outcome.row.cell_s + reference_s),
@@ -203,11 +204,14 @@ class Pool:
         return outcome
 
     def backends(self) -> dict:
-        """What the backends loaded in the workers saw (their CUDA builds and devices)."""
-        seen = {}
-        for worker in self.workers.values():
-            seen.update(worker.backends())
-        return seen
+        """What the backends loaded in the workers saw (their CUDA builds and devices), and under
+        ``threads`` what each worker's libraries say of their threads, by backend."""
+        seen, threads = {}, {}
+        for backend, worker in self.workers.items():
+            reply = worker.backends()
+            threads[backend] = reply.pop("threads", None)
+            seen.update(reply)
+        return {**seen, "threads": threads}
 
     def close(self) -> None:
         for worker in self.workers.values():

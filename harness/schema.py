@@ -118,6 +118,9 @@ class CellRow:
     # schema 4: the function's batches, timed alternating with the derivative's (cost_ratio is
     # the median of their ratios round by round)
     primal_samples_s: list[float] | None = None
+    # the machine's 1-, 5- and 15-minute load averages as the cell started and ended
+    load_start: list[float] | None = None
+    load_end: list[float] | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:

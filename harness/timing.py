@@ -16,6 +16,7 @@ timing it: what a capability check needs, and nothing the steady-state figures d
 
 from __future__ import annotations
 
+import contextlib
 import timeit
 from dataclasses import dataclass
 
@@ -53,7 +54,7 @@ def measure(call, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S) -> T
 
 
 def measure_interleaved(calls, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S,
-                        shares=None) -> list[Timing]:
+                        shares=None, probe=None) -> list[Timing]:
     """Time several calls in alternating batches, round by round: the first call (the lead)
     as :func:`measure` would, the others right after each of its batches, each with its own
     batch target ``min_batch_s · share`` (``shares``: 1 for each by default).
@@ -61,12 +62,15 @@ def measure_interleaved(calls, repeats: int = REPEATS, min_batch_s: float = MIN_
     A burst of load on a shared machine lasts longer than a round, so the calls of one
     round see the machine in the same state: the ratio of their times round by round
     (:func:`paired_ratio`) holds where two loops run apart do not (a NumPy LSTM timed at
-    8 and 14 ms a second apart on this 2-core machine)."""
+    8 and 14 ms a second apart on this 2-core machine).  ``probe`` (a context manager) is
+    entered around the lead's first call, a batch of one: what a cell's peak memory is
+    measured on, without a call of its own outside the loop."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     shares = [1.0] * len(calls) if shares is None else list(shares)
     timers = [timeit.Timer(call) for call in calls]
-    calibrated = [_calibrate(timer, min_batch_s * share) for timer, share in zip(timers, shares)]
+    calibrated = [_calibrate(timer, min_batch_s * share, probe if i == 0 else None)
+                  for i, (timer, share) in enumerate(zip(timers, shares))]
     numbers = [number for number, _ in calibrated]
     samples = [[] for _ in calls]
     lead_number, lead_elapsed = calibrated[0]
@@ -87,15 +91,18 @@ def paired_ratio(a: Timing, b: Timing) -> float:
     return float(np.median(np.asarray(a.samples_s) / np.asarray(b.samples_s)))
 
 
-def _calibrate(timer: timeit.Timer, target_s: float) -> tuple[int, float]:
-    """timeit's autorange, with our own batch target: (calls per batch, the last batch's time)."""
+def _calibrate(timer: timeit.Timer, target_s: float, probe=None) -> tuple[int, float]:
+    """timeit's autorange, with our own batch target: (calls per batch, the last batch's time);
+    ``probe`` around the first batch, of one call."""
+    with probe or contextlib.nullcontext():
+        elapsed = timer.timeit(1)
     number = 1
     while True:
-        elapsed = timer.timeit(number)
         if elapsed >= target_s:
             return number, elapsed
         # aim straight for the target rather than stepping 1, 2, 5, 10, ...
         number = max(number * 2, int(number * target_s / max(elapsed, 1e-9) * 1.2))
+        elapsed = timer.timeit(number)
 
 
 def _summary(samples: np.ndarray, number: int) -> Timing:

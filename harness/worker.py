@@ -15,6 +15,7 @@ import os
 import signal
 from dataclasses import dataclass
 
+from harness import threads
 from harness.capture import Capture, with_output
 from harness.case import CaseSweep
 from harness.measure import RunContext, describe, graded_x, measure_cell
@@ -82,12 +83,13 @@ def _environment(memory_limit: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
 
 
-def serve(conn, plugins, bandwidth, timing, memory_limit, output_path) -> None:
+def serve(conn, plugins, bandwidth, timing, memory_limit, output_path, n_threads=None, backend=None) -> None:
     """The worker's loop: a job in, an outcome out, until the parent closes the pipe."""
     output = Capture(output_path)
     output.redirect_forever()
     faulthandler.enable()  # a native crash leaves its Python stack in the output, for the crashed row
     _environment(memory_limit)
+    threads.apply(n_threads, backend)  # before the backends load: their pools are sized as they start
     for plugin in plugins:
         load_plugin(plugin)
     context, cases = RunContext(bandwidth=bandwidth, output=output), {}
@@ -100,7 +102,7 @@ def serve(conn, plugins, bandwidth, timing, memory_limit, output_path) -> None:
         if isinstance(request, AskBackends):
             from harness.environment import backend_devices
 
-            conn.send(backend_devices())
+            conn.send({**backend_devices(), "threads": threads.settings()})
             continue
         try:
             method, cell = rebuild(request, cases)

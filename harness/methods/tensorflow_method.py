@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
+from harness import threads
 from harness.method import Cell, Evaluator
 
 # TensorFlow's C++ start-up chatter would break the runner's one-line-per-cell output;
@@ -94,6 +95,8 @@ def _program(tf, f, cell: Cell, v, u):
 
 def prepare(cell: Cell) -> Evaluator:
     import tensorflow as tf
+
+    threads.enforce()  # its thread pools are sized when its runtime starts: now, before the first op
 
     tf.get_logger().setLevel("ERROR")  # every cell traces a fresh tf.function: retracing warnings are noise
     dtype = getattr(tf, cell.dtype)
