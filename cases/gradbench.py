@@ -359,10 +359,10 @@ def register() -> None:
 
     register_sweep("gmm", gmm, quick=[{"d": 2, "k": 5, "n": 10}],
                    default=[{"d": 2, "k": 5, "n": 10}, {"d": 2, "k": 5, "n": 1000},
-                            {"d": 10, "k": 5, "n": 1000}, {"d": 10, "k": 50, "n": 1000}],
+                            {"d": 10, "k": 5, "n": 1000}, {"d": 10, "k": 25, "n": 1000}],
                    full=GMM_FULL)
     register_sweep("lstm", lstm, quick=[{"l": 1, "c": 4}],
-                   default=[{"l": 1, "c": 4}, {"l": 2, "c": 16}, {"l": 8, "c": 64}],
+                   default=[{"l": 1, "c": 4}, {"l": 2, "c": 16}, {"l": 8, "c": 48}],
                    full=[{"l": layers, "c": c} for layers in (2, 4, 6) for c in (1024, 4096, 8192)])
     register_sweep("lse", lse, quick=[{"n": 100}], default=[{"n": n} for n in (100, 2500, 40_000, 640_000)],
                    full=[{"n": 2500 * 2**i} for i in range(10)])

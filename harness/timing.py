@@ -4,9 +4,9 @@ The caller has already run the first call (compile, warm-up), which it reports
 as setup.  Here ``timeit`` calibrates the loop with ``autorange`` (enough calls
 to take ``MIN_BATCH_S``), then takes ``repeats`` batches with the garbage
 collector off; a call's time is a batch's time over its count.  The median and
-interquartile range of those per-call times are reported.  A call that fills a
-batch alone is timed one call per batch, its calibration run counting as the
-first batch; calls of 0.1 s or more take ``LONG_REPEATS`` batches.
+interquartile range of those per-call times are reported.  The calibration's last
+batch, of the loop's size, counts as the first (a call that fills a batch alone is
+timed one call per batch); calls of 0.1 s or more take ``LONG_REPEATS`` batches.
 :func:`measure_interleaved` times a derivative and its function batch by batch in
 alternation, so that their ratio is taken round by round under the same load.
 
@@ -72,13 +72,11 @@ def measure_interleaved(calls, repeats: int = REPEATS, min_batch_s: float = MIN_
     calibrated = [_calibrate(timer, min_batch_s * share, probe if i == 0 else None)
                   for i, (timer, share) in enumerate(zip(timers, shares))]
     numbers = [number for number, _ in calibrated]
-    samples = [[] for _ in calls]
+    # round 1: each call's last calibration batch, already of the loop's size and timed the same way
+    samples = [[elapsed / number] for number, elapsed in calibrated]
     lead_number, lead_elapsed = calibrated[0]
-    if lead_number == 1:  # a lead call that fills a batch alone: its calibration run is round 1's
-        repeats = min(repeats, LONG_REPEATS) if lead_elapsed >= LONG_CALL_S else repeats
-        samples[0].append(lead_elapsed)
-        for i in range(1, len(calls)):
-            samples[i].append(timers[i].timeit(numbers[i]) / numbers[i])
+    if lead_number == 1 and lead_elapsed >= LONG_CALL_S:
+        repeats = min(repeats, LONG_REPEATS)
     while len(samples[0]) < repeats:
         for i, timer in enumerate(timers):
             samples[i].append(timer.timeit(numbers[i]) / numbers[i])

@@ -33,9 +33,9 @@ def test_interleaved_calls_alternate_batch_by_batch():
     lead, other = measure_interleaved([lambda: order.append("a"), lambda: order.append("b")],
                                       repeats=4, min_batch_s=0.002, shares=(1.0, 0.5))
     assert lead.repeats == other.repeats == 4
-    # after the calibration runs, each round is one batch of a then one batch of b
-    timed = order[len(order) - 4 * (lead.number + other.number):]
-    assert timed == (["a"] * lead.number + ["b"] * other.number) * 4
+    # round 1 is each call's last calibration batch; then each round is a batch of a, then of b
+    timed = order[len(order) - 3 * (lead.number + other.number):]
+    assert timed == (["a"] * lead.number + ["b"] * other.number) * 3
 
 
 def test_interleaved_ratio_is_taken_round_by_round():
