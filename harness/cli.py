@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="significance level of the Mann-Whitney U test on timing samples (default 0.05)")
     cmp.add_argument("--digits-tol", type=float, default=1.0,
                      help="digits a cell may lose or gain before it counts as changed (default 1)")
+    cmp.add_argument("--noise", nargs=2, metavar=("A1", "A2"),
+                     help="an A/A calibration: two runs of the same code on this machine; a cell's change "
+                          "must then also exceed how far it moved between them")
     cmp.add_argument("--fail-on-regression", action="store_true",
                      help="exit with status 1 when a cell is slower, less accurate or no longer ok")
 
@@ -103,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("folder", help="folder of results files")
     hist.add_argument("-o", "--output", default="reports/history.html",
                       help="HTML file (default: reports/history.html)")
+    hist.add_argument("--threshold", default="10%",
+                      help="how far a median must step, and stay, to count, e.g. 10%% or 0.1 (default 10%%)")
+    hist.add_argument("--fail-on-step", action="store_true",
+                      help="exit with status 1 when a slowdown beyond the threshold lasts to the last run")
     mrg = sub.add_parser("merge", help="combine shards and runs from several machines into one results file")
     mrg.add_argument("parts", nargs="+", help="results .parquet files or folders")
     mrg.add_argument("-o", "--output", required=True, help="the merged results file (.parquet) or a folder")
@@ -214,6 +221,8 @@ def _compare(args) -> int:
     from harness.results import read
 
     options = _comparison_options(args)
+    if args.noise:
+        options["noise"] = tuple(read([path])[0] for path in args.noise)
     compared = compare(read([args.old])[0], read([args.new])[0], **options)
     print(format_table(compared))
     bad = regressions(compared)
@@ -223,10 +232,17 @@ def _compare(args) -> int:
 
 
 def _history(args) -> int:
-    from harness.history import write_history
+    from harness.compare import parse_threshold
+    from harness.history import regressions, write_history
 
-    print(write_history(args.folder, Path(args.output)))
-    return 0
+    threshold = parse_threshold(args.threshold)
+    path, steps = write_history(args.folder, Path(args.output), threshold)
+    print(path)
+    bad = regressions(steps, threshold)
+    for step in bad:
+        print(f"step: {step['what']} {step['ratio']:.3g}× slower from run {step['at']} ({step['run_id']})",
+              file=sys.stderr)
+    return 1 if args.fail_on_step and bad else 0
 
 
 def _merge(args) -> int:

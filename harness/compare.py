@@ -8,6 +8,22 @@ side the smallest two-sided p-value the exact test can give is 2/C(10, 5) =
 2/252 ≈ 0.008, so alpha = 0.05 is reachable (with 3 batches a side, as the
 ``quick`` profile takes, it is 2/20 = 0.1: no timing change is ever significant).
 
+On a shared machine that is not enough: a burst of load can slow all of a cell's batches
+alike (one cell's 10 µs median read 8.9 to 31 µs over six runs of the same code here), and
+the test then "finds" a slowdown.  So a timing verdict also asks:
+
+- **Is it the method's, or the machine's?**  Each cell times its function f in batches
+  alternating with the derivative's (``cost_ratio``, :mod:`harness.primal`); a burst slows
+  both, a slower method only its derivative.  A cell is slower only when its cost ratio grew
+  past the threshold too (``norm_ratio``, new over old); a cell whose f slowed alike is
+  ``same``, and its ``why`` says so.  Cells without a cost ratio (a run before schema 3, a
+  failed f) are judged on the time alone.
+- **Beyond this machine's run-to-run noise?**  With an A/A calibration (``noise``: the
+  cells of two runs of the same code, on the same machine), each cell's change must also
+  exceed what that cell moved between the two A runs, and at least the 90th percentile of
+  what all cells moved (``noise_floor``).
+
+Every row's ``why`` says how its verdict was reached.
 Accuracy changes compare ``digits`` (capped at 17, as the runner caps them);
 a status change (ok → failed, …) is a verdict of its own.  Only pandas and
 SciPy are imported: comparing never loads a differentiation backend.
@@ -25,7 +41,8 @@ from harness.schema import DIGITS_CAP, KEY
 VERDICTS = ("slower", "faster", "same", "less accurate", "more accurate", "status changed",
             "only old", "only new")
 DEFAULTS = {"threshold": 0.10, "alpha": 0.05, "digits_tol": 1.0}  # compare()'s, for a report to quote
-_SIDE_COLUMNS = ["status", "eval_s", "eval_samples_s", "digits"]
+_SIDE_COLUMNS = ["status", "eval_s", "eval_samples_s", "digits", "cost_ratio"]
+FLOOR_QUANTILE = 0.90  # of all cells' A/A movement: the least change that counts for any cell
 
 
 def _keyed(cells):
@@ -64,35 +81,77 @@ def _digits_change(old, new) -> float:
     return min(new, DIGITS_CAP) - min(old, DIGITS_CAP)  # NaN when only one side has one
 
 
-def _verdict(r, threshold, alpha, digits_tol) -> str:
+def _timing(r, threshold, alpha) -> tuple[str, str]:
+    """("slower" | "faster" | "same", why) for a cell ok in both runs."""
+    ratio, p, norm = r["ratio"], r["p_value"], r["norm_ratio"]
+    if math.isnan(p):
+        return "same", "no timing samples on one side"
+    floor = 0.0 if math.isnan(r["noise_floor"]) else r["noise_floor"]
+    bar = (1 + threshold) * math.exp(floor)  # the change that counts, in either direction
+    effect = f"{ratio:.3g}× (p = {p:.3f})"
+    if floor:
+        effect += f", A/A noise {math.exp(floor):.3g}×"
+    if max(ratio, 1 / ratio) <= bar:
+        return "same", f"{effect}: within {bar:.3g}×"
+    if p >= alpha:
+        return "same", f"{effect}: the batches overlap (p ≥ {alpha:g})"
+    slower = ratio > 1
+    if not math.isnan(norm):
+        if max(norm, 1 / norm) <= bar or (norm > 1) != slower:
+            return "same", (f"{effect}, but f moved alike (derivative/f {norm:.3g}×): "
+                            "the machine, not the method")
+        effect += f", derivative/f {norm:.3g}×"
+    return ("slower" if slower else "faster"), f"{effect}: beyond {bar:.3g}×"
+
+
+def _verdict(r, threshold, alpha, digits_tol) -> tuple[str, str]:
     if not isinstance(r["old_status"], str):
-        return "only new"
+        return "only new", ""
     if not isinstance(r["new_status"], str):
-        return "only old"
+        return "only old", ""
     if r["old_status"] != r["new_status"]:
-        return "status changed"
-    change, ratio, p = r["digits_change"], r["ratio"], r["p_value"]
-    significant = p < alpha  # False for NaN: no samples, no timing verdict
+        return "status changed", f"{r['old_status']} → {r['new_status']}"
+    change = r["digits_change"]
+    if r["old_status"] != "ok":
+        return "same", ""
+    timing, why = _timing(r, threshold, alpha)
     # regressions before improvements: a slower but more accurate cell still needs a look
     if change < -digits_tol:
-        return "less accurate"
-    if significant and ratio > 1 + threshold:
-        return "slower"
+        return "less accurate", f"{change:+.1f} digits; time {why}"
+    if timing == "slower":
+        return "slower", why
     if change > digits_tol:
-        return "more accurate"
-    if significant and ratio < 1 / (1 + threshold):  # symmetric: A→B slower iff B→A faster
-        return "faster"
-    return "same"
+        return "more accurate", f"{change:+.1f} digits; time {why}"
+    return timing, why  # faster is symmetric: A→B slower iff B→A faster
 
 
-def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0):
+def noise_floor(a_cells, b_cells):
+    """Per cell key, the log of how far its time moved between two runs of the same code (an
+    A/A calibration), at least the FLOOR_QUANTILE of all cells' movement; a Series indexed by
+    the key, and the pooled figure for cells the calibration lacks."""
+    import pandas as pd
+
+    a, b = _keyed(a_cells), _keyed(b_cells)
+    both = a.merge(b, on=KEY, suffixes=("_a", "_b"))
+    both = both[(both["status_a"] == "ok") & (both["status_b"] == "ok")]
+    moved = np.abs(np.log(both["eval_s_b"].astype(float) / both["eval_s_a"].astype(float)))
+    if not len(moved):
+        raise UsageError("the A/A calibration has no cell ok in both of its runs")
+    pooled = float(np.nanquantile(moved, FLOOR_QUANTILE))
+    per_cell = pd.Series(np.maximum(moved.to_numpy(), pooled), index=pd.MultiIndex.from_frame(both[KEY]))
+    return per_cell, pooled
+
+
+def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0, noise=None):
     """One row per cell of either run, matched on the cell key (:data:`harness.schema.KEY`), with a
-    ``verdict`` from ``VERDICTS``.
+    ``verdict`` from ``VERDICTS`` and the ``why`` of it.
 
     ``threshold`` is the relative change of the median ``eval_s`` that counts
     (0.10: more than 1.1× slower, or faster than 1/1.1×), and only where the
-    Mann–Whitney p-value is below ``alpha``; ``digits_tol`` the digits that may
-    be lost or gained before a cell is less or more accurate.
+    Mann–Whitney p-value is below ``alpha`` and the derivative moved against its own f
+    too (``norm_ratio``); ``noise`` (the cells of two A/A runs) adds each cell's
+    calibrated run-to-run noise to the threshold; ``digits_tol`` the digits that may be
+    lost or gained before a cell is less or more accurate.
     """
     import pandas as pd
 
@@ -105,9 +164,18 @@ def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0):
                      for a, b, ok in zip(df["old_eval_samples_s"], df["new_eval_samples_s"], both_ok)]
     df["digits_change"] = [_digits_change(float(a), float(b))
                            for a, b in zip(df["old_digits"].astype(float), df["new_digits"].astype(float))]
-    df["verdict"] = [_verdict(r, threshold, alpha, digits_tol) for _, r in df.iterrows()]
-    columns = KEY + ["old_status", "new_status", "old_eval_s", "new_eval_s", "ratio", "p_value",
-                      "old_digits", "new_digits", "digits_change", "verdict"]
+    norm = df["new_cost_ratio"].astype(float) / df["old_cost_ratio"].astype(float)
+    df["norm_ratio"] = norm.where(both_ok)
+    df["noise_floor"] = math.nan
+    if noise is not None:
+        per_cell, pooled = noise_floor(*noise)
+        keys = pd.MultiIndex.from_frame(df[KEY])
+        df["noise_floor"] = per_cell.reindex(keys).fillna(pooled).to_numpy()
+    verdicts = [_verdict(r, threshold, alpha, digits_tol) for _, r in df.iterrows()]
+    df["verdict"] = [v for v, _ in verdicts]
+    df["why"] = [w for _, w in verdicts]
+    columns = KEY + ["old_status", "new_status", "old_eval_s", "new_eval_s", "ratio", "p_value", "norm_ratio",
+                      "noise_floor", "old_digits", "new_digits", "digits_change", "verdict", "why"]
     return pd.DataFrame(df[columns]).reset_index(drop=True)
 
 
@@ -133,7 +201,7 @@ def _fmt(value, spec) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
 
-def _time(seconds) -> str:
+def format_time(seconds) -> str:
     # as the report writes times, without importing the report (and matplotlib) for a table
     if seconds is None or math.isnan(seconds):
         return ""
@@ -146,17 +214,21 @@ def _time(seconds) -> str:
 def format_table(compared) -> str:
     """The changed cells as a fixed-width table, then one line counting the unchanged ones."""
     changed = compared[compared["verdict"] != "same"]
-    rows = [("verdict", *KEY, "status", "old eval", "new eval", "ratio", "p", "digits")]
+    rows = [("verdict", *KEY, "status", "old eval", "new eval", "ratio", "p", "digits", "why")]
     for r in changed.itertuples():
         old, new = (s if isinstance(s, str) else "–" for s in (r.old_status, r.new_status))
         status = old if old == new else f"{old} → {new}"
         digits = f"{_fmt(r.old_digits, '.1f') or '–'} → {_fmt(r.new_digits, '.1f') or '–'}"
-        rows.append((r.verdict, *(str(getattr(r, k)) for k in KEY), str(status), _time(r.old_eval_s),
-                     _time(r.new_eval_s), _fmt(r.ratio, ".2f"), _fmt(r.p_value, ".3f"),
-                     digits if digits != "– → –" else ""))
+        rows.append((r.verdict, *(str(getattr(r, k)) for k in KEY), str(status), format_time(r.old_eval_s),
+                     format_time(r.new_eval_s), _fmt(r.ratio, ".2f"), _fmt(r.p_value, ".3f"),
+                     digits if digits != "– → –" else "", r.why))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
     lines = lines if len(rows) > 1 else []  # no heading over an empty table
     same = len(compared) - len(changed)
     lines.append(f"{len(changed)} cells changed, {same} unchanged (of {len(compared)} matched)")
+    machine = compared["why"].str.contains("the machine, not the method", regex=False).sum()
+    if machine:
+        lines.append(f"{machine} of the unchanged moved beyond the threshold together with their own f "
+                     "(the machine's load, or a backend as a whole): not counted as changes")
     return "\n".join(lines)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.compare import format_time
 from harness.errors import UsageError
 from harness.results import read_one, results_files
 from harness.schema import DIGITS_CAP, STATUSES
+from harness.steps import MIN_RUNS, find_steps
 
 MAX_TICKS = 12  # run labels on the x axis; more runs get every k-th label
+DEFAULT_THRESHOLD = 0.10  # a step must move a median by more than this
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>diffbench history — {{ runs|length }} runs</title>
@@ -29,6 +32,16 @@ svg text { font-family: 'DejaVu Sans', Arial, sans-serif; }
 <p class="note">{{ runs|length }} runs from <code>{{ folder }}</code>, oldest first. Medians are over each
 method's ok cells in float64 on the CPU; a run that measured other cases or sizes moves them too, so compare
 like with like (<code>diffbench compare OLD NEW</code> matches cells one by one).</p>
+<h2>Steps</h2>
+<p class="note">A step is a level of a median time that moved by more than
+{{ (threshold * 100) | round(1) }} % and stayed for at least {{ min_runs }} runs (a piecewise-constant fit of
+the log times; one odd night is not a step), per method (its median over its ok float64 CPU cells) and per
+cell. The run is the first at the new level.</p>
+{% if steps %}<table>
+<tr><th>what</th><th>run #</th><th>run</th><th>before</th><th>after</th><th>ratio</th></tr>
+{% for s in steps %}<tr><td>{{ s.what }}</td><td>{{ s.at }}</td><td>{{ s.run_id }}</td><td>{{ s.before }}</td>
+<td>{{ s.after }}</td><td>{{ s.ratio }}</td></tr>
+{% endfor %}</table>{% else %}<p>No step.</p>{% endif %}
 {% for f in figures %}<figure><figcaption><b>{{ f.title }}</b></figcaption>{{ f.svg | safe }}</figure>
 {% endfor %}
 <h2>Runs</h2>
@@ -62,6 +75,43 @@ def headline(runs):
     return pd.DataFrame(rows, columns=["run", "method", "eval_s", "digits", "cells"])
 
 
+def cell_times(runs):
+    """Median eval_s per run (rows) and ok cell (columns, labelled by their key)."""
+    import pandas as pd
+
+    series = {}
+    for i, (_, cells) in enumerate(runs):
+        ok = cells[cells["status"] == "ok"]
+        for row in ok.itertuples():
+            size = f"[{row.size}]" if isinstance(row.size, str) and row.size else ""
+            label = f"{row.case}{size} {row.method} {row.quantity} {row.order} {row.dtype} {row.device}"
+            series.setdefault(label, {})[i] = row.eval_s
+    return pd.DataFrame(series, index=range(len(runs)), dtype=float)
+
+
+def detect_steps(runs, threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
+    """The persistent steps of each method's headline time and of each cell's time, as
+    {"what", "at", "run_id", "ratio", "before", "after", "last"} (``last``: the series'
+    final step, whose new level lasts to the last run), largest first within each kind."""
+    table = headline(runs)
+    found = []
+    series = [(f"method {m}", g.set_index("run")["eval_s"].reindex(range(len(runs))))
+              for m, g in table.groupby("method", sort=False)]
+    series += [(f"cell {label}", column) for label, column in cell_times(runs).items()]
+    for what, values in series:
+        steps = find_steps(values.to_numpy(float), threshold)
+        for k, step in enumerate(steps):
+            found.append({"what": what, "at": step.at, "run_id": runs[step.at][0].get("run_id", ""),
+                          "ratio": round(step.ratio, 3), "before": format_time(step.before),
+                          "after": format_time(step.after), "last": k == len(steps) - 1})
+    return found
+
+
+def regressions(steps, threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
+    """The steps a gate fails on: slowdowns beyond the threshold that last to the last run."""
+    return [s for s in steps if s["last"] and s["ratio"] > 1 + threshold]
+
+
 def status_counts(runs):
     """Cells per run (rows) and status (columns, in the closed set's order)."""
     import pandas as pd
@@ -79,8 +129,8 @@ def _run_axis(ax, labels):
     ax.grid(True, which="major", alpha=0.3)
 
 
-def figures(runs) -> list[dict]:
-    """The three figures as {"title", "svg"}."""
+def figures(runs, steps=()) -> list[dict]:
+    """The three figures as {"title", "svg"}; the methods' steps marked on the time figure."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -99,6 +149,11 @@ def figures(runs) -> list[dict]:
             ax.plot(g["run"], g[column], lw=1, ms=4, label=method, **style[method])
         if log and len(table):
             ax.set_yscale("log")
+        if column == "eval_s":  # a dashed line where a method's level stepped, in its colour
+            for step in steps:
+                method = step["what"].removeprefix("method ")
+                if step["what"].startswith("method ") and method in style:
+                    ax.axvline(step["at"] - 0.5, ls="--", lw=1, color=style[method].get("color", "k"))
         _run_axis(ax, labels)
         if len(table):
             ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=7,
@@ -121,17 +176,19 @@ def figures(runs) -> list[dict]:
     return out
 
 
-def write_history(folder, output: Path = Path("reports/history.html")) -> Path:
-    """Write the history page of the runs under ``folder``; returns its path."""
+def write_history(folder, output: Path = Path("reports/history.html"),
+                  threshold: float = DEFAULT_THRESHOLD) -> tuple[Path, list[dict]]:
+    """Write the history page of the runs under ``folder``; returns its path and the steps."""
     from jinja2 import Environment, select_autoescape
 
     if not Path(folder).is_dir():
         raise UsageError(f"no such folder: {folder}")
     runs = load_runs(folder)
+    steps = detect_steps(runs, threshold)
     env = Environment(autoescape=select_autoescape(default_for_string=True))
     html = env.from_string(PAGE).render(
-        folder=str(folder), figures=figures(runs),
+        folder=str(folder), figures=figures(runs, steps), steps=steps, threshold=threshold, min_runs=MIN_RUNS,
         runs=[{**meta, "cells": len(cells)} for meta, cells in runs])
     from harness.report import write_page
 
-    return write_page(Path(output), html, "history")
+    return write_page(Path(output), html, "history"), steps

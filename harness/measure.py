@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness import accuracy as acc
-from harness import memory, primal, threads
+from harness import memory, noise, primal, threads
 from harness.capture import Capture, with_output
 from harness.environment import load_average
 from harness.limits import CellTimeout, StopRun, time_limit
@@ -192,6 +192,10 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     _check_input_kept(evaluator, xd, original, "its timing loop")
     yield {"eval_s": steady.median_s, "eval_iqr_s": steady.iqr_s, "timing_number": steady.number,
            "timing_repeats": steady.repeats, "eval_samples_s": steady.samples_s}
+    interval = noise.median_interval(steady.samples_s)
+    spread = interval.noise(steady.median_s)
+    yield {"eval_ci_lo_s": interval.lo_s, "eval_ci_hi_s": interval.hi_s,
+           "eval_ci_coverage": interval.coverage, "eval_noise": spread, "noisy": noise.is_noisy(spread)}
     if f_timing and f_timing[0].median_s > 0:
         yield {"primal_s": f_timing[0].median_s, "primal_backend": f_backend,
                "primal_samples_s": f_timing[0].samples_s, "cost_ratio": paired_ratio(steady, f_timing[0])}

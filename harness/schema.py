@@ -118,6 +118,13 @@ class CellRow:
     # schema 4: the function's batches, timed alternating with the derivative's (cost_ratio is
     # the median of their ratios round by round)
     primal_samples_s: list[float] | None = None
+    # the median's order-statistic interval from the batches, its coverage, its width over the
+    # median, and whether that is above harness.noise.NOISY
+    eval_ci_lo_s: float | None = None
+    eval_ci_hi_s: float | None = None
+    eval_ci_coverage: float | None = None
+    eval_noise: float | None = None
+    noisy: bool | None = None
     # the machine's 1-, 5- and 15-minute load averages as the cell started and ended
     load_start: list[float] | None = None
     load_end: list[float] | None = None

@@ -66,7 +66,7 @@ def test_the_slowed_method_alone_is_slower(runs):
 def test_gate_fails_on_the_slowdown(runs):
     proc = run_cli("compare", runs["old"], runs["slow"], "--threshold", THRESHOLD, "--fail-on-regression")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    changed = [line.split() for line in proc.stdout.splitlines()[1:-1]]
+    changed = [line.split() for line in proc.stdout.splitlines()[1:]]
     assert [(row[0], row[3]) for row in changed if row[0] == "slower"] == [("slower", "throttled")]
     assert "1 regression" in proc.stderr
     # without the flag the table is the same and the status 0
@@ -78,6 +78,53 @@ def test_same_code_passes_the_gate(runs):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "slower" not in proc.stdout
     assert proc.stdout.strip().splitlines()[-1].endswith(f"(of {len(METHODS)} matched)")
+
+
+def test_the_slowed_method_is_slower_at_the_default_threshold_and_says_why(runs):
+    compared = cmp.compare(_cells(runs["old"]), _cells(runs["slow"])).set_index("method")
+    row = compared.loc["throttled"]
+    # its derivative slowed, its function (timed alongside, the same NumPy f) did not
+    assert row.verdict == "slower" and row.norm_ratio > 11 and "derivative/f" in row.why
+    assert "beyond 1.1×" in row.why
+
+
+def _burst(cells, method, factor, f_too):
+    """One cell's batches made ``factor`` slower, and its function too when ``f_too``."""
+    at = cells.index[cells["method"] == method]
+    cells["eval_samples_s"] = cells["eval_samples_s"].astype(object)
+    for i in at:
+        cells.at[i, "eval_samples_s"] = [t * factor for t in cells.at[i, "eval_samples_s"]]
+    cells.loc[at, "eval_s"] *= factor
+    if not f_too:
+        cells.loc[at, "cost_ratio"] *= factor
+    return cells
+
+
+def test_a_burst_that_slows_the_function_alike_is_the_machine_not_the_method(runs, tmp_path):
+    old, machine = _rewritten(runs["old"], tmp_path / "machine", lambda c: _burst(c, "central", 3.0, True))
+    compared = cmp.compare(old, _cells(machine)).set_index("method")
+    assert compared.loc["central", "verdict"] == "same" and compared.loc["central", "ratio"] > 2.9
+    assert "the machine, not the method" in compared.loc["central", "why"]
+    assert run_cli("compare", runs["old"], machine, "--fail-on-regression").returncode == 0
+    # the same slowdown of the derivative alone is the method's: a checker that can fail
+    _, method = _rewritten(runs["old"], tmp_path / "method", lambda c: _burst(c, "central", 3.0, False))
+    compared = cmp.compare(old, _cells(method)).set_index("method")
+    assert compared.loc["central", "verdict"] == "slower"
+    assert run_cli("compare", runs["old"], method, "--fail-on-regression").returncode == 1
+
+
+def test_an_aa_calibration_raises_the_bar_by_what_each_cell_moved(runs, tmp_path):
+    old, moved = _rewritten(runs["old"], tmp_path / "a2", lambda c: _burst(c, "central", 3.0, False))
+    _, new = _rewritten(runs["old"], tmp_path / "new", lambda c: _burst(c, "central", 2.5, False))
+    plain = cmp.compare(old, _cells(new)).set_index("method")
+    assert plain.loc["central", "verdict"] == "slower"  # 2.5× beyond 10%, and f did not move
+    calibrated = cmp.compare(old, _cells(new), noise=(old, _cells(moved))).set_index("method")
+    # central moved 3× between the A runs: 2.5× is within its noise (1.1 × 3)
+    assert calibrated.loc["central", "verdict"] == "same"
+    assert calibrated.loc["central", "noise_floor"] == pytest.approx(math.log(3.0))
+    assert "A/A noise 3×" in calibrated.loc["central", "why"]
+    proc = run_cli("compare", runs["old"], new, "--noise", runs["old"], moved, "--fail-on-regression")
+    assert proc.returncode == 0, proc.stdout
 
 
 def _rewritten(path, out, edit):

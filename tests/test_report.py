@@ -260,3 +260,15 @@ def test_pareto_front_matches_its_definition_on_random_points():
         dominated = [any(t2 <= t1 and d2 >= d1 and (t2 < t1 or d2 > d1) for t2, d2 in zip(t, d))
                      for t1, d1 in zip(t, d)]
         assert front(t, d).tolist() == [not x for x in dominated]
+
+
+def test_timing_bars_are_the_batches_quartiles_and_stay_above_zero():
+    """A skewed cell (one slow batch) has median − IQR/2 below zero; its bar is its quartiles."""
+    import pandas as pd
+
+    from harness.report.plots import sample_quartiles
+
+    cells = pd.DataFrame({"eval_samples_s": [[1e-6, 1e-6, 1e-6, 9e-6, 9e-6], None]})
+    q1, q3 = sample_quartiles(cells)
+    assert (q1[0], q3[0]) == (1e-6, 9e-6) and q1[0] > 0  # median 1e-6, IQR 8e-6: ± half is below 0
+    assert np.isnan(q1[1]) and np.isnan(q3[1])  # no samples (a file before schema 3): no bar

@@ -76,6 +76,16 @@ def _training_table(cells) -> list[dict]:
     return rows
 
 
+def _noise_summary(cells) -> dict | None:
+    """How many timed cells are noisy (None for a run before the flag)."""
+    from harness.noise import NOISY
+
+    if "noisy" not in cells or cells["noisy"].isna().all():
+        return None
+    timed = cells[cells["noisy"].notna()]
+    return {"noisy": int(timed["noisy"].astype(bool).sum()), "timed": len(timed), "threshold": NOISY}
+
+
 def build_context(cells, points, metas) -> dict:
     methods = list(dict.fromkeys(cells["method"]))
     curves = []
@@ -107,6 +117,7 @@ def build_context(cells, points, metas) -> dict:
         "methods": methods,
         "heatmap": plots.accuracy_heatmap(cells, methods),
         "timing": plots.timing_chart(cells, methods),
+        "noise": _noise_summary(cells),
         "curves": curves,
         "kinks": _kink_table(points, methods),
         "failures": failures.to_dict("records"),

@@ -36,6 +36,18 @@ CHAR_IN = 0.055  # width of a character of 6.5-pt legend text, inches (DejaVu Sa
 SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+
+def sample_quartiles(cells) -> tuple[np.ndarray, np.ndarray]:
+    """The first and third quartiles of each cell's per-batch times (NaN where a row has none):
+    drawn from the samples themselves, so a bar never reaches below zero on a log axis, as
+    median ± IQR/2 did for a skewed cell."""
+    q = np.full((len(cells), 2), np.nan)
+    column = cells["eval_samples_s"] if "eval_samples_s" in cells else [None] * len(cells)
+    for i, samples in enumerate(column):
+        if samples is not None and not (isinstance(samples, float) and np.isnan(samples)) and len(samples):
+            q[i] = np.percentile(np.asarray(samples, dtype=float), [25, 75])
+    return q[:, 0], q[:, 1]
+
 def to_svg(fig: Figure, tight: bool = True) -> str:
     """The figure as inline SVG text; ``tight=False`` keeps the size and margins it was laid out
     with (``bbox_inches="tight"`` draws the whole figure twice: once to measure it)."""
@@ -177,13 +189,21 @@ def timing_chart(cells, methods) -> str:
         bars = ([], [], [], [])  # every IQR bar of the panel in one collection (errorbar: 3 artists a method)
         for m, gm in g.groupby("method", sort=False):
             y = [index[task_key(r)] for r in gm.itertuples()]
-            eval_s, half = gm["eval_s"].to_numpy(float), gm["eval_iqr_s"].to_numpy(float) / 2
-            for part, values in zip(bars, (y, eval_s - half, eval_s + half, [style[m]["color"]] * len(y))):
+            eval_s = gm["eval_s"].to_numpy(float)
+            q1, q3 = sample_quartiles(gm)
+            has = np.isfinite(q1)  # a file from before schema 3 has no samples: no bar
+            colour = [style[m]["color"]] * int(has.sum())
+            for part, values in zip(bars, (np.asarray(y)[has], q1[has], q3[has], colour)):
                 part.extend(values)
             ax_eval.plot(eval_s, y, ls="none", label=m, ms=4, rasterized=True, **style[m])
+            if "noisy" in gm:  # ringed: the median's interval is wider than harness.noise.NOISY
+                loud = gm["noisy"].to_numpy(dtype=float, na_value=0.0) > 0  # NaN: no flag (an older file)
+                ax_eval.plot(eval_s[loud], np.asarray(y)[loud], ls="none", marker="o", ms=9, mfc="none",
+                             mec="#c0392b", mew=0.8, rasterized=True)
             ax_setup.plot(gm["setup_s"], y, ls="none", label=m, ms=4, rasterized=True, **style[m])
         ax_eval.hlines(*bars[:3], colors=bars[3], lw=1, rasterized=True)
-        for ax, what in ((ax_eval, "steady-state time per call (median, IQR bar)"),
+        for ax, what in ((ax_eval, "steady-state time per call (median, bar: the batches' quartiles; "
+                                   "ringed: noisy)"),
                          (ax_setup, "setup: derive / trace / compile + first call")):
             ax.set_xscale("log")
             log_axis(ax.xaxis)
