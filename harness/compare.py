@@ -36,6 +36,7 @@ import math
 import numpy as np
 
 from harness.errors import UsageError
+from harness.noise import median_interval
 from harness.schema import DIGITS_CAP, KEY
 
 VERDICTS = ("slower", "faster", "same", "less accurate", "more accurate", "status changed",
@@ -81,6 +82,17 @@ def _digits_change(old, new) -> float:
     return min(new, DIGITS_CAP) - min(old, DIGITS_CAP)  # NaN when only one side has one
 
 
+def _ratio_interval(r) -> str:
+    """The ratio's range from the two medians' intervals (harness.noise), as "[lo–hi] "."""
+    samples = [_samples(r[f"{side}_eval_samples_s"]) for side in ("old", "new")]
+    if any(s is None for s in samples):
+        return ""
+    old, new = map(median_interval, samples)
+    if old.lo_s <= 0:
+        return ""
+    return f"[{new.lo_s / old.hi_s:.3g}–{new.hi_s / old.lo_s:.3g}] "
+
+
 def _timing(r, threshold, alpha) -> tuple[str, str]:
     """("slower" | "faster" | "same", why) for a cell ok in both runs."""
     ratio, p, norm = r["ratio"], r["p_value"], r["norm_ratio"]
@@ -88,7 +100,7 @@ def _timing(r, threshold, alpha) -> tuple[str, str]:
         return "same", "no timing samples on one side"
     floor = 0.0 if math.isnan(r["noise_floor"]) else r["noise_floor"]
     bar = (1 + threshold) * math.exp(floor)  # the change that counts, in either direction
-    effect = f"{ratio:.3g}× (p = {p:.3f})"
+    effect = f"{ratio:.3g}× {_ratio_interval(r)}(p = {p:.3f})"
     if floor:
         effect += f", A/A noise {math.exp(floor):.3g}×"
     if max(ratio, 1 / ratio) <= bar:
