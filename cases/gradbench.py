@@ -371,7 +371,7 @@ def register() -> None:
                    full=[{"n": n, "m": 128}
                          for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8196, 16392)])
     register_sweep("ode", ode, quick=[{"n": 8, "s": 2}],
-                   default=[{"n": 8, "s": 2}, {"n": 1000, "s": 1}, {"n": 10_000, "s": 10}],
+                   default=[{"n": 8, "s": 2}, {"n": 1000, "s": 1}, {"n": 10_000, "s": 100}],
                    full=[{"n": n, "s": s} for n in (1000, 10_000, 100_000) for s in (1, 10, 100)])
     register_sweep("det", det, quick=[{"ell": 3}], default=[{"ell": e} for e in (3, 5, 6)],
                    full=[{"ell": e} for e in range(5, 12)])
