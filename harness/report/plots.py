@@ -202,8 +202,7 @@ def timing_chart(cells, methods) -> str:
                              mec="#c0392b", mew=0.8, rasterized=True)
             ax_setup.plot(gm["setup_s"], y, ls="none", label=m, ms=4, rasterized=True, **style[m])
         ax_eval.hlines(*bars[:3], colors=bars[3], lw=1, rasterized=True)
-        for ax, what in ((ax_eval, "steady-state time per call (median, bar: the batches' quartiles; "
-                                   "ringed: noisy)"),
+        for ax, what in ((ax_eval, "time per call (median; bar: quartiles; ringed: noisy)"),
                          (ax_setup, "setup: derive / trace / compile + first call")):
             ax.set_xscale("log")
             log_axis(ax.xaxis)
