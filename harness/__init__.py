@@ -18,7 +18,7 @@ __all__ = ["UsageError", "run"]
 def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
         sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None, preset=None,
         step_sweep=False, shard=None, log=False, isolate=False, resume=None, memory_limit=None,
-        input=None, threads=None):  # noqa: A002
+        input=None, threads=None, passes=None):  # noqa: A002
     """Measure a matrix and return its cells as a pandas DataFrame.
 
     ``cases``/``methods`` are lists or comma-separated strings of names or glob
@@ -42,6 +42,8 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     ``timeout`` is each cell's budget in seconds (default: the case's own, else 120).
     ``threads`` (N, or "all") is every backend's thread count where the cells are measured
     (default 1: :mod:`harness.threads`); the metadata records what each library reported.
+    ``passes`` is how many times each cell is timed (default 2, the quick profile 1:
+    :mod:`harness.timing`), the later passes once every cell has run.
     ``isolate`` measures each cell in a worker process per backend (a crash is then a
     ``crashed`` row; ``memory_limit`` bytes caps each worker's address space).  With ``out``
     every finished cell is also appended to ``<run-id>.journal.jsonl`` there at once;
@@ -55,7 +57,7 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     selection = plan.Selection.of(cases=cases, methods=methods, dtypes=dtypes, devices=devices, orders=orders,
                                   quantities=quantities, sizes=sizes, preset=preset, shard=shard,
                                   plugins=plugins, timeout=timeout, timing=timing, step_sweep=step_sweep,
-                                  input=input, threads=threads)
+                                  input=input, threads=threads, passes=passes)
     resumed = None
     if resume is not None:
         if selection.given():

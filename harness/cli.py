@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="threads of every backend (BLAS, OpenMP, PyTorch, XLA, TensorFlow) where the cells "
                           "are measured, the process pinned to N CPUs: a whole number, or 'all' for each "
                           "library's own choice (default: 1, every backend single-threaded)")
+    run.add_argument("--passes", type=int, metavar="N",
+                     help="time each cell in N passes, the later ones once every cell has run, each in fresh "
+                          "worker processes; its figure is the lowest pass median (default 2; quick sizes 1)")
     run.add_argument("--memory-limit", type=float, metavar="GB",
                      help="cap each worker's address space (JAX reserves a lot: allow for it)")
     run.add_argument("--report", action="store_true",
@@ -130,6 +133,8 @@ def _run(args) -> int:
     from harness import threads
 
     threads.parse(args.threads)  # a bad value is a usage error before anything runs
+    if args.passes is not None and not 1 <= args.passes <= 10:
+        raise UsageError(f"--passes must be a whole number from 1 to 10, got {args.passes}")
     if args.dry_run:
         from harness import dry_run, plan
 
@@ -148,6 +153,7 @@ def _run(args) -> int:
         step_sweep=None if args.resume else not args.no_step_sweep and (args.step_sweep or True),
         memory_limit=int(args.memory_limit * 2**30) if args.memory_limit else None,
         progress=None if args.quiet else sys.stderr, log=args.log, input=args.input, threads=args.threads,
+        passes=args.passes,
     )
     paths = [("results", df.attrs["path"])]
     if args.report:

@@ -3,10 +3,10 @@
 Timing changes are tested for significance on the per-batch samples each cell
 records (``eval_samples_s``) with a two-sided Mann–Whitney U test, as asv does:
 a cell is *slower* only when the median moved by more than the threshold *and*
-the test rejects "same distribution" at ``alpha``.  With the default 5 batches a
-side the smallest two-sided p-value the exact test can give is 2/C(10, 5) =
-2/252 ≈ 0.008, so alpha = 0.05 is reachable (with 3 batches a side, as the
-``quick`` profile takes, it is 2/20 = 0.1: no timing change is ever significant).
+the test rejects "same distribution" at ``alpha`` (and more, below).  With the default
+6 batches a side (3 in each of two passes) the smallest two-sided p-value the exact test can
+give is 2/C(12, 6) ≈ 0.002, so alpha = 0.05 is reachable (with 3 batches a side, as the
+``quick`` profile takes in its one pass, it is 2/20 = 0.1: no timing change is ever significant).
 
 On a shared machine that is not enough: a burst of load can slow all of a cell's batches
 alike (one cell's 10 µs median read 8.9 to 31 µs over six runs of the same code here), and
@@ -22,6 +22,16 @@ the test then "finds" a slowdown.  So a timing verdict also asks:
   cells of two runs of the same code, on the same machine), each cell's change must also
   exceed what that cell moved between the two A runs, and at least the 90th percentile of
   what all cells moved (``noise_floor``).
+
+- **Beyond what the method's cells moved within each run?**  Each run times every cell in two
+  passes, in two processes at two times (:mod:`harness.timing`): an A/A calibration built in.
+  A change must also exceed the FLOOR_QUANTILE of how far that method's cells moved between
+  their passes, in either run (``pass_floor``): a disturbance of several seconds can slow both
+  passes of one cell, and then it slows the passes of its neighbours apart.
+- **Beyond the medians' own uncertainty?**  The two medians' intervals (:mod:`harness.noise`)
+  must not overlap, as asv asks of its confidence intervals.  A run times each cell in two
+  passes, in two processes at two times (:mod:`harness.timing`), and the interval holds the
+  batches of both: a cell whose passes disagreed has an interval as wide as that.
 
 Every row's ``why`` says how its verdict was reached.
 Accuracy changes compare ``digits`` (capped at 17, as the runner caps them);
@@ -82,15 +92,16 @@ def _digits_change(old, new) -> float:
     return min(new, DIGITS_CAP) - min(old, DIGITS_CAP)  # NaN when only one side has one
 
 
-def _ratio_interval(r) -> str:
-    """The ratio's range from the two medians' intervals (harness.noise), as "[lo–hi] "."""
+def ratio_range(r) -> tuple[float, float] | None:
+    """The ratio's range from the two medians' intervals (harness.noise): (new lo / old hi,
+    new hi / old lo); None without samples on both sides."""
     samples = [_samples(r[f"{side}_eval_samples_s"]) for side in ("old", "new")]
     if any(s is None for s in samples):
-        return ""
+        return None
     old, new = map(median_interval, samples)
-    if old.lo_s <= 0:
-        return ""
-    return f"[{new.lo_s / old.hi_s:.3g}–{new.hi_s / old.lo_s:.3g}] "
+    if old.lo_s <= 0 or old.hi_s <= 0:
+        return None
+    return new.lo_s / old.hi_s, new.hi_s / old.lo_s
 
 
 def _timing(r, threshold, alpha) -> tuple[str, str]:
@@ -98,16 +109,22 @@ def _timing(r, threshold, alpha) -> tuple[str, str]:
     ratio, p, norm = r["ratio"], r["p_value"], r["norm_ratio"]
     if math.isnan(p):
         return "same", "no timing samples on one side"
-    floor = 0.0 if math.isnan(r["noise_floor"]) else r["noise_floor"]
+    aa, passes = (0.0 if math.isnan(r[c]) else r[c] for c in ("noise_floor", "pass_floor"))
+    floor = max(aa, passes)
     bar = (1 + threshold) * math.exp(floor)  # the change that counts, in either direction
-    effect = f"{ratio:.3g}× {_ratio_interval(r)}(p = {p:.3f})"
-    if floor:
-        effect += f", A/A noise {math.exp(floor):.3g}×"
+    span = ratio_range(r)
+    effect = f"{ratio:.3g}× " + (f"[{span[0]:.3g}–{span[1]:.3g}] " if span else "") + f"(p = {p:.3f})"
+    if aa:
+        effect += f", A/A noise {math.exp(aa):.3g}×"
+    if passes:
+        effect += f", {r['method']}'s passes {math.exp(passes):.3g}×"
     if max(ratio, 1 / ratio) <= bar:
         return "same", f"{effect}: within {bar:.3g}×"
     if p >= alpha:
         return "same", f"{effect}: the batches overlap (p ≥ {alpha:g})"
     slower = ratio > 1
+    if span and span[0] <= 1 <= span[1]:
+        return "same", f"{effect}: the medians' intervals overlap"
     if not math.isnan(norm):
         if max(norm, 1 / norm) <= bar or (norm > 1) != slower:
             return "same", (f"{effect}, but f moved alike (derivative/f {norm:.3g}×): "
@@ -154,6 +171,21 @@ def noise_floor(a_cells, b_cells):
     return per_cell, pooled
 
 
+def pass_floor(cells):
+    """Per method, the log of how far its cells' timing passes disagreed within one run: the
+    FLOOR_QUANTILE of |log(slowest pass / quickest)| over its cells timed in two passes or more
+    (a Series indexed by method; empty for a run timed in one pass)."""
+    import pandas as pd
+
+    if "eval_pass_s" not in cells:
+        return pd.Series(dtype=float)
+    timed = cells[(cells["status"] == "ok") & cells["eval_pass_s"].notna()]
+    medians = [np.asarray(p, dtype=float) for p in timed["eval_pass_s"]]
+    spread = pd.Series([float(np.log(m.max() / m.min())) if m.size >= 2 and m.min() > 0 else np.nan
+                        for m in medians], index=timed.index, dtype=float)
+    return spread.groupby(timed["method"]).quantile(FLOOR_QUANTILE).dropna()
+
+
 def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0, noise=None):
     """One row per cell of either run, matched on the cell key (:data:`harness.schema.KEY`), with a
     ``verdict`` from ``VERDICTS`` and the ``why`` of it.
@@ -178,6 +210,8 @@ def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0, no
                            for a, b in zip(df["old_digits"].astype(float), df["new_digits"].astype(float))]
     norm = df["new_cost_ratio"].astype(float) / df["old_cost_ratio"].astype(float)
     df["norm_ratio"] = norm.where(both_ok)
+    floors = [pass_floor(side).reindex(df["method"]).to_numpy() for side in (old_cells, new_cells)]
+    df["pass_floor"] = np.fmax(*floors)  # NaN only where neither run timed the method twice
     df["noise_floor"] = math.nan
     if noise is not None:
         per_cell, pooled = noise_floor(*noise)
@@ -187,7 +221,8 @@ def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0, no
     df["verdict"] = [v for v, _ in verdicts]
     df["why"] = [w for _, w in verdicts]
     columns = KEY + ["old_status", "new_status", "old_eval_s", "new_eval_s", "ratio", "p_value", "norm_ratio",
-                      "noise_floor", "old_digits", "new_digits", "digits_change", "verdict", "why"]
+                      "noise_floor", "pass_floor",
+                      "old_digits", "new_digits", "digits_change", "verdict", "why"]
     return pd.DataFrame(df[columns]).reset_index(drop=True)
 
 

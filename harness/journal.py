@@ -5,7 +5,8 @@ finishes, after a first line with the run's metadata.  A run that ends normally,
 stopped by Ctrl-C or SIGTERM, writes its Parquet files and drops the journal; a run killed
 outright (SIGKILL, a node lost, the power) leaves the journal, which
 ``diffbench run --resume`` reads back — a last line cut off mid-write is ignored, so at most
-the cell being written is measured again.
+the cell being written is measured again.  A later timing pass appends the cell's row again
+(``replaced``), and that row is the one read back.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class Journal:
         columns = dict(zip(POINT_COLUMNS, map(list, zip(*points)))) if points else {}
         self._write({"cell": row.to_dict(), "points": columns})
 
+    def replace(self, row: CellRow) -> None:
+        """A cell's row again, with later figures (a later timing pass): it replaces the earlier."""
+        self._write({"replaced": row.to_dict()})
+
     def close(self, remove: bool = False) -> None:
         self.file.close()
         if remove:
@@ -76,9 +81,14 @@ def read(path) -> tuple[dict, list[CellRow], list[PointRow]]:
             raise UsageError(f"{path}: line {i + 1} is not a journal record") from None
     if not records or "meta" not in records[0]:
         raise UsageError(f"{path}: not a diffbench journal (no metadata line)")
-    rows, points = [], []
+    rows, points, where = [], [], {}
     for record in records[1:]:
+        if "replaced" in record:
+            row = CellRow(**record["replaced"])
+            rows[where[row.key]] = row
+            continue
         rows.append(CellRow(**record["cell"]))
+        where[rows[-1].key] = len(rows) - 1
         columns = record["points"]
         if columns:
             points += [PointRow(*values) for values in zip(*(columns[k] for k in POINT_COLUMNS))]

@@ -5,11 +5,14 @@ Each cell is measured in its backend's worker process (:mod:`harness.pool`) or, 
 (:func:`harness.measure.measure_cell`).  As each cell ends its row is appended to the
 journal (:mod:`harness.journal`) and shown by the progress display
 (:mod:`harness.progress`).  Ctrl-C or SIGTERM stops after the finished cells, which are
-kept (the metadata's ``complete`` is then False).
+kept (the metadata's ``complete`` is then False).  Once every cell has run, the cells timed
+ok are timed again (:data:`harness.timing.PASSES` passes in all, where a pass costs at most
+:data:`harness.timing.LATER_PASS_MAX_S`), in fresh worker processes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass
@@ -19,14 +22,15 @@ from harness.capture import Capture
 from harness.environment import backend_devices, load_average, run_metadata
 from harness.journal import Journal
 from harness.limits import StopRun, StopSignals
-from harness.measure import RunContext, measure_cell, skeleton
-from harness.outcomes import Measured
+from harness.measure import RunContext, measure_cell, skeleton, time_again, with_pass
+from harness.outcomes import Measured, Retimed
 from harness.plan import Plan, describe_cases, describe_methods
 from harness.pool import Pool
 from harness.progress import bar as progress_bar
+from harness.progress import first_line
 from harness.results import new_run_id
-from harness.schema import CellRow, PointRow, RunFiles
-from harness.timing import timed
+from harness.schema import CellKey, CellRow, PointRow, RunFiles
+from harness.timing import passes, timed
 
 
 @dataclass
@@ -48,6 +52,49 @@ def new_meta(plan: Plan) -> dict:
     return {"run_id": new_run_id(), **run_metadata(), "selection": plan.selection.to_dict(),
             "cases": describe_cases(plan.cells), "methods": describe_methods(plan.cells),
             "bandwidth_bytes_per_s": bandwidth}
+
+
+def later_pass_due(row: CellRow) -> bool:
+    """Whether a finished cell is timed again: timed ok in fewer passes than its first pass planned
+    (:func:`harness.timing.passes_for`)."""
+    return (row.status == "ok" and row.eval_samples_s is not None
+            and len(row.eval_pass_s or [None]) < (row.timing_passes or 1))
+
+
+def _later_passes(plan: Plan, rows: list[CellRow], pool, context, progress, log, journal, stop):
+    """Each cell its first pass planned more passes for, timed again once every cell has run
+    (last first, so that neighbours differ too), in a fresh process; its row then pools the
+    passes (harness.measure.with_pass)."""
+    found = {CellKey.of_cell(method, cell): (method, cell) for method, cell in plan.cells + plan.done}
+    rows = list(rows)
+    due = [i for i, row in enumerate(rows) if later_pass_due(row) and row.key in found]
+    total = sum(rows[i].timing_passes - len(rows[i].eval_pass_s) for i in due)
+    with progress_bar(progress, total, log) as shown:
+        while due:
+            for i in reversed(due):
+                method, cell = found[rows[i].key]
+                budget = cell.case.budget(plan.selection.timeout)
+                started = time.perf_counter()
+                n = rows[i].timing_passes
+                again = pool.time_again(method, cell, budget, n) if pool else None
+                if again is None:
+                    again = time_again(method, cell, plan.timing, n, budget, context)
+                row = rows[i]
+                if isinstance(again, Retimed):
+                    row = with_pass(row, again)
+                else:  # the passes so far stand, and say why no more
+                    note = f"timed in {len(row.eval_pass_s)} pass(es): {first_line(again.message)}"
+                    row = dataclasses.replace(row, message="; ".join(filter(None, [row.message, note])),
+                                              timing_passes=len(row.eval_pass_s))
+                # the cell's time is all the time spent on it
+                rows[i] = row = dataclasses.replace(row, cell_s=row.cell_s + time.perf_counter() - started)
+                if journal:
+                    journal.replace(row)
+                shown(row)
+                if stop.received:
+                    raise StopRun(stop.received)
+            due = [i for i in due if later_pass_due(rows[i])]
+    return rows
 
 
 def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate: bool = False,
@@ -93,6 +140,10 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
                 shown(outcome.row)
                 if stop.received:  # a stop that something along the way swallowed
                     raise StopRun(stop.received)
+            if any(later_pass_due(row) for row in rows):
+                if pool:  # fresh workers: each pass in a process of its own
+                    pool.close()
+                rows = _later_passes(plan, rows, pool, context, progress, log, journal, stop)
             meta["complete"] = True
         except StopRun:
             print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
@@ -110,5 +161,6 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
                 journal.close()
             context.output.close()
     meta["n_cells"] = len(rows)
+    meta["passes"] = passes(timing) if timed(timing) else 0
     meta["backends"] = backends
     return Finished(rows, points, meta)

@@ -15,6 +15,7 @@ own output; a failed cell's message ends with its last lines.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 import warnings
@@ -28,11 +29,11 @@ from harness.capture import Capture, with_output
 from harness.environment import load_average
 from harness.limits import CellTimeout, StopRun, time_limit
 from harness.method import Cell, Method, Unavailable, Unsupported, availability
-from harness.outcomes import Measured
+from harness.outcomes import Failed, Measured, Retimed
 from harness.quantities import value_shape
 from harness.reference import reference
 from harness.schema import SWELL_KEYS, CellKey, CellRow, PointRow
-from harness.timing import measure_interleaved, paired_ratio, timed
+from harness.timing import Timing, measure_interleaved, paired_ratio, passes_for, per_pass, pooled, timed
 
 GRADED_POINTS = 1000  # mpmath references per cell at most; a 10⁷-point sweep is graded on a sample
 
@@ -165,7 +166,8 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     out = evaluator.call(xd)
     t4 = time.perf_counter()
     # setup: prepare, compile and the first call, plus work done once per run and reused here
-    yield {"setup_s": (t1 - t0) + (t4 - t2) + phases.get("reused_s", 0.0), "first_call_s": t4 - t3,
+    setup_s = (t1 - t0) + (t4 - t2) + phases.get("reused_s", 0.0)
+    yield {"setup_s": setup_s, "first_call_s": t4 - t3,
            "transfer_s": t2 - t1, "derive_s": phases.get("derive_s"), "compile_s": phases.get("compile_s"),
            "detail": _detail(evaluator)}
     _check_input_kept(evaluator, xd, original, "its first call")
@@ -185,20 +187,19 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     except Exception as e:  # the derivative is still timed; the row says why f was not
         f_call, f_backend = None, None
         yield {"message": f"the function itself failed, so no cost_ratio: {type(e).__name__}: {e}"}
-    calls = [lambda: evaluator.call(xd)] + ([f_call] if f_call else [])
     host = memory.HostPeak()  # around the loop's first call: no call of its own (a 0.9-s stencil's)
-    steady, *f_timing = measure_interleaved(calls, **(timing or {}), shares=(1.0, primal.SHARE)[:len(calls)],
-                                            probe=memory.host_peak(host))
+    chosen = {}
+
+    def rounds(round_s):  # one pass with every batch where timing it again would cost too much
+        chosen["passes"] = passes_for(timing, setup_s + (t4 - t3), round_s)
+        return per_pass(timing, chosen["passes"])
+
+    probe = memory.host_peak(host)
+    steady, f_timing = _timing_loop(evaluator, xd, f_call, timing, probe=probe, rounds=rounds)
     _check_input_kept(evaluator, xd, original, "its timing loop")
-    yield {"eval_s": steady.median_s, "eval_iqr_s": steady.iqr_s, "timing_number": steady.number,
-           "timing_repeats": steady.repeats, "eval_samples_s": steady.samples_s}
-    interval = noise.median_interval(steady.samples_s)
-    spread = interval.noise(steady.median_s)
-    yield {"eval_ci_lo_s": interval.lo_s, "eval_ci_hi_s": interval.hi_s,
-           "eval_ci_coverage": interval.coverage, "eval_noise": spread, "noisy": noise.is_noisy(spread)}
-    if f_timing and f_timing[0].median_s > 0:
-        yield {"primal_s": f_timing[0].median_s, "primal_backend": f_backend,
-               "primal_samples_s": f_timing[0].samples_s, "cost_ratio": paired_ratio(steady, f_timing[0])}
+    yield {**timing_figures(steady, f_timing), "timing_passes": chosen["passes"]}
+    if f_timing is not None:
+        yield {"primal_backend": f_backend}
 
     yield {"peak_host_bytes": host.peak_bytes,
            "peak_device_bytes": memory.device_peak(method, cell, evaluator, xd)}
@@ -209,6 +210,77 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     yield {**{k: evaluator.info.get(k) for k in SWELL_KEYS}, "detail": _detail(evaluator)}
 
     yield memory.bandwidth_share(cell, len(x), steady.median_s, context.bandwidth)
+
+
+def _timing_loop(evaluator, xd, f_call, timing, probe=None, rounds=None) -> tuple[Timing, Timing | None]:
+    """One timing pass: the derivative's batches alternating with f's (when there is an f)."""
+    calls = [lambda: evaluator.call(xd)] + ([f_call] if f_call else [])
+    shares = (1.0, primal.SHARE)[:len(calls)]
+    steady, *f_timing = measure_interleaved(calls, **per_pass(timing), shares=shares, probe=probe,
+                                            rounds=rounds)
+    return steady, (f_timing[0] if f_timing and f_timing[0].median_s > 0 else None)
+
+
+def timing_figures(steady: Timing, f_timing: Timing | None) -> dict:
+    """A row's timing columns from its derivative's loop (one pass, or several pooled) and f's."""
+    interval = noise.median_interval(steady.samples_s)
+    spread = interval.noise(steady.median_s)
+    found = {"eval_s": steady.median_s, "eval_iqr_s": steady.iqr_s, "timing_number": steady.number,
+             "timing_repeats": steady.repeats, "eval_samples_s": steady.samples_s,
+             "eval_pass_s": steady.pass_medians_s, "eval_ci_lo_s": interval.lo_s,
+             "eval_ci_hi_s": interval.hi_s, "eval_ci_coverage": interval.coverage, "eval_noise": spread,
+             "noisy": noise.is_noisy(spread)}
+    if f_timing is not None:
+        found.update(primal_s=f_timing.median_s, primal_samples_s=f_timing.samples_s,
+                     cost_ratio=paired_ratio(steady, f_timing))
+    return found
+
+
+def time_again(method: Method, cell: Cell, timing, n_passes: int, budget: float | None = None,
+               context: RunContext | None = None) -> Retimed | Failed:
+    """A later timing pass of a cell measured ok: prepared afresh (in a fresh worker process, as the
+    loop sends it), its first call made, and only its timing loop run again; not graded again."""
+    threads.enforce()
+    output = context.output.cell() if context and context.output else contextlib.nullcontext()
+    try:
+        with output, np.errstate(all="ignore"), warnings.catch_warnings(), time_limit(budget):
+            warnings.simplefilter("ignore")
+            x = cell.case.points().astype(cell.dtype)
+            evaluator = method.prepare(cell)
+            xd = evaluator.to_device(x)
+            _compile(evaluator, xd, dict(evaluator.phases))
+            evaluator.call(xd)
+            try:
+                f_call, _ = primal.primal_call(method, cell, evaluator, x, xd)
+            except Exception:  # as in the first pass: the derivative is timed without it
+                f_call = None
+            return Retimed(*_timing_loop(evaluator, xd, f_call, {**(timing or {}), "passes": n_passes}))
+    except StopRun:
+        raise
+    except CellTimeout as exc:
+        return Failed(f"its later timing pass ran out of time: {exc}")
+    except BaseException as exc:  # the method's failure: the first pass stands
+        return Failed(f"its later timing pass failed: {describe(exc)}")
+
+
+def _recorded(samples, median, pass_medians=None, number=None) -> Timing | None:
+    if samples is None or median is None:
+        return None
+    samples = list(samples)
+    q1, q3 = np.percentile(samples, [25, 75])
+    return Timing(median, float(q3 - q1), number or 1, len(samples), samples, list(pass_medians or [median]))
+
+
+def with_pass(row: CellRow, again: Retimed) -> CellRow:
+    """``row`` with a later timing pass pooled into its timing columns (:func:`harness.timing.pooled`)."""
+    steady = _recorded(row.eval_samples_s, row.eval_s, row.eval_pass_s, row.timing_number)
+    steady = pooled([steady, again.derivative])
+    f_before = _recorded(row.primal_samples_s, row.primal_s)
+    f_timing = pooled([f_before, again.primal]) if f_before is not None and again.primal is not None else None
+    found = timing_figures(steady, f_timing)  # f timed in one pass only: its figures stay the first's
+    if row.bandwidth_share is not None and row.eval_s:
+        found["bandwidth_share"] = row.bandwidth_share * row.eval_s / steady.median_s
+    return dataclasses.replace(row, **found)
 
 
 def _compile(evaluator, xd, phases: dict) -> dict:

@@ -29,7 +29,7 @@ DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "gpu")
 # The quick profile is a smoke run, not for publishing: every case at its smallest sizes, but
 # only float64, one method per family and main backend, and a shorter timing loop
-QUICK_TIMING = {"repeats": 3, "min_batch_s": 0.002}
+QUICK_TIMING = {"repeats": 3, "min_batch_s": 0.002, "passes": 1}
 QUICK_METHODS = ("sympy", "central", "dual", "jax", "torch")
 QUICK_DTYPES = ("float64",)
 
@@ -65,6 +65,7 @@ class Selection:
     timing: dict | None = None  # the timing loop's repeats / min_batch_s
     step_sweep: object = False  # True, or the scalar cases to sweep finite-difference steps on
     threads: object = None  # every backend's threads: N, or "all"; None: harness.threads.DEFAULT
+    passes: int | None = None  # timing passes per cell; None: harness.timing.PASSES (quick: 1)
 
     def given(self) -> list[str]:
         """The fields set to something other than their default."""
@@ -94,6 +95,7 @@ class Plan:
     selection: Selection
     timing: dict | None  # the timing loop's settings (the quick profile's shorter loop)
     step_sweep: dict | None  # what the step sweep covers, or None
+    done: list = dataclasses.field(default_factory=list)  # a resumed run's cells measured before
 
 
 def device_names(devices) -> list[str]:
@@ -202,13 +204,15 @@ def build(selection: Selection, done: set | frozenset = frozenset()) -> Plan:
     timing = s.timing
     if timing is None and s.sizes == "quick" and s.preset is None:  # a smoke run: shorter timing loops
         timing = QUICK_TIMING
+    if s.passes is not None:
+        timing = {**(timing or {}), "passes": s.passes}
     # chosen from the whole plan, before any cell runs: a bad case name fails at once
     sweep = step_sweep.selection(planned, s.step_sweep) if s.step_sweep else None
     if s.shard is not None:  # one balanced part of the plan; the step sweep goes with the first
         sweep = sweep if shard.parse(s.shard)[0] == 1 else None
         planned = shard.select(planned, s.shard)
-    planned = [p for p in planned if p.key not in done]
-    return Plan(planned, s, timing, sweep)
+    return Plan([p for p in planned if p.key not in done], s, timing, sweep,
+                 [p for p in planned if p.key in done])
 
 
 def describe_cases(planned) -> dict:

@@ -34,7 +34,7 @@ import numpy as np
 from harness.capture import tail_of, with_output
 from harness.limits import CellTimeout, time_limit
 from harness.measure import cell_reference
-from harness.outcomes import Crashed, Failed, Measured, Outcome, TimedOut
+from harness.outcomes import Crashed, Measured, Outcome, Retimed, TimedOut
 from harness.registry import METHODS, PLUGIN_PREFIX
 from harness.worker import AskBackends, Job, Ready, rebuild, serve
 
@@ -192,15 +192,26 @@ class Pool:
         started = time.perf_counter()
         job = Job.of(method, cell, run_id, budget, shared_reference(method, cell, budget))
         reference_s = time.perf_counter() - started
-        worker = self.workers.get(method.backend)
-        if worker is None:
-            worker = self.workers[method.backend] = WorkerProcess(*self.args, backend=method.backend)
-        outcome = worker.measure(job)
+        outcome = self._send(method.backend, job)
         if isinstance(outcome, Measured):  # the cell's reference, computed here, is part of its time
             return Measured(dataclasses.replace(outcome.row, cell_s=outcome.row.cell_s + reference_s),
                             outcome.points)
-        if not isinstance(outcome, Failed):  # stopped or dead: the next cell gets a fresh worker
-            del self.workers[method.backend]
+        return outcome
+
+    def time_again(self, method, cell, budget: float | None, n_passes: int) -> Outcome | Retimed | None:
+        """A later timing pass (of ``n_passes``) of a cell measured ok, in its backend's worker; None
+        when no worker can rebuild it."""
+        if not addressable(method, cell, self.checked):
+            return None
+        return self._send(method.backend, Job.of(method, cell, budget=budget, again=n_passes))
+
+    def _send(self, backend: str, job: Job):
+        worker = self.workers.get(backend)
+        if worker is None:
+            worker = self.workers[backend] = WorkerProcess(*self.args, backend=backend)
+        outcome = worker.measure(job)
+        if isinstance(outcome, (TimedOut, Crashed)):  # stopped or dead: the next cell gets a fresh worker
+            del self.workers[backend]
         return outcome
 
     def backends(self) -> dict:

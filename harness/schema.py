@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args, get_origin, get_type_hints
 
-SCHEMA_VERSION = 4
-READABLE_VERSIONS = (2, 3, 4)  # older files lack the newer columns: they read as missing
+SCHEMA_VERSION = 5
+READABLE_VERSIONS = (2, 3, 4, 5)  # older files lack the newer columns: they read as missing
 META_KEY = b"diffbench"  # the Parquet key-value metadata holding the run's metadata
 
 Status = Literal["ok", "failed", "unsupported", "unavailable", "timeout", "crashed"]
@@ -128,6 +128,10 @@ class CellRow:
     # the machine's 1-, 5- and 15-minute load averages as the cell started and ended
     load_start: list[float] | None = None
     load_end: list[float] | None = None
+    # schema 5: the passes a cell is timed in (1 where a later one would cost too much) and each
+    # pass's median, in the order timed (eval_s is the lowest; harness.timing)
+    timing_passes: int | None = None
+    eval_pass_s: list[float] | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from harness import threads
 from harness.capture import Capture, with_output
 from harness.case import CaseSweep
-from harness.measure import RunContext, describe, graded_x, measure_cell
+from harness.measure import RunContext, describe, graded_x, measure_cell, time_again
 from harness.method import Cell
 from harness.outcomes import Failed
 from harness.reference import Reference, remember
@@ -39,12 +39,13 @@ class Job:
     run_id: str
     budget: float | None
     reference: Reference | None = None
+    again: int = 0  # a later timing pass of a cell timed in this many passes (harness.measure.time_again)
 
     @classmethod
     def of(cls, method, cell: Cell, run_id: str = "", budget: float | None = None,
-           reference: Reference | None = None) -> Job:
+           reference: Reference | None = None, again: int = 0) -> Job:
         return cls(method.name, cell.case.name, tuple(cell.case.size), cell.order, cell.dtype, cell.device,
-                   cell.quantity, run_id, budget, reference)
+                   cell.quantity, run_id, budget, reference, again)
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,13 @@ def serve(conn, plugins, bandwidth, timing, memory_limit, output_path, n_threads
             continue
         try:
             method, cell = rebuild(request, cases)
-            if request.reference is not None:
-                remember(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity,
-                         request.reference)
-            outcome = measure_cell(method, cell, request.run_id, request.budget, timing, context)
+            if request.again:
+                outcome = time_again(method, cell, timing, request.again, request.budget, context)
+            else:
+                if request.reference is not None:
+                    remember(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity,
+                             request.reference)
+                outcome = measure_cell(method, cell, request.run_id, request.budget, timing, context)
         except BaseException as exc:  # outside the cell's own pipeline: say so rather than die
             outcome = Failed(with_output(f"the worker could not measure this cell: {describe(exc)}",
                                          output.tail()))

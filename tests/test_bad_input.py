@@ -70,6 +70,7 @@ CASES = [
     ("negative-timeout", ["run", "--timeout", "-1"], ["--timeout must be", "got -1"]),
     ("infinite-timeout", ["run", "--cases", "tanh", *TINY, "--timeout", "inf"],
      ["--timeout must be", "got inf"]),
+    ("zero-passes", ["run", "--cases", "tanh", *TINY, "--passes", "0"], ["--passes must be", "got 0"]),
     ("zero-memory-limit", ["run", "--memory-limit", "0"], ["--memory-limit must be", "got 0"]),
     ("nan-memory-limit", ["run", "--cases", "tanh", *TINY, "--memory-limit", "nan"],
      ["--memory-limit must be", "got nan"]),

@@ -138,3 +138,54 @@ def test_a_cells_output_never_reaches_the_callers(fast, capfd):
     out, err = capfd.readouterr()
     assert df.status.tolist() == ["ok"] and df.digits.iloc[0] > 8
     assert "chatter" not in out + err and "C's stdio" not in out + err
+
+
+TWO_PASSES = {"repeats": 5, "min_batch_s": 0.002, "passes": 2}
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_each_cell_is_timed_in_two_passes_and_they_are_pooled(isolate):
+    df = harness.run(cases="cubic", methods="central,dual", dtypes="float64", orders="1", sizes="quick",
+                     timing=TWO_PASSES, isolate=isolate)  # cells cheap enough to time again
+    assert df.attrs["meta"]["passes"] == 2 and (df.status == "ok").all() and (df.timing_passes == 2).all()
+    for row in df.itertuples():
+        d, f = np.array(row.eval_samples_s), np.array(row.primal_samples_s)
+        assert len(d) == len(f) == row.timing_repeats == 6  # 3 batches in each pass
+        assert list(row.eval_pass_s) == [np.median(d[:3]), np.median(d[3:])]
+        assert row.eval_s == min(row.eval_pass_s)  # the less disturbed pass
+        assert row.eval_ci_lo_s == d.min() and row.eval_ci_hi_s == d.max()  # 6 samples: 96.9 % coverage
+        assert row.cost_ratio == pytest.approx(np.median(d / f), rel=1e-12)  # rounds still paired
+
+
+def test_a_pass_slowed_by_a_burst_does_not_decide_the_figure():
+    from dataclasses import replace
+
+    from harness.measure import measure_cell, with_pass
+    from harness.method import Cell
+    from harness.outcomes import Retimed
+    from harness.registry import CASES, METHODS
+    from harness.timing import Timing
+
+    cell = Cell(CASES.all()["cubic"], 1, "float64", "cpu", "derivative")
+    row = measure_cell(METHODS.all()["central"], cell, "r", timing={"repeats": 3, "passes": 1}).row
+    burst = replace(row, eval_s=3.1e-6, eval_samples_s=[3.0e-6, 3.1e-6, 3.2e-6], eval_pass_s=[3.1e-6],
+                    primal_s=1e-6, primal_samples_s=[1e-6] * 3, bandwidth_share=0.1)
+    quiet = Retimed(Timing(2.0e-6, 0.0, 10, 3, [2.1e-6, 2.0e-6, 1.9e-6]),
+                    Timing(1e-6, 0.0, 10, 3, [1e-6] * 3))
+    pooled = with_pass(burst, quiet)
+    assert pooled.eval_s == 2.0e-6 and pooled.eval_pass_s == [3.1e-6, 2.0e-6]
+    assert (pooled.eval_ci_lo_s, pooled.eval_ci_hi_s) == (1.9e-6, 3.2e-6)  # the interval spans both passes
+    assert pooled.noisy and pooled.eval_noise == pytest.approx(1.3e-6 / 2.0e-6)
+    assert pooled.cost_ratio == pytest.approx(2.55)  # the median of the six rounds' ratios
+    assert pooled.bandwidth_share == pytest.approx(0.1 * 3.1 / 2.0)  # the same bytes in less time
+
+
+def test_a_failed_later_pass_leaves_the_first_and_says_so():
+    load_plugin(PLUGINS / "prepares_once.py")
+    df = harness.run(cases="cubic", methods="prepares-once", dtypes="float64", orders="1", sizes="quick",
+                     timing=TWO_PASSES)
+    row = df.iloc[0]
+    assert row.status == "ok" and len(row.eval_pass_s) == 1 == row.timing_passes
+    assert len(row.eval_samples_s) == 3
+    assert row.message == ("timed in 1 pass(es): its later timing pass failed: "
+                           "RuntimeError: prepared once already")

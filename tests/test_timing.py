@@ -53,3 +53,40 @@ def test_a_long_lead_call_counts_its_calibration_and_takes_fewer_rounds(monkeypa
                                       repeats=5, min_batch_s=0.001)
     assert lead.number == 1 and lead.repeats == other.repeats == timing.LONG_REPEATS
     assert len(calls) == timing.LONG_REPEATS  # the calibration run was round 1's batch
+
+
+def test_the_batches_are_shared_among_the_passes():
+    assert timing.per_pass(None) == {"repeats": 3, "long_repeats": 2}  # 5 batches, 2 passes
+    assert timing.per_pass({"repeats": 3, "min_batch_s": 0.002, "passes": 1}) == \
+        {"repeats": 3, "min_batch_s": 0.002, "long_repeats": 3}
+    assert timing.per_pass({"repeats": 7, "passes": 3})["repeats"] == 3
+    assert timing.per_pass({"repeats": 1, "passes": 2})["repeats"] == 1  # never more than asked
+
+
+def test_pooled_passes_give_the_lower_median_and_every_sample_in_order():
+    burst = Timing(3.1, 0.1, 10, 3, [3.0, 3.1, 3.2])  # a pass the machine slowed
+    quiet = Timing(2.0, 0.1, 12, 3, [2.1, 2.0, 1.9])
+    both = timing.pooled([burst, quiet])
+    assert both.median_s == 2.0 and both.pass_medians_s == [3.1, 2.0]
+    assert both.samples_s == [3.0, 3.1, 3.2, 2.1, 2.0, 1.9] and both.repeats == 6
+    assert timing.pooled([both, Timing(2.5, 0.0, 1, 1, [2.5])]).pass_medians_s == [3.1, 2.0, 2.5]
+
+
+def test_a_cell_too_costly_to_time_again_gets_one_pass_with_every_batch():
+    assert timing.passes_for(None, 0.01, 0.005) == 2  # its setup again and 4 rounds: 0.03 s
+    assert timing.passes_for(None, 0.09, 0.005) == 1  # 0.11 s > LATER_PASS_MAX_S
+    assert timing.passes_for({"passes": 1}, 0.0, 0.0) == 1
+    assert timing.per_pass(None, 1)["repeats"] == timing.REPEATS
+
+
+def test_the_rounds_are_chosen_once_calibrated():
+    seen = []
+
+    def rounds(round_s):
+        seen.append(round_s)
+        return {"repeats": 4, "long_repeats": 4}
+
+    lead, other = measure_interleaved([lambda: None, lambda: None], repeats=2, min_batch_s=0.002,
+                                      rounds=rounds)
+    assert lead.repeats == other.repeats == 4
+    assert len(seen) == 1 and seen[0] >= 2 * 0.002  # a batch of each call, each of at least its target
