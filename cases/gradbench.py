@@ -235,7 +235,7 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
         note=f"{l} layers, a sequence of {c} characters of {b} bits; the forget and output gates read "
         f"the layer's input, the input gate and candidate the previous hidden state (ADBench's cell).",
         work=c * l * b * 30, footprint=4 * b, timeout_s=_budget(c * l * b * 30),
-        dtypes=dtypes_beyond(c <= 4),
+        dtypes=dtypes_beyond(c <= 4), sequential=True,
     )
 
 
@@ -302,7 +302,7 @@ def ode(n: int = 10, s: int = 1) -> Case:
     return Case("ode", objective, "y_{n−1}(2) after s RK4 steps of y′₀ = x₀, y′ᵢ = xᵢ yᵢ₋₁, y(0) = 0",
                 domain=(0.0, 1.0), grid=0, seed_points=(tuple(x0),), dim=n, quantities=("gradient",),
                 exact_reference=False, source=SPEC.format("ode") + " (cmpad's an_ode)",
-                work=12 * n * s, footprint=n, dtypes=dtypes_beyond(n <= 8),
+                work=12 * n * s, footprint=n, dtypes=dtypes_beyond(n <= 8), sequential=True,
                 note="Each RK4 step is a degree-4 polynomial of a shift: after s steps yᵢ is exactly 0 "
                      "for i ≥ 4s, so for n ≥ 4s (every size of gradbench's) the gradient is exactly 0 "
                      "and only an absolute error can be graded.")

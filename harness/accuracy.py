@@ -30,6 +30,25 @@ class BadResult(Exception):
     """The method returned something that is not a derivative: status ``failed``."""
 
 
+class OutOfRange(Exception):
+    """The true values lie beyond the cell's dtype: status ``out_of_range``, whatever the method."""
+
+
+def beyond_range(ref: Reference, dtype: str, quantity: str) -> str:
+    """Why no result in ``dtype`` can be right at the graded points: the reference's function or
+    ``quantity`` values exceed the dtype's largest finite number ('' when they do not)."""
+    limit = float(np.finfo(dtype).max)
+    n = len(ref.defined)
+    values = np.abs(np.asarray(ref.hi, dtype=np.float64)).reshape(n, -1)[ref.defined]
+    for what, found in (("function", np.abs(np.asarray(ref.f, dtype=np.float64))), (quantity, values)):
+        found = found[~np.isnan(found)]
+        if found.size and found.max() > limit:
+            beyond = int((found > limit).sum())
+            return (f"the true {what} reaches {found.max():.3g} at {beyond} of {found.size} values, beyond "
+                    f"{dtype}'s largest number {limit:.3g}: no {dtype} result can hold it")
+    return ""
+
+
 @dataclass
 class Accuracy:
     abs_err: np.ndarray  # per point, NaN where undefined

@@ -98,6 +98,9 @@ class Case:
     # the colours that pattern compresses into (what a coloured stencil shifts along, for the
     # methods' limits; colouring ba20's 5·10⁶ rows to count them would take the plan a minute)
     colours: int | None = None
+    # f is a loop of dependent steps (a scan: an LSTM over characters, an ODE's RK4 steps): the
+    # report's findings put its cells under "sequential loops"
+    sequential: bool = False
 
     @property
     def size_label(self) -> str:

@@ -161,6 +161,11 @@ def _run(args) -> int:
 
         paths.append(("report", write_report([df.attrs["path"]])))
     print(summary(df, time.perf_counter() - started, paths), file=sys.stderr)
+    from harness.findings import verdict_lines
+
+    verdict = verdict_lines(df, [df.attrs["meta"]])
+    if verdict:  # the run's answer in three lines; the report's findings give the rest
+        print("verdict:\n" + "\n".join(f"  {line}" for line in verdict), file=sys.stderr)
     for _, path in paths:  # stdout: the paths alone, for scripts
         print(path)
     return 0 if df.attrs["meta"]["complete"] else 130
@@ -188,7 +193,7 @@ def _list(args) -> int:
                     labels = "; ".join(",".join(f"{k}={v}" for k, v in s.items()) for s in sizes)
                     print(f"{'':<18}   sizes {profile}: {labels}")
     else:
-        from harness.method import availability
+        from harness.method import installed
 
         rows = [("method", "family", "mode", "backend", "devices", "dtypes", "computes", "status")]
         for m in METHODS.all().values():
@@ -197,7 +202,7 @@ def _list(args) -> int:
                                      ("opt-in", not m.default)) if on]
             rows.append((m.name, m.family, m.mode, m.backend, ",".join(m.devices),
                          ",".join(d.removeprefix("float") for d in m.dtypes),
-                         caps + (f" ({', '.join(flags)})" if flags else ""), availability(m)))
+                         caps + (f" ({', '.join(flags)})" if flags else ""), installed(m)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
         for r in rows:
             print("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1])
@@ -253,12 +258,16 @@ def _history(args) -> int:
 
 def _merge(args) -> int:
     from harness.merge import merge
+    from harness.schema import is_companion
 
     path, meta = merge(args.parts, args.output)
     missing = meta.get("missing_shards")
     runs = len(meta["parts"])
+    companions = sum(is_companion(p) for p in args.parts)
     print(f"{meta['n_cells']} cells from {runs} run{'s' if runs > 1 else ''}"
-          + (f"; shards missing: {', '.join(missing)}" if missing else ""), file=sys.stderr)
+          + (f"; shards missing: {', '.join(missing)}" if missing else "")
+          + (f"; {companions} per-point or step-sweep file{'s' if companions > 1 else ''} named: read with "
+             "their cells files" if companions else ""), file=sys.stderr)
     print(path)
     return 0
 

@@ -259,8 +259,10 @@ def format_time(seconds) -> str:
 
 
 def format_table(compared) -> str:
-    """The changed cells as a fixed-width table, then one line counting the unchanged ones."""
-    changed = compared[compared["verdict"] != "same"]
+    """The changed cells as a fixed-width table (those in one run only are counted, not listed), then
+    a line of counts: changed and unchanged among the cells in both runs, and the unmatched."""
+    unmatched = compared["verdict"].isin(["only old", "only new"])
+    changed = compared[(compared["verdict"] != "same") & ~unmatched]
     rows = [("verdict", *KEY, "status", "old eval", "new eval", "ratio", "p", "digits", "why")]
     for r in changed.itertuples():
         old, new = (s if isinstance(s, str) else "–" for s in (r.old_status, r.new_status))
@@ -272,8 +274,12 @@ def format_table(compared) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
     lines = lines if len(rows) > 1 else []  # no heading over an empty table
-    same = len(compared) - len(changed)
-    lines.append(f"{len(changed)} cells changed, {same} unchanged (of {len(compared)} matched)")
+    matched = int((~unmatched).sum())
+    counts = f"{len(changed)} cells changed, {matched - len(changed)} unchanged (of {matched} matched)"
+    only = {v: int((compared["verdict"] == v).sum()) for v in ("only old", "only new")}
+    if any(only.values()):
+        counts += f"; {only['only old']} only in the old run, {only['only new']} only in the new"
+    lines.append(counts)
     machine = compared["why"].str.contains("the machine, not the method", regex=False).sum()
     if machine:
         lines.append(f"{machine} of the unchanged moved beyond the threshold together with their own f "

@@ -126,14 +126,22 @@ def projected(quantity: str, w, value) -> np.ndarray:
     return quad.qmatmul(w, value)
 
 
+def signed_or_norm(value) -> float:
+    """f's value as the points table keeps it: signed for a scalar, else its largest magnitude."""
+    flat = np.reshape(np.asarray(value, dtype=np.float64), -1)
+    if flat.size == 0:
+        return np.nan
+    return float(flat[0]) if flat.size == 1 else float(np.max(np.abs(flat)))
+
+
 def graded_numbers(case: Case, quantity: str, x: np.ndarray):
-    """At each point of ``x``: the reference's graded numbers (quad, (N, G)), f's largest
-    value (float64, (N,)) and per-point text."""
+    """At each point of ``x``: the reference's graded numbers (quad, (N, G)), f's value (float64,
+    (N,): signed for a scalar f, the largest magnitude of a vector one) and per-point text."""
     rows, f, text = [], [], []
     for point in np.asarray(x, dtype=np.float64):
         r, c0 = _rows(case, quantity, point)
         rows.append(r)
-        f.append(float(np.max(np.abs(np.reshape(c0, -1)))) if np.size(c0) else np.nan)
+        f.append(signed_or_norm(c0))
         text.append(_text(r))
     return np.stack(rows), np.asarray(f), text
 

@@ -161,7 +161,8 @@ def figures(runs, steps=()) -> list[dict]:
         out.append({"title": title, "svg": to_svg(fig)})
     counts = status_counts(runs)
     colours = {"ok": "#3a9a4f", "failed": "#c0392b", "timeout": "#e67e22", "crashed": "#8e44ad",
-               "unsupported": "#bbbbbb", "unavailable": "#7f8c8d"}
+               "unsupported": "#bbbbbb", "unavailable": "#7f8c8d",
+               "out_of_range": "#d4ac0d"}
     fig = Figure(figsize=(9, 3))
     ax = fig.subplots()
     bottom = [0] * len(counts)

@@ -152,6 +152,7 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
             meta["threads"] = {"setting": "all" if n_threads is None else n_threads,
                                "this process": threads.settings()}
             if pool:
+                meta["worker_starts_s"] = pool.starts
                 seen = pool.backends()
                 meta["threads"]["workers"] = seen.pop("threads", {})
                 backends.update(seen)

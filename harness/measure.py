@@ -4,7 +4,8 @@ prepare → to_device → compile → first call → values → accuracy → tim
 memory: only the timing loop is ``eval_s`` (a run with ``timing={"repeats": 0}`` stops after the
 accuracy: a capability check).  Each stage hands on the columns it measured as
 soon as it has them, so a cell that fails half-way keeps what came before.  Every cell ends
-in one status with a true message: ``unavailable`` and ``unsupported`` from the method's
+in one status with a true message: ``out_of_range`` where the true values exceed the dtype's
+largest number (no result could be right), ``unavailable`` and ``unsupported`` from the method's
 declaration or its ``prepare``, ``timeout`` when its budget was spent, and ``failed`` for
 any exception the method raises — ``SystemExit`` and ``KeyboardInterrupt`` included (a
 user's Ctrl-C is :class:`~harness.limits.StopRun`, which stops the run instead).  What the
@@ -128,6 +129,8 @@ def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None =
         status, message = "unavailable", str(exc)
     except Unsupported as exc:
         status, message = "unsupported", str(exc)
+    except acc.OutOfRange as exc:
+        status, message = "out_of_range", str(exc)
     except CellTimeout as exc:
         status, message = "timeout", f"{exc} (stopped after {time.perf_counter() - started:.3g} s)"
     except BaseException as exc:  # the method's failure is a result, whatever it raised
@@ -154,6 +157,9 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     ref = reference(case, cell.order, xg.astype(np.float64), cell.quantity)  # as graded_x gives them
     sampled = f" at {len(graded)} of {len(x)} points" if len(graded) < len(x) else ""
     yield {"reference": ref.kind + sampled}
+    beyond = acc.beyond_range(ref, cell.dtype, cell.quantity)
+    if beyond:
+        raise acc.OutOfRange(beyond)
 
     t0 = time.perf_counter()
     evaluator = method.prepare(cell)

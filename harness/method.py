@@ -195,6 +195,24 @@ class Method:
         return None
 
 
+def installed(method: Method) -> str:
+    """'installed', or 'not installed: …' with the first module of ``requires`` that cannot be
+    found: from the installed packages alone, without importing any backend (TensorFlow takes
+    seconds to import).  Whether an installed one imports is known when a cell runs
+    (:func:`availability`)."""
+    import importlib.util
+
+    for module in method.requires:
+        try:
+            found = importlib.util.find_spec(module) is not None  # a dotted name imports its parent only
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            hint = f" ({method.hint})" if method.hint else ""
+            return f"not installed: no module named {module!r}{hint}"
+    return "installed"
+
+
 def availability(method: Method) -> str:
     """'available', or 'unavailable: <the import error>' for a missing backend.  What a
     library prints while it is imported (TensorFlow's start-up log) is kept off the terminal."""

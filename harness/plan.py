@@ -221,7 +221,7 @@ def describe_cases(planned) -> dict:
     return {n: {"formula": c.formula, "domain": list(c.domain), "grid": c.grid, "dim": c.dim,
                 "out_dim": c.out_dim, "quantities": list(c.quantities),
                 "seed_points": len(c.seed_points), "kinks": list(c.kinks),
-                "source": c.source, "note": c.note} for n, c in found.items()}
+                "source": c.source, "note": c.note, "sequential": c.sequential} for n, c in found.items()}
 
 
 def describe_methods(planned) -> dict:

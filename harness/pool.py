@@ -107,8 +107,10 @@ class WorkerProcess:
                                        args=(child, list(plugins), bandwidth, timing, memory_limit, path,
                                              threads, backend))
         self.process.start()
+        self.spawned = time.perf_counter()
         child.close()
         self.started = False
+        self.start_s = None  # from spawn to ready: the interpreter, its imports and its backend's
 
     def measure(self, job: Job) -> Outcome:
         """The worker's outcome for ``job``, or how the worker ended without one."""
@@ -119,6 +121,7 @@ class WorkerProcess:
                 if not isinstance(self.conn.recv(), Ready):
                     return self._lost("the worker did not start")
                 self.started = True
+                self.start_s = time.perf_counter() - self.spawned
             self.conn.send(job)
             sent = time.perf_counter()
             limit = job.budget + min(GRACE_S, max(2.0, job.budget / 2)) if job.budget else None
@@ -183,6 +186,7 @@ class Pool:
         self.args = (tuple(plugins), bandwidth or {}, timing, memory_limit, threads)
         self.workers: dict[str, WorkerProcess] = {}
         self.checked: dict = {}  # addressable's answers, per case object
+        self.starts: dict[str, list[float]] = {}  # per backend, each worker's start (harness.loop's meta)
 
     def measure(self, method, cell, run_id: str, budget: float | None) -> Outcome | None:
         """The cell's outcome from its backend's worker; None when no worker can rebuild it
@@ -209,7 +213,10 @@ class Pool:
         worker = self.workers.get(backend)
         if worker is None:
             worker = self.workers[backend] = WorkerProcess(*self.args, backend=backend)
+        fresh = not worker.started
         outcome = worker.measure(job)
+        if fresh and worker.start_s is not None:
+            self.starts.setdefault(backend, []).append(round(worker.start_s, 3))
         if isinstance(outcome, (TimedOut, Crashed)):  # stopped or dead: the next cell gets a fresh worker
             del self.workers[backend]
         return outcome

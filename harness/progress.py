@@ -97,9 +97,10 @@ def _own_copy(stream):
 
 
 def summary(cells, elapsed_s: float, paths=()) -> str:
-    """Counts by status, the slowest cells and where the files are."""
+    """Counts by status, the slowest cells, the workers' starts and where the files are."""
     import pandas as pd
 
+    meta = getattr(cells, "attrs", {}).get("meta") or {}
     cells = pd.DataFrame(cells.to_dict("list"))  # without harness.run's attrs (DataFrames)
     counts = cells["status"].value_counts()
     lines = [f"{len(cells)} cells in {elapsed_s / 60:.1f} min: "
@@ -108,5 +109,10 @@ def summary(cells, elapsed_s: float, paths=()) -> str:
     if len(slow):
         lines.append("slowest cells:")
         lines += [f"  {r['cell_s']:7.1f} s  {cell_name(r)}  ({r['status']})" for r in slow.to_dict("records")]
+    starts = meta.get("worker_starts_s") or {}
+    if starts:  # the workers' starts, with their backends' imports: in no cell's time
+        slowest = sorted(starts.items(), key=lambda kv: -max(kv[1]))
+        lines.append("worker starts, imports included (in no cell's time): " + ", ".join(
+            f"{backend} {max(s):.1f} s" + (f" (×{len(s)})" if len(s) > 1 else "") for backend, s in slowest))
     lines += [f"{what}: {path}" for what, path in paths]
     return "\n".join(lines)

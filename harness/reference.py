@@ -56,7 +56,7 @@ class Reference:
     x: np.ndarray  # the points, float64 (exactly the points the method saw)
     hi: np.ndarray  # float64 nearest to the derivative (NaN where undefined), value shape
     lo: np.ndarray  # the remainder: derivative = hi + lo to ~32 digits
-    f: np.ndarray  # the function value at each point, float64 (∞-norm for vector outputs)
+    f: np.ndarray  # the function value at each point, float64: signed (∞-norm for vector outputs)
     defined: np.ndarray  # per point; False at kinks
     text: list  # per point: the derivative to TEXT_DIGITS digits, or 'undefined'
     kind: str  # which independent sources produced and checked it
@@ -245,7 +245,7 @@ def _reference(case: Case, order: int, x: np.ndarray, quantity: str) -> Referenc
         for p in range(n_points):
             point = [mpmath.mpf(v) for v in np.atleast_1d(x[p])]
             y = _component(case, None)(*point)
-            fv[p] = float(max(abs(v) for v in np.atleast_1d(y)))
+            fv[p] = directional.signed_or_norm([float(v) for v in np.atleast_1d(y)])
             if case.on_kink(x[p]):
                 defined[p] = False
                 text.append("undefined")

@@ -17,7 +17,7 @@ SCHEMA_VERSION = 5
 READABLE_VERSIONS = (2, 3, 4, 5)  # older files lack the newer columns: they read as missing
 META_KEY = b"diffbench"  # the Parquet key-value metadata holding the run's metadata
 
-Status = Literal["ok", "failed", "unsupported", "unavailable", "timeout", "crashed"]
+Status = Literal["ok", "failed", "unsupported", "unavailable", "out_of_range", "timeout", "crashed"]
 STATUSES: tuple[str, ...] = get_args(Status)
 
 # −log10(max_rel_err) is capped here: 17 digits means "exact at every point"

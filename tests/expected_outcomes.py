@@ -39,11 +39,13 @@ def category(row) -> str:
 
 def observe():
     """The float64 CPU matrix of the built-in cases (quick sizes) and methods (opt-in ones left out,
-    but for jax-nojit and sympy-expand, opt-in only for their cost)."""
+    but for jax-nojit and sympy-expand, opt-in only for their cost, and tangent, opt-in because it
+    cannot import: its cells record why)."""
     import harness
     from harness.registry import METHODS
 
-    methods = [m.name for m in METHODS.all().values() if m.default or m.name in ("jax-nojit", "sympy-expand")]
+    opted = ("jax-nojit", "sympy-expand", "tangent")
+    methods = [m.name for m in METHODS.all().values() if m.default or m.name in opted]
     df = harness.run(methods=methods, dtypes="float64", devices="cpu", sizes="quick", timing=TIMING)
     rows = []
     for r in df.itertuples():

@@ -17,6 +17,28 @@ def test_list_cases_and_methods():
         assert any(line.split()[:2] == [name, family] for line in methods.stdout.splitlines())
 
 
+def test_list_methods_imports_no_backend():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import sys; from harness.cli import main; main(['list', 'methods']); "
+            "print('imported:', sorted(m for m in ('tensorflow', 'jax', 'torch', 'sympy', 'autograd') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "imported: []"  # whether a backend is there comes from the installed packages
+    tangent = next(line for line in lines if line.startswith("tangent "))
+    import importlib.util
+
+    assert "opt-in" in tangent
+    if importlib.util.find_spec("tangent") is None:  # its reason stays in the list
+        assert "not installed: no module named 'tangent' (tangent 0.1.9, its last release" in tangent
+    assert not proc.stderr  # nothing a library prints while imported
+
+
 def test_plugin_adds_a_case_and_a_method(tmp_path):
     listed = run_cli("list", "cases", "--plugin", EXAMPLE_PLUGIN)
     assert "sigmoid" in listed.stdout
@@ -91,3 +113,30 @@ def test_an_interrupted_run_keeps_its_finished_cells(sig, tmp_path):
     assert "interrupted: keeping" in err
     cells = pd.read_parquet(out.strip())
     assert 1 <= len(cells) < 12 and (cells.status == "ok").all()
+
+
+# what `diffbench run` itself prints on stderr (harness.progress.summary and the verdict)
+OWN_LINE = r"\d+ cells in |slowest cells:|worker starts|results: |report: |verdict:|\s+\S"
+
+
+def test_a_run_under_ci_prints_only_its_own_lines_on_stderr(tmp_path):
+    """TensorFlow, JAX and PyTorch log as they load: none of it may reach diffbench's stderr."""
+    import importlib.util
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    methods = [m for m in ("tensorflow", "jax", "torch") if importlib.util.find_spec(m)] + ["central"]
+    command = [sys.executable, "-m", "harness", "run", "--cases", "tanh", "--methods", ",".join(methods),
+               "--dtypes", "float64", "--orders", "1", "--sizes", "quick", "--no-step-sweep",
+               "--out", str(tmp_path)]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env={**os.environ, "CI": "true"})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert re.match(r"\d+ cells in ", lines[0]) and "verdict:" in lines
+    foreign = [line for line in lines if not re.match(OWN_LINE, line)]
+    assert not foreign, foreign

@@ -188,6 +188,10 @@ def test_status_changes_and_unmatched_cells(runs, tmp_path):
     reverse = cmp.compare(_cells(path), old)
     assert dict(zip(reverse["method"], reverse["verdict"]))["central"] == "only new"
     assert cmp.regressions(reverse).empty  # failed → ok is a fix
+    # the counts: of the 2 cells in both runs 1 changed; the one in one run only is counted apart
+    assert cmp.format_table(compared).splitlines()[-1] == \
+        "1 cells changed, 1 unchanged (of 2 matched); 1 only in the old run, 0 only in the new"
+    assert "only old" not in cmp.format_table(compared)  # counted, not listed
 
 
 def test_digits_capped_and_missing():

@@ -139,3 +139,14 @@ def test_bad_merge_command_lines(runs, args, capsys):
     assert main([a.format(base=base) for a in args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("diffbench: ")
+
+
+def test_a_glob_of_a_run_folder_companions_included_merges(runs, tmp_path, capsys):
+    base, _, _ = runs
+    named = sorted(map(str, (base / "shard-1").glob("*.parquet")))  # results/run/*.parquet
+    assert any(schema.is_companion(p) for p in named) and len(named) >= 2
+    output = str(tmp_path / "m.parquet")
+    assert main(["merge", *named, "-o", output]) == 0
+    err = capsys.readouterr().err
+    assert "per-point or step-sweep file" in err and "read with their cells files" in err
+    assert len(results.read([output])[0]) == len(results.read([base / "shard-1"])[0])

@@ -107,3 +107,43 @@ def test_a_wrong_closed_form_is_refused(monkeypatch):
     monkeypatch.setattr(reference_mod, "_cache", {})
     with pytest.raises(ReferenceMismatch):
         reference(case, 1, case.points()[:4], "gradient")
+
+
+def test_the_points_file_holds_the_signed_function(tmp_path):
+    import harness
+
+    df = harness.run(cases="tanh", methods="central", dtypes="float64", orders="1", sizes="quick",
+                     timing={"repeats": 0}, out=tmp_path)
+    import pandas as pd
+
+    points = pd.read_parquet(df.attrs["path"].replace(".parquet", ".points.parquet")).set_index("x")
+    assert points.loc[-5.0, "f"] == pytest.approx(float(mpmath.tanh(-5)), rel=1e-15)  # −0.99991: not |f|
+    assert points.loc[5.0, "f"] == pytest.approx(float(mpmath.tanh(5)), rel=1e-15)
+    assert (np.sign(points["f"]) == np.sign(points.index)).all()  # tanh is odd: an S, not a V
+
+
+def test_a_true_value_beyond_the_dtype_is_out_of_range():
+    from harness.accuracy import beyond_range
+
+    ref = reference_mod.Reference(np.array([1.0, 2.0]), np.array([3.0, 1e39]), np.zeros(2),
+                                  np.array([1.0, -2.0]), np.array([True, True]), ["3", "1e39"], "closed form")
+    assert "beyond float32's largest number" in beyond_range(ref, "float32", "derivative")
+    assert "the true derivative reaches 1e+39 at 1 of 2 values" in beyond_range(ref, "float32", "derivative")
+    assert beyond_range(ref, "float64", "derivative") == ""
+    undefined_there = reference_mod.Reference(ref.x, ref.hi, ref.lo, ref.f, np.array([True, False]),
+                                              ref.text, "")
+    assert beyond_range(undefined_there, "float32", "derivative") == ""  # a kink's value is not graded
+
+
+def test_nested_polynomial_at_depth_4_is_out_of_range_in_float32():
+    import harness
+
+    p = lambda x: 2 * x**3 - 3 * x**2 + 5  # noqa: E731
+    with mpmath.workdps(30):  # independently: (p∘p∘p∘p)'(−5) lies beyond float32's 3.4e38
+        assert abs(mpmath.diff(lambda x: p(p(p(p(x)))), -5)) > np.finfo(np.float32).max
+    df = harness.run(cases="nested_polynomial", methods="central", dtypes="float32,float64", orders="1",
+                     timing={"repeats": 0}).set_index(["size", "dtype"])
+    assert df.loc[("depth=4", "float32"), "status"] == "out_of_range"
+    assert "beyond float32's largest number" in df.loc[("depth=4", "float32"), "message"]
+    assert df.loc[("depth=4", "float64"), "status"] == "ok"
+    assert df.loc[("depth=3", "float32"), "status"] == "ok"  # a checker that says no where it should

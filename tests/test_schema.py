@@ -23,7 +23,8 @@ def row(**changes) -> CellRow:
 
 
 def test_a_status_is_one_of_the_closed_set():
-    assert schema.STATUSES == ("ok", "failed", "unsupported", "unavailable", "timeout", "crashed")
+    assert schema.STATUSES == ("ok", "failed", "unsupported", "unavailable", "out_of_range", "timeout",
+                               "crashed")
     with pytest.raises(ValueError, match="'skipped' is not one of"):
         row(status="skipped")
 
