@@ -54,6 +54,19 @@ def size_parameters(label) -> dict:
     return found
 
 
+def size_axis(g: pd.DataFrame) -> tuple[pd.Series, str]:
+    """What a task's sizes grow: its parameter count n, or where that is fixed (llsq's 128
+    coefficients) the size parameter that varies (llsq's n points)."""
+    if g["dim"].nunique() >= 2:
+        return g["dim"], "parameters"
+    sizes = g["size"].map(size_parameters)
+    for name in dict.fromkeys(k for size in sizes for k in size):
+        values = sizes.map(lambda size, name=name: size.get(name, float("nan")))
+        if values.nunique() >= 2:
+            return values, name
+    return g["dim"], "parameters"
+
+
 def power_law(x, y) -> tuple[float, float]:
     """Exponent k of y = c·xᵏ by least squares on log y = a + k log x, and its standard error
     (NaN with two points).  Closed form rather than scipy.stats: importing that looks for torch

@@ -114,7 +114,8 @@ def _cells(cells: pd.DataFrame, metas) -> pd.DataFrame:
 def _tiers(group: pd.DataFrame, dtype: str) -> list:
     full = -math.log10(float(np.finfo(dtype).eps))
     edges = (round(full - 3), round(full / 2))
-    digits = group.groupby("method")["digits"].median().sort_values(ascending=False)
+    medians = group.groupby("method")["digits"].median()
+    digits = medians.loc[sorted(medians.index, key=lambda m: (-medians[m], m))]  # ties by name
     labels = (f"≥ {edges[0]} digits", f"{edges[1]}–{edges[0]} digits", f"< {edges[1]} digits")
     found = {label: [] for label in labels}
     for method, d in digits.items():

@@ -1,10 +1,10 @@
-"""The report's workloads section (harness.report.workloads): each workload's curves against
-what its sizes grow, fitted exponents, and the ratio table."""
+"""The report's workloads section (harness.report.workloads) and the axis the workload charts draw
+each task against (harness.analysis.size_axis)."""
 
-import numpy as np
 import pandas as pd
 
-from harness.report.workloads import _lines, _size_axis, ratio_table, workloads_section
+from harness.analysis import size_axis
+from harness.report.workloads import ratio_table, workloads_section
 
 
 def rows(case, sizes, dims, method="jax", eval_s=None, ratio=None, digits=14.0):
@@ -19,27 +19,29 @@ def rows(case, sizes, dims, method="jax", eval_s=None, ratio=None, digits=14.0):
 
 def test_a_workload_of_fixed_parameter_count_is_drawn_against_the_size_that_grows():
     llsq = rows("llsq", ["n=16,m=128", "n=1024,m=128", "n=32768,m=128"], [128] * 3)
-    x, name = _size_axis(llsq)
+    x, name = size_axis(llsq)
     assert name == "n" and x.tolist() == [16, 1024, 32768]
     gmm = rows("gmm", ["d=2,k=5,n=1000", "d=10,k=5,n=1000"], [30, 330])
-    assert _size_axis(gmm)[1] == "parameters"
+    assert size_axis(gmm)[1] == "parameters" and size_axis(gmm)[0].tolist() == [30, 330]
 
 
-def test_the_fitted_exponent_is_the_power_law_of_the_points():
-    n = np.array([100, 1000, 10000])
-    central = rows("lse", [f"n={v}" for v in n], n.tolist(), method="central",
-                   eval_s=(1e-6 * n**1.5).tolist())
-    (line,) = _lines(central, "eval_s", {}, _size_axis(central)[0])
-    assert line.label == "central 64  k = 1.50" and line.x == n.tolist()
-
-
-def test_the_section_has_a_panel_per_workload_and_the_ratio_table():
+def test_the_section_has_the_ratio_table_of_the_workloads_alone():
     cells = pd.concat([rows("llsq", ["n=16,m=128", "n=1024,m=128"], [128, 128]),
                        rows("gmm", ["d=2,k=5,n=1000", "d=10,k=5,n=1000"], [30, 330], ratio=[3.0, 4.0]),
                        rows("tanh", ["grid=100", "grid=10000"], [1, 1])], ignore_index=True)
     section = workloads_section(cells, ["jax"])
-    figure = section["figures"]["derivative time per call [s]"]
-    assert "llsq (gradient; against n)" in figure and "gmm (gradient; against parameters)" in figure
-    assert "tanh" not in figure  # not a workload
+    assert {r["case"] for r in section["ratios"]} == {"llsq", "gmm"}  # tanh is not a workload
     assert [(r["case"], r["reverse"]) for r in ratio_table(cells[cells.case == "gmm"])] == [
         ("gmm", "3× (jax)"), ("gmm", "4× (jax)")]
+
+
+def test_the_charts_put_llsq_on_its_rows_and_gmm_on_its_parameters():
+    from harness.report.charts import cell_table
+
+    cells = pd.concat([rows("llsq", ["n=16,m=128", "n=1024,m=128"], [128, 128]),
+                       rows("gmm", ["d=2,k=5,n=1000", "d=10,k=5,n=1000"], [30, 330])], ignore_index=True)
+    cells = cells.assign(order=0, device="cpu", n_points=1, setup_s=0.1, message="")
+    table = cell_table(cells, [])
+    strings, columns = table["strings"], table["columns"]
+    axes = [strings[i] for i in columns["axis"]]
+    assert list(zip(axes, columns["n"])) == [("n", 16), ("n", 1024), ("parameters", 30), ("parameters", 330)]

@@ -1,7 +1,8 @@
 """The HTML report: one self-contained file built from results files only.
 
-It reads Parquet with pandas, draws with matplotlib and fills a Jinja2
-template; it never imports a differentiation backend.
+It reads Parquet with pandas, opens on the run's findings (:mod:`harness.findings`), draws its
+interactive charts with the vendored Vega-Lite (:mod:`harness.report.charts`) and its few static
+figures with matplotlib, and fills a Jinja2 template; it never imports a differentiation backend.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+
 from harness.errors import UsageError
 from harness.report import plots, sections
 from harness.results import read
 
 TEMPLATE = "report.html.j2"
+NOT_MEASURED = ["unsupported", "unavailable", "out_of_range"]  # the statuses of cells no method ran in
 
 
 def fmt_time(seconds) -> str:
@@ -63,7 +67,7 @@ def _kink_table(points, methods):
 def _training_table(cells) -> list[dict]:
     """The gradient-descent workloads: time, per-step cost, drift and accuracy per method."""
     rows = []
-    measured = (cells["quantity"] == "training") & ~cells["status"].isin(["unsupported", "unavailable"])
+    measured = (cells["quantity"] == "training") & ~cells["status"].isin(NOT_MEASURED)
     for r in cells[measured].itertuples():  # what was not measured is listed under "Not measured"
         detail = json.loads(r.detail) if isinstance(r.detail, str) and r.status == "ok" else {}
         rows.append({"case": r.case, "size": r.size, "method": r.method, "status": r.status,
@@ -86,45 +90,128 @@ def _noise_summary(cells) -> dict | None:
     return {"noisy": int(timed["noisy"].astype(bool).sum()), "timed": len(timed), "threshold": NOISY}
 
 
+def _payback_text(calls) -> str:
+    if calls is None:
+        return ""
+    if calls == 0:
+        return "at once (no dearer setup),"
+    if math.isinf(calls):
+        return "never (no cheaper call),"
+    return f"after {math.ceil(calls):,} call{'s' if calls > 1 else ''},"
+
+
+def _findings_rows(found) -> list[dict]:
+    return [{"kind": f.kind, "sizes": f.sizes, "dtype": f.dtype, "device": f.device, "tasks": f.tasks,
+             "tied": f.tied, "next": f.next, "payback_text": _payback_text(f.payback_calls), "tiers": f.tiers}
+            for f in found]
+
+
 def build_context(cells, points, metas) -> dict:
+    from harness import findings as find
+    from harness.report import charts
+
     methods = list(dict.fromkeys(cells["method"]))
-    curves = []
-    points = points.assign(size=points["size"].fillna(""))
-    # one figure per case, quantity and order: of a sweep, its largest size in the run
-    largest = points.drop_duplicates(["case", "size"]).groupby("case", sort=False)["size"].last()
-    shown = points[points["size"] == points["case"].map(largest)]
-    for (case, size, quantity, order), g in shown.groupby(["case", "size", "quantity", "order"],
-                                                          sort=False):
-        kinks = sorted(set(g.loc[~g["defined"].astype(bool), "x"]))
-        svg = (plots.derivative_curves(g, methods, kinks) if quantity == "derivative"
-               else plots.vector_errors(g, methods))
-        curves.append({"case": case, "quantity": quantity, "order": order, "svg": svg,
-                       "label": plots.task_label((case, size, quantity, order))})
+    families = dict(zip(cells["method"], cells["family"]))
+    styles = charts.palette(methods, families)
     failures = cells[cells["status"].isin(["failed", "timeout", "crashed"])]
-    skipped = cells[cells["status"].isin(["unsupported", "unavailable"])]
+    skipped = cells[cells["status"].isin(NOT_MEASURED)]
     skipped = skipped.groupby(["method", "status", "message"], sort=False).size().reset_index(name="cells")
     cases, method_info = {}, {}
     for m in metas:
         cases.update(m.get("cases", {}))
         method_info.update(m.get("methods", {}))
-    return {
+    found = find.findings(cells, metas)
+    table = charts.cell_table(cells, metas)
+    swept = _swept_kinds(cells, table)
+    ok_pairs = cells.loc[cells["status"] == "ok", ["dtype", "device"]].drop_duplicates()
+    pairs = list(ok_pairs.itertuples(index=False))
+    tasks = list(dict.fromkeys(plots.task_label(plots.task_key(r)) for r in cells.itertuples()))
+    curves = charts.curve_table(points, methods) if len(points) else {"tasks": []}
+    specs = {f"timing-{d}-{v}": charts.timing_spec(d, v, tasks, styles) for d, v in pairs}
+    specs.update({f"accuracy-cost-{d}-{v}": charts.accuracy_cost_spec(d, v, styles) for d, v in pairs})
+    workload_sections = [{"kind": k, "id": k.replace(" ", "-"),
+                          "charts": [f"{k.replace(' ', '-')}-{m}" for m in charts.MEASURES]}
+                         for k in find.KINDS if k in swept]
+    for w in workload_sections:
+        for m in charts.MEASURES:
+            specs[f"{w['id']}-{m}"] = charts.sweep_spec(w["kind"], m, styles)
+    if curves["tasks"]:
+        specs["curves"] = charts.curves_spec([t["label"] for t in curves["tasks"]], styles)
+    # a method none of whose cells ran (all unavailable or unsupported) gets no column and no toggle
+    ran = set(cells.loc[~cells["status"].isin(NOT_MEASURED), "method"])
+    shown = [m for m in methods if m in ran]
+    by_family: dict = {}
+    for m in shown:
+        by_family.setdefault(families.get(m, ""), []).append(m)
+    context = {
         "metas": metas,
         "cases": cases,
         "method_info": method_info,
-        "meta_json": [json.dumps(m, indent=2, default=str) for m in metas],
-        "cells": cells.to_dict("records"),
+        # the cases and methods are listed under "Cases and methods"
+        "meta_json": [json.dumps({k: v for k, v in m.items() if k not in ("cases", "methods")}, indent=1,
+                                 default=str) for m in metas],
         "status_counts": cells["status"].value_counts().to_dict(),
         "methods": methods,
-        "heatmap": plots.accuracy_heatmap(cells, methods),
-        "timing": plots.timing_chart(cells, methods),
+        "findings": _findings_rows(found),
+        "sentences": find.sentences(cells, metas, found),
+        "thresholds": find.THRESHOLDS,
+        "styles": styles,
+        "families": by_family,
+        "heatmap": plots.accuracy_heatmap(cells[cells["method"].isin(ran)], shown),
         "noise": _noise_summary(cells),
-        "curves": curves,
-        "kinks": _kink_table(points, methods),
+        "workload_sections": workload_sections,
+        "timing_charts": [(f"timing-{d}-{v}", f"{d}, {v}") for d, v in pairs],
+        "accuracy_charts": [(f"accuracy-cost-{d}-{v}", f"{d}, {v}") for d, v in pairs],
+        "curves": bool(curves["tasks"]),
+        "kinks": _kink_table(points, shown),
+        "kink_methods": shown,
         "failures": failures.to_dict("records"),
         "training": _training_table(cells),
         "skipped": skipped.to_dict("records"),
+        "data_json": charts.to_json(table),
+        "curves_json": charts.to_json(curves),
+        "specs_json": charts.to_json(specs),
+        "scripts": charts.scripts(),
+        "n_cells": len(cells),
         **sections.build(cells, methods),
     }
+    if context.get("steps"):
+        specs["steps"] = charts.steps_spec(styles)
+        context["specs_json"] = charts.to_json(specs)
+    context["steps_json"] = charts.to_json((context.get("steps") or {}).get("data", {}))
+    context["contents"] = _contents(context)
+    return context
+
+
+def _swept_kinds(cells, table) -> set:
+    """The kinds with a task measured ok at two sizes or more."""
+    strings = np.asarray(table["strings"], dtype=object)
+    frame = cells.assign(kind=strings[table["columns"]["kind"]] if len(cells) else [],
+                         size=cells["size"].fillna(""))
+    ok = frame[frame["status"] == "ok"]
+    sizes = ok.groupby(["kind", "case", "quantity", "order"])["size"].nunique()
+    return set(sizes[sizes >= 2].index.get_level_values("kind"))
+
+
+# (id, title, the context's key whose content makes the section worth listing; None: always)
+SECTIONS = [("findings", "Findings", None), ("comparison", "Comparison with baseline", "comparison"),
+            ("workloads-charts", "By workload: time, cost ratio and digits against size",
+             "workload_sections"),
+            ("timing", "Timing", "timing_charts"), ("accuracy", "Accuracy heatmap", "heatmap"),
+            ("accuracy-cost", "Accuracy against cost", "accuracy_charts"), ("summary", "All cells", None),
+            ("step-size", "Step size of finite differences", "steps"), ("cost", "Cost ratio", "cost"),
+            ("scaling", "Scaling fits", "scaling"), ("workloads", "The field's workloads", "workloads"),
+            ("setup", "Setup split", "setup"), ("swell", "Expression swell", "swell"),
+            ("memory", "Memory", "memory"), ("seed-001", "Seed 001's table, redone", "seed_001"),
+            ("training", "Training workloads", "training"), ("curves", "Derivative curves", "curves"),
+            ("kinks", "Kink conventions", "kinks"), ("failures", "Failures", "failures"),
+            ("skipped", "Not measured", "skipped"), ("reading", "How to read this report", None),
+            ("cases", "Cases and methods", None), ("environment", "Environment", None)]
+
+
+def _contents(context: dict) -> list[tuple[str, str]]:
+    """The sections with something to show, in page order: an empty one is left out of the page."""
+    return [(i, title) for i, title, key in SECTIONS if key is None or context.get(key)]
 
 
 def render(context: dict) -> str:
@@ -157,6 +244,7 @@ def write_report(results, output: Path | None = None, baseline=None) -> Path:
         from harness.report import comparison
 
         context["comparison"] = comparison.build(old[0], cells, old[2])
+        context["contents"] = _contents(context)
     return write_page(output, render(context), "report")
 
 

@@ -1,4 +1,5 @@
-"""Accuracy against cost: which cells no other cell beats on both.
+"""Accuracy against cost: which cells no other cell beats on both (the report's accuracy-cost
+chart joins them, :mod:`harness.report.charts`).
 
 A cell is on the Pareto front when no other cell is at least as fast and at least as
 accurate, and strictly better in one of the two: the fastest way to its accuracy.
@@ -8,10 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from harness.report.plots import method_styles, present_methods, scatter_grid, task_label
-
-FRONT_STYLE = {"float64": "-", "float32": "--"}
 
 
 def front(eval_s, digits) -> np.ndarray:
@@ -34,32 +31,3 @@ def front(eval_s, digits) -> np.ndarray:
 def front_of(g: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``g`` on its front, fastest first."""
     return g[front(g["eval_s"], g["digits"])].sort_values("eval_s")
-
-
-def accuracy_cost_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
-    """One scatter per case × quantity/order (a sweep at its largest size) and device: digits
-    against steady-state time, both dtypes, with each dtype's front."""
-    ok = cells[(cells["status"] == "ok") & (cells["quantity"] != "training")]
-    ok = ok[pd.to_numeric(ok["eval_s"], errors="coerce").gt(0) & ok["digits"].notna()]
-    if ok.empty:
-        return None
-    size = ok["size"].fillna("")
-    ok = ok.assign(size=size)
-    largest = ok.drop_duplicates(["case", "size"]).groupby("case", sort=False)["size"].last()
-    ok = ok[ok["size"] == ok["case"].map(largest)]
-    several_devices = ok["device"].nunique() > 1
-    styles = method_styles(methods)
-    panels = []
-    for (case, sz, quantity, order, device), g in ok.groupby(
-            ["case", "size", "quantity", "order", "device"], sort=False):
-        title = task_label((case, sz, quantity, order)) + (f", {device}" if several_devices else "")
-        series, fronts = [], []
-        for dtype, gd in g.groupby("dtype", sort=False):
-            for method, gm in gd.groupby("method", sort=False):
-                series.append((method, dtype, gm["eval_s"].to_numpy(float), gm["digits"].to_numpy(float)))
-            f = front_of(gd)
-            fronts.append((dtype, f["eval_s"].to_numpy(float), f["digits"].to_numpy(float)))
-        panels.append((title, series, fronts))
-    shown = present_methods(methods, ok)
-    return {"figure": scatter_grid(panels, {m: styles[m] for m in shown}, FRONT_STYLE),
-            "panels": len(panels)}

@@ -1,5 +1,5 @@
-"""The report's measurement sections: verdict, accuracy against cost, the step-size V-curve,
-cost ratio, scaling, setup split, expression swell, memory and seed 001's table.  Each
+"""The report's measurement sections: the step-size V-curve, cost ratio, scaling fits, setup
+split, expression swell, memory and seed 001's table.  Each
 builder returns the template's dict, or None when the results lack what the section shows
 (results files of schema 2, runs without a step sweep, or no such cells): the template then
 says so in one line.
@@ -13,8 +13,7 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm, to_hex
 
 from harness import analysis
-from harness.report import pareto, verdict
-from harness.report.plots import method_legend, method_styles, present_methods, task_key, task_label
+from harness.report.plots import present_methods, task_key, task_label
 from harness.report.steps import step_section
 from harness.report.sweep_plots import Line, Panel, panel_grid
 from harness.report.workloads import workloads_section
@@ -40,39 +39,23 @@ def primary(cells: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return cells[(cells["dtype"] == dtype) & (cells["device"] == device)], f"{dtype}, {device}"
 
 
-def _fit_text(k, se) -> str:
-    return "" if pd.isna(k) else f"  k = {k:.2f}" + ("" if pd.isna(se) or se == 0 else f" ± {se:.2f}")
-
-
-def _method_lines(sweep: pd.DataFrame, axis: str, value: str, styles: dict, fits: dict) -> list[Line]:
-    lines = []
-    for method, g in sweep.groupby("method", sort=False):
-        by_x = g.groupby(axis)[value].median().dropna()
-        by_x = by_x[by_x > 0]
-        if len(by_x) >= 2:
-            lines.append(Line(f"{method}{fits.get(method, '')}", list(by_x.index), list(by_x.values),
-                              dict(styles[method])))
-    return lines
-
-
-def _sweeps(ok: pd.DataFrame, axis: str, quantities=None):
-    """(case, quantity, order) groups whose ``axis`` takes ≥ 2 values, as (title, cells)."""
-    for (case, quantity, order), g in ok.groupby(["case", "quantity", "order"], sort=False):
-        if quantities is not None and quantity not in quantities:
-            continue
-        if analysis.sweep_axis(g) == axis and g[axis].nunique() >= 2:
-            yield task_label((case, "", quantity, order)), g
-
-
 def _ratio_text(ratio: float) -> str:
     return f"{ratio:.3g}" if ratio < 1000 else f"{ratio:.0f}"
 
 
+COST_LEVELS = 12  # shades from 1 to 1000×: a class each, not a colour per cell (a tenth of the bytes)
+
+
 def _cost_colours(ratios) -> list[str]:
-    """Light backgrounds from green (≈ the function's cost) to red (≥ 1000×), for many ratios at
-    once (a norm and a colormap called per value cost ~1 ms each)."""
-    rgba = COST_CMAP(COST_COLOURS(np.clip(np.asarray(ratios, dtype=float), 1, 1000)))
-    return [to_hex(0.45 + 0.55 * c[:3]) for c in np.atleast_2d(rgba)]
+    """A class per ratio, ``k0`` (green: ≈ the function's cost) to ``k12`` (red: ≥ 1000×)."""
+    level = np.round(COST_COLOURS(np.clip(np.asarray(ratios, dtype=float), 1, 1000)) * COST_LEVELS)
+    return [f"k{int(v)}" for v in np.atleast_1d(level)]
+
+
+def cost_style() -> str:
+    """The CSS of the cost table's classes: light backgrounds from green to red."""
+    rgba = COST_CMAP(np.linspace(0, 1, COST_LEVELS + 1))
+    return "".join(f"td.k{i}{{background:{to_hex(0.45 + 0.55 * c[:3])}}}" for i, c in enumerate(rgba))
 
 
 def cost_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
@@ -88,36 +71,17 @@ def cost_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
         ratio = {m: (_ratio_text(r), colour[i])
                  for i, m, r in zip(g.index, g["method"], g["cost_ratio"].astype(float))}
         rows.append({"task": task_label(key), "values": [ratio.get(m, ("", "")) for m in shown]})
-    fits = analysis.scaling(ok)
-    styles = method_styles(methods)
-    panels = []
-    for title, g in _sweeps(ok, "dim", COST_QUANTITIES):
-        k = fits[(fits["case"] == g["case"].iloc[0]) & (fits["quantity"] == g["quantity"].iloc[0])]
-        labels = {r.method: _fit_text(r.cost_exponent, r.cost_exponent_se) for r in k.itertuples()}
-        panels.append(Panel(title, _method_lines(g, "dim", "cost_ratio", styles, labels)))
-    return {"label": label, "methods": shown, "rows": rows,
-            "figure": panel_grid(panels, "input dimension n", "cost ratio (derivative ÷ f)")}
+    # the ratio against size is drawn by the workload charts (harness.report.charts)
+    return {"label": label, "methods": shown, "rows": rows, "style": cost_style()}
 
 
 def scaling_section(cells: pd.DataFrame, methods: list[str]) -> dict | None:
     fits = analysis.scaling(cells)
     if fits.empty:
         return None
-    ok, label = primary(analysis.measured(cells))
-    styles = method_styles(methods)
-    figures = {}
-    for axis, xlabel in (("n_points", "points"), ("dim", "input dimension n")):
-        panels = []
-        for title, g in _sweeps(ok, axis):
-            k = fits[(fits["case"] == g["case"].iloc[0]) & (fits["quantity"] == g["quantity"].iloc[0])
-                     & (fits["order"] == g["order"].iloc[0]) & (fits["dtype"] == g["dtype"].iloc[0])
-                     & (fits["device"] == g["device"].iloc[0])]
-            if k.empty:  # fewer than 3 sizes: no exponent to show
-                continue
-            labels = {r.method: _fit_text(r.exponent, r.exponent_se) for r in k.itertuples()}
-            panels.append(Panel(title, _method_lines(g, axis, "eval_s", styles, labels)))
-        figures[axis] = panel_grid(panels, xlabel, "steady-state time per call [s]")
-    return {"label": label, "figures": figures, "fits": fits.to_dict("records")}
+    _, label = primary(analysis.measured(cells))
+    # time against size is drawn by the workload charts (harness.report.charts): here, the fits
+    return {"label": label, "fits": fits.to_dict("records")}
 
 
 def setup_section(cells: pd.DataFrame) -> dict | None:
@@ -186,11 +150,8 @@ def step_sweep_table(cells: pd.DataFrame) -> pd.DataFrame | None:
 
 def build(cells: pd.DataFrame, methods: list[str], steps: pd.DataFrame | None = None) -> dict:
     steps = step_sweep_table(cells) if steps is None else steps
-    return {"verdict": verdict.verdict_section(cells),
-            "accuracy_cost": pareto.accuracy_cost_section(cells, methods),
-            "steps": step_section(steps, methods),
+    return {"steps": step_section(steps, methods),
             "cost": cost_section(cells, methods), "scaling": scaling_section(cells, methods),
             "workloads": workloads_section(cells, methods),
             "setup": setup_section(cells), "swell": swell_section(cells),
-            "memory": memory_section(cells), "seed_001": seed_001_section(cells),
-            "curves_legend": method_legend(present_methods(methods, cells[cells["status"] == "ok"]))}
+            "memory": memory_section(cells), "seed_001": seed_001_section(cells)}
