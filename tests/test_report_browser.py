@@ -77,6 +77,15 @@ window.addEventListener("load", function () { setTimeout(function () {
     seen.rows_filtered = Array.prototype.map.call(rows(), function (tr) { return tr.textContent; });
     document.querySelector('#cells-table th[data-key="eval_s"]').click();
     seen.rows_sorted = rows().length;
+    var other = document.querySelector("input.table-filter");  // the first sortable table's: step sizes
+    var table = other.nextElementSibling.tagName === "TABLE" ? other.nextElementSibling
+      : other.nextElementSibling.querySelector("table");
+    other.value = "float32";
+    other.dispatchEvent(new Event("input"));
+    var shown = function (tr) { return tr.style.display !== "none"; };
+    seen.other_rows = Array.prototype.filter.call(table.tBodies[0].rows, shown)
+      .map(function (tr) { return tr.textContent; });
+    seen.other_total = table.tBodies[0].rows.length;
     var box = document.querySelector('input.method-toggle[data-method="forward"]');
     box.click();
     var family = document.querySelector('input.family-toggle[data-family="symbolic"]');
@@ -153,6 +162,9 @@ def test_the_method_toggles_and_the_table_filter_work(report, tmp_path):
     # the filter keeps the rows holding every word typed: central's float64 cells (abs and tanh)
     assert found["rows_before"] == 12 and len(found["rows_filtered"]) == 2 == found["rows_sorted"]
     assert all("central" in row and "float64" in row for row in found["rows_filtered"])
+    # the other tables' filters: the first (the best steps: central and forward in two dtypes)
+    assert found["other_total"] == 4 and len(found["other_rows"]) == 2
+    assert all("float32" in row for row in found["other_rows"])
 
 
 @needs_chromium
