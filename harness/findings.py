@@ -195,7 +195,7 @@ def describe(methods: list[dict]) -> str:
     modes = {m.get("mode") for m in methods}
     if families == ["automatic"] and len(modes) == 1 and next(iter(modes)) in ("forward", "reverse"):
         return f"{next(iter(modes))} mode"
-    return " and ".join(FAMILY_WORDS.get(f, f) for f in families)
+    return " and ".join(FAMILY_WORDS.get(f, f or "methods of no family") for f in families)
 
 
 def _ratio(x: float) -> str:

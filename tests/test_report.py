@@ -249,3 +249,18 @@ def test_the_heatmap_scale_reaches_full_precision_at_each_dtypes_digits():
     assert digit_shade(15.65, "float64") == DIGITS_MAX and digit_shade(17.0, "float32") == DIGITS_MAX
     assert digit_shade(0.0, "float32") == 0 == digit_shade(float("nan"), "float64")
     assert digit_shade(23 * math.log10(2) / 2, "float32") == DIGITS_MAX // 2
+
+
+def test_a_gpu_run_gets_its_own_workload_charts():
+    primal = lambda n: 1e-7 * n  # noqa: E731
+    rows = [dict(r, device=device) for device in ("cpu", "gpu")
+            for r in dim_sweep("jax", lambda n: 4 * primal(n), primal, setup_s=0.05, digits=15.0)]
+    cells = synthetic_cells(rows)
+    context = build_context(cells, pd.DataFrame(columns=POINT_COLUMNS), [{"run_id": "g", "versions": {}}])
+    (section,) = context["workload_sections"]
+    assert sorted({device for _, device in section["charts"]}) == ["cpu", "gpu"]
+    specs = __import__("json").loads(context["specs_json"])
+    gpu_time = next(chart for chart, device in section["charts"]
+                    if device == "gpu" and chart.endswith("-time"))
+    assert "datum.device === 'gpu'" in specs[gpu_time]["transform"][0]["filter"]
+    assert {f["device"] for f in context["findings"]} == {"cpu", "gpu"}  # a finding per device too

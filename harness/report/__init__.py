@@ -129,12 +129,14 @@ def build_context(cells, points, metas) -> dict:
     curves = charts.curve_table(points, methods) if len(points) else {"tasks": []}
     specs = {f"timing-{d}-{v}": charts.timing_spec(d, v, tasks, styles) for d, v in pairs}
     specs.update({f"accuracy-cost-{d}-{v}": charts.accuracy_cost_spec(d, v, styles) for d, v in pairs})
-    workload_sections = [{"kind": k, "id": k.replace(" ", "-"),
-                          "charts": [f"{k.replace(' ', '-')}-{m}" for m in charts.MEASURES]}
-                         for k in find.KINDS if k in swept]
-    for w in workload_sections:
-        for m in charts.MEASURES:
-            specs[f"{w['id']}-{m}"] = charts.sweep_spec(w["kind"], m, styles)
+    # float64 on each device measured (the CPU, and a GPU where the run had one)
+    devices = [d for d in ("cpu", "gpu") if ("float64", d) in {tuple(p) for p in pairs}]
+    workload_sections = []
+    for kind in (k for k in find.KINDS if k in swept):
+        slug = kind.replace(" ", "-")
+        chosen = [(f"{slug}-{d}-{m}", d, m) for d in devices for m in charts.MEASURES]
+        specs.update({chart: charts.sweep_spec(kind, m, styles, device=d) for chart, d, m in chosen})
+        workload_sections.append({"kind": kind, "id": slug, "charts": [(chart, d) for chart, d, _ in chosen]})
     if curves["tasks"]:
         specs["curves"] = charts.curves_spec([t["label"] for t in curves["tasks"]], styles)
     # a method none of whose cells ran (all unavailable or unsupported) gets no column and no toggle
