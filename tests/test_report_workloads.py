@@ -45,3 +45,6 @@ def test_the_charts_put_llsq_on_its_rows_and_gmm_on_its_parameters():
     strings, columns = table["strings"], table["columns"]
     axes = [strings[i] for i in columns["axis"]]
     assert list(zip(axes, columns["n"])) == [("n", 16), ("n", 1024), ("parameters", 30), ("parameters", 330)]
+    # llsq's two sizes are one sweep; gmm's 30 and 330 parameters fall in two kinds (low- and
+    # high-dimensional gradients), one size each: no panel against size for either
+    assert columns["swept"] == [1, 1, 0, 0]

@@ -11,8 +11,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
-
 from harness.errors import UsageError
 from harness.report import plots, sections
 from harness.results import read
@@ -186,13 +184,9 @@ def build_context(cells, points, metas) -> dict:
 
 
 def _swept_kinds(cells, table) -> set:
-    """The kinds with a task measured ok at two sizes or more."""
-    strings = np.asarray(table["strings"], dtype=object)
-    frame = cells.assign(kind=strings[table["columns"]["kind"]] if len(cells) else [],
-                         size=cells["size"].fillna(""))
-    ok = frame[frame["status"] == "ok"]
-    sizes = ok.groupby(["kind", "case", "quantity", "order"])["size"].nunique()
-    return set(sizes[sizes >= 2].index.get_level_values("kind"))
+    """The kinds with a task measured ok at two sizes or more (the table's ``swept``)."""
+    strings, columns = table["strings"], table["columns"]
+    return {strings[k] for k, swept in zip(columns["kind"], columns["swept"]) if swept}
 
 
 # (id, title, the context's key whose content makes the section worth listing; None: always)

@@ -92,6 +92,12 @@ def cell_table(cells: pd.DataFrame, metas) -> dict:
     largest = cells.drop_duplicates(["case", "size"]).groupby("case", sort=False)["size"].last()
     frame["largest"] = (cells["size"] == cells["case"].map(largest)).astype(int).tolist()
     frame["front"] = _fronts(cells).astype(int).tolist()
+    # a task measured ok at two sizes or more of one kind: what the workload charts draw against size
+    # (gmm's 30 parameters are a low-dimensional gradient, its 1,650 a high-dimensional one)
+    ok = pd.Series(frame["n"], index=cells.index).where(cells["status"] == "ok")
+    task = [pd.Series(kinds, index=cells.index), cells["case"], cells["quantity"], cells["order"].fillna(0)]
+    sizes = ok.groupby(task).transform("nunique")
+    frame["swept"] = (sizes >= 2).astype(int).tolist()
     strings: list = []
     index: dict = {}
     columns = {}
@@ -166,6 +172,8 @@ def _base(filters: list[str]) -> dict:
                        "legend": FONT, "view": {"stroke": "#ddd"}}}
 
 
+LOG_AXIS = {"format": "~s", "labelOverlap": True}  # 10µ, 1m, 1k: short labels, none over another
+
 MEASURES = {
     "time": ("eval_s", "time per call [s]", "log"),
     "ratio": ("cost_ratio", "derivative / function", "log"),
@@ -176,16 +184,16 @@ MEASURES = {
 def sweep_spec(kind: str, measure: str, styles: dict, dtype: str = "float64", device: str = "cpu") -> dict:
     """One measure against size, per task of ``kind`` swept over sizes, a panel per task."""
     field, title, scale = MEASURES[measure]
-    spec = _base([f"datum.kind === {json.dumps(kind)}", "datum.status === 'ok'",
+    spec = _base([f"datum.kind === {json.dumps(kind)}", "datum.status === 'ok'", "datum.swept",
                   f"datum.dtype === '{dtype}'", f"datum.device === '{device}'",
                   f"isValid(datum.{field})" + (f" && datum.{field} > 0" if scale == "log" else "")])
     spec["transform"].append({"calculate": "datum.sweep + ' against ' + datum.axis", "as": "panel"})
     spec["facet"] = {"field": "panel", "type": "nominal", "title": None, "header": {"labelFontSize": 12}}
     spec["columns"] = 3
     layer_encoding = _encoding(styles, {"field": "n", "type": "quantitative", "scale": {"type": "log"},
-                                        "title": "size"},
+                                        "title": "size", "axis": LOG_AXIS},
                                {"field": field, "type": "quantitative", "scale": {"type": scale},
-                                "title": title}, TOOLTIP)
+                                "title": title, **({"axis": LOG_AXIS} if scale == "log" else {})}, TOOLTIP)
     spec["spec"] = {"width": 250, "height": 170, "encoding": layer_encoding,
                     "layer": [{"mark": {"type": "line", "strokeWidth": 1.2, "opacity": 0.7},
                                "encoding": {"shape": None, "detail": {"field": "method"}}},
