@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from harness.compare import format_time
+
 KINDS = ("elementwise derivatives", "low-dimensional gradients", "high-dimensional gradients",
          "Hessians and hvp", "Jacobians", "sequential loops", "training")
 HIGH_DIM = 100
@@ -89,24 +91,27 @@ def payback_calls(lead_setup: float, lead_call: float, other_setup: float, other
     return (lead_setup - other_setup) / (other_call - lead_call)
 
 
-def _sequential(metas) -> dict:
-    return {name: bool(c.get("sequential")) for m in metas for name, c in (m.get("cases") or {}).items()}
+def kinds(cells: pd.DataFrame, metas=()) -> list[str]:
+    """Each cell's kind of workload (:func:`kind_of`); the runs' metadata says which cases are
+    sequential."""
+    sequential = {name: bool(case.get("sequential"))
+                  for m in metas for name, case in (m.get("cases") or {}).items()}
+    return [kind_of(q, int(d) if d == d else 1, sequential.get(c, False))
+            for q, d, c in zip(cells["quantity"], cells["dim"], cells["case"])]
 
 
 def _cells(cells: pd.DataFrame, metas) -> pd.DataFrame:
     """The cells with their kind, their size's range, and an interval for every time."""
-    sequential = _sequential(metas)
     cells = cells.assign(size=cells["size"].fillna(""))
     cells.attrs = {}  # harness.run's frames carry DataFrames there, which pandas cannot compare
-    kinds = [kind_of(q, int(d) if d == d else 1, sequential.get(c, False))
-             for q, d, c in zip(cells["quantity"], cells["dim"], cells["case"])]
-    n = np.where([k == "elementwise derivatives" for k in kinds], cells["n_points"], cells["dim"])
-    units = ["points" if k == "elementwise derivatives" else "parameters" for k in kinds]
+    of_cell = kinds(cells, metas)
+    n = np.where([k == "elementwise derivatives" for k in of_cell], cells["n_points"], cells["dim"])
+    units = ["points" if k == "elementwise derivatives" else "parameters" for k in of_cell]
     ranges = [size_range(float(v), u) for v, u in zip(n, units)]
     eval_s = pd.to_numeric(cells["eval_s"], errors="coerce")
     lo = pd.to_numeric(cells.get("eval_ci_lo_s", eval_s), errors="coerce").fillna(eval_s)
     hi = pd.to_numeric(cells.get("eval_ci_hi_s", eval_s), errors="coerce").fillna(eval_s)
-    return cells.assign(kind=kinds, sizes=ranges, eval_s=eval_s, lo=lo, hi=hi,
+    return cells.assign(kind=of_cell, sizes=ranges, eval_s=eval_s, lo=lo, hi=hi,
                         digits=pd.to_numeric(cells["digits"], errors="coerce"),
                         setup_s=pd.to_numeric(cells["setup_s"], errors="coerce"))
 
@@ -172,7 +177,10 @@ def _summary(g: pd.DataFrame, score) -> dict:
 def findings(cells: pd.DataFrame, metas=()) -> list[Finding]:
     """One :class:`Finding` per kind, size range, dtype and device, in :data:`KINDS` order (float64
     before float32, the CPU before a GPU)."""
-    found = _cells(cells, metas)
+    return _findings(_cells(cells, metas))
+
+
+def _findings(found: pd.DataFrame) -> list[Finding]:
     order = {k: i for i, k in enumerate(KINDS)}
     keys = sorted(found.groupby(["kind", "sizes", "dtype", "device"]).groups,
                   key=lambda k: (order[k[0]], k[2] != "float64", k[3] != "cpu", _range_order(k[1])))
@@ -220,8 +228,11 @@ def _comparator(group: pd.DataFrame, lead: str) -> str | None:
 def sentences(cells: pd.DataFrame, metas=(), found: list[Finding] | None = None) -> list[str]:
     """Plain sentences, each read off the run: the leaders against central differences, and what
     the leader's setup costs."""
-    found = findings(cells, metas) if found is None else found
     table = _cells(cells, metas)
+    return _sentences(table, _findings(table) if found is None else found)
+
+
+def _sentences(table: pd.DataFrame, found: list[Finding], paybacks: bool = True) -> list[str]:
     out = []
     for f in found:
         if not f.tied or f.dtype != "float64":
@@ -247,18 +258,11 @@ def sentences(cells: pd.DataFrame, metas=(), found: list[Finding] | None = None)
                         f"{-gain:.0f} digits less accurate" if gain <= -0.5 else "as accurate")
             sentence += f": {lead['method']} is {faster} and {accuracy}"
         out.append(sentence + ".")
-        if f.next is not None and f.payback_calls and math.isfinite(f.payback_calls):
-            out.append(f"There {lead['method']}'s setup ({_time(lead['setup_s'])}, against "
-                       f"{f.next['method']}'s {_time(f.next['setup_s'])}) pays for itself after "
+        if paybacks and f.next is not None and f.payback_calls and math.isfinite(f.payback_calls):
+            out.append(f"There {lead['method']}'s setup ({format_time(lead['setup_s'])}, against "
+                       f"{f.next['method']}'s {format_time(f.next['setup_s'])}) pays for itself after "
                        f"{_calls(f.payback_calls)} call{'s' if f.payback_calls > 1 else ''}.")
     return out
-
-
-def _time(seconds: float) -> str:
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
 
 
 def _calls(n: float) -> str:
@@ -268,9 +272,9 @@ def _calls(n: float) -> str:
 def verdict_lines(cells: pd.DataFrame, metas=(), lines: int = 3) -> list[str]:
     """At most ``lines`` sentences for the end of a run: the largest size range of the kinds
     measured, in :data:`KINDS` order."""
-    found = [f for f in findings(cells, metas) if f.tied and f.dtype == "float64"]
+    table = _cells(cells, metas)
     largest = {}
-    for f in found:  # the last range of a kind is its largest
-        largest[(f.kind, f.device)] = f
-    said = sentences(cells, metas, list(largest.values()))
-    return [s for s in said if not s.startswith("There ")][:lines]
+    for f in _findings(table):  # the last range of a kind is its largest
+        if f.tied and f.dtype == "float64":
+            largest[(f.kind, f.device)] = f
+    return _sentences(table, list(largest.values()), paybacks=False)[:lines]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -161,21 +162,9 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     if beyond:
         raise acc.OutOfRange(beyond)
 
-    t0 = time.perf_counter()
-    evaluator = method.prepare(cell)
-    t1 = time.perf_counter()
     original = x.copy()  # to tell whether the method writes into its input
-    xd = evaluator.to_device(x)
-    t2 = time.perf_counter()
-    phases = _compile(evaluator, xd, dict(evaluator.phases))
-    t3 = time.perf_counter()
-    out = evaluator.call(xd)
-    t4 = time.perf_counter()
-    # setup: prepare, compile and the first call, plus work done once per run and reused here
-    setup_s = (t1 - t0) + (t4 - t2) + phases.get("reused_s", 0.0)
-    yield {"setup_s": setup_s, "first_call_s": t4 - t3,
-           "transfer_s": t2 - t1, "derive_s": phases.get("derive_s"), "compile_s": phases.get("compile_s"),
-           "detail": _detail(evaluator)}
+    evaluator, xd, out, setup = _ready(method, cell, x)
+    yield {**setup, "detail": _detail(evaluator)}
     _check_input_kept(evaluator, xd, original, "its first call")
 
     values = acc.check_result(evaluator.to_numpy(out), value_shape(case, cell.quantity, len(x)))[graded]
@@ -197,7 +186,7 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     chosen = {}
 
     def rounds(round_s):  # one pass with every batch where timing it again would cost too much
-        chosen["passes"] = passes_for(timing, setup_s + (t4 - t3), round_s)
+        chosen["passes"] = passes_for(timing, setup["setup_s"] + setup["first_call_s"], round_s)
         return per_pass(timing, chosen["passes"])
 
     probe = memory.host_peak(host)
@@ -216,6 +205,24 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     yield {**{k: evaluator.info.get(k) for k in SWELL_KEYS}, "detail": _detail(evaluator)}
 
     yield memory.bandwidth_share(cell, len(x), steady.median_s, context.bandwidth)
+
+
+def _ready(method: Method, cell: Cell, x: np.ndarray):
+    """prepare → to_device → compile → first call: (evaluator, input on its device, first output,
+    the setup columns)."""
+    t0 = time.perf_counter()
+    evaluator = method.prepare(cell)
+    t1 = time.perf_counter()
+    xd = evaluator.to_device(x)
+    t2 = time.perf_counter()
+    phases = _compile(evaluator, xd, dict(evaluator.phases))
+    t3 = time.perf_counter()
+    out = evaluator.call(xd)
+    t4 = time.perf_counter()
+    # setup: prepare, compile and the first call, plus work done once per run and reused here
+    setup = {"setup_s": (t1 - t0) + (t4 - t2) + phases.get("reused_s", 0.0), "first_call_s": t4 - t3,
+             "transfer_s": t2 - t1, "derive_s": phases.get("derive_s"), "compile_s": phases.get("compile_s")}
+    return evaluator, xd, out, setup
 
 
 def _timing_loop(evaluator, xd, f_call, timing, probe=None, rounds=None) -> tuple[Timing, Timing | None]:
@@ -252,10 +259,7 @@ def time_again(method: Method, cell: Cell, timing, n_passes: int, budget: float 
         with output, np.errstate(all="ignore"), warnings.catch_warnings(), time_limit(budget):
             warnings.simplefilter("ignore")
             x = cell.case.points().astype(cell.dtype)
-            evaluator = method.prepare(cell)
-            xd = evaluator.to_device(x)
-            _compile(evaluator, xd, dict(evaluator.phases))
-            evaluator.call(xd)
+            evaluator, xd, _, _ = _ready(method, cell, x)
             try:
                 f_call, _ = primal.primal_call(method, cell, evaluator, x, xd)
             except Exception:  # as in the first pass: the derivative is timed without it
@@ -270,11 +274,11 @@ def time_again(method: Method, cell: Cell, timing, n_passes: int, budget: float 
 
 
 def _recorded(samples, median, pass_medians=None, number=None) -> Timing | None:
+    """A row's recorded loop, to pool with a later pass (which computes the pooled spread itself)."""
     if samples is None or median is None:
         return None
     samples = list(samples)
-    q1, q3 = np.percentile(samples, [25, 75])
-    return Timing(median, float(q3 - q1), number or 1, len(samples), samples, list(pass_medians or [median]))
+    return Timing(median, math.nan, number or 1, len(samples), samples, list(pass_medians or [median]))
 
 
 def with_pass(row: CellRow, again: Retimed) -> CellRow:

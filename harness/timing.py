@@ -62,8 +62,8 @@ def per_pass(settings: dict | None, n: int | None = None) -> dict:
     """The loop settings (``repeats``, ``min_batch_s``, ``long_repeats``) of one of ``n`` passes
     (default: the run's passes) from a run's."""
     settings = dict(settings or {})
-    n = max(1, int(settings.pop("passes", PASSES) if n is None else n))
-    settings.pop("passes", None)
+    run_passes = settings.pop("passes", PASSES)
+    n = max(1, int(run_passes if n is None else n))
     repeats = settings.pop("repeats", REPEATS)
     return {**settings, "repeats": max(min(repeats, 2), math.ceil(repeats / n)),
             "long_repeats": math.ceil(min(LONG_REPEATS, repeats) / n)}

@@ -120,10 +120,11 @@ def build_context(cells, points, metas) -> dict:
         method_info.update(m.get("methods", {}))
     found = find.findings(cells, metas)
     table = charts.cell_table(cells, metas)
-    swept = _swept_kinds(cells, table)
+    built = sections.build(cells, methods)
+    swept = _swept_kinds(table)
     ok_pairs = cells.loc[cells["status"] == "ok", ["dtype", "device"]].drop_duplicates()
     pairs = list(ok_pairs.itertuples(index=False))
-    tasks = list(dict.fromkeys(plots.task_label(plots.task_key(r)) for r in cells.itertuples()))
+    tasks = list(dict.fromkeys(table["strings"][i] for i in table["columns"]["task"]))  # in the run's order
     curves = charts.curve_table(points, methods) if len(points) else {"tasks": []}
     specs = {f"timing-{d}-{v}": charts.timing_spec(d, v, tasks, styles) for d, v in pairs}
     specs.update({f"accuracy-cost-{d}-{v}": charts.accuracy_cost_spec(d, v, styles) for d, v in pairs})
@@ -137,6 +138,8 @@ def build_context(cells, points, metas) -> dict:
         workload_sections.append({"kind": kind, "id": slug, "charts": [(chart, d) for chart, d, _ in chosen]})
     if curves["tasks"]:
         specs["curves"] = charts.curves_spec([t["label"] for t in curves["tasks"]], styles)
+    if built["steps"]:
+        specs["steps"] = charts.steps_spec(styles)
     # a method none of whose cells ran (all unavailable or unsupported) gets no column and no toggle
     ran = set(cells.loc[~cells["status"].isin(NOT_MEASURED), "method"])
     shown = [m for m in methods if m in ran]
@@ -151,7 +154,6 @@ def build_context(cells, points, metas) -> dict:
         "meta_json": [json.dumps({k: v for k, v in m.items() if k not in ("cases", "methods")}, indent=1,
                                  default=str) for m in metas],
         "status_counts": cells["status"].value_counts().to_dict(),
-        "methods": methods,
         "findings": _findings_rows(found),
         "sentences": find.sentences(cells, metas, found),
         "thresholds": find.THRESHOLDS,
@@ -171,19 +173,16 @@ def build_context(cells, points, metas) -> dict:
         "data_json": charts.to_json(table),
         "curves_json": charts.to_json(curves),
         "specs_json": charts.to_json(specs),
+        "steps_json": charts.to_json((built["steps"] or {}).get("data", {})),
         "scripts": charts.scripts(),
         "n_cells": len(cells),
-        **sections.build(cells, methods),
+        **built,
     }
-    if context.get("steps"):
-        specs["steps"] = charts.steps_spec(styles)
-        context["specs_json"] = charts.to_json(specs)
-    context["steps_json"] = charts.to_json((context.get("steps") or {}).get("data", {}))
     context["contents"] = _contents(context)
     return context
 
 
-def _swept_kinds(cells, table) -> set:
+def _swept_kinds(table) -> set:
     """The kinds with a task measured ok at two sizes or more (the table's ``swept``)."""
     strings, columns = table["strings"], table["columns"]
     return {strings[k] for k, swept in zip(columns["kind"], columns["swept"]) if swept}

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.findings import kind_of
+from harness.findings import kinds as cell_kinds
 
 VENDOR = Path(__file__).parent / "vendor"
 SCRIPTS = ("vega.min.js", "vega-lite.min.js")
@@ -66,10 +66,8 @@ def cell_table(cells: pd.DataFrame, metas) -> dict:
     each string column as indices into ``strings``."""
     from harness.report.plots import sample_quartiles, task_label
 
-    sequential = {n: bool(c.get("sequential")) for m in metas for n, c in (m.get("cases") or {}).items()}
     cells = cells.assign(size=cells["size"].fillna(""))
-    kinds = [kind_of(q, int(d) if d == d else 1, sequential.get(c, False))
-             for q, d, c in zip(cells["quantity"], cells["dim"], cells["case"])]
+    kinds = cell_kinds(cells, metas)
     n, axis = _size_axes(cells, kinds)
     q1, q3 = (np.vectorize(_short, otypes=[object])(q) for q in sample_quartiles(cells))
     frame = {
@@ -98,7 +96,6 @@ def cell_table(cells: pd.DataFrame, metas) -> dict:
     task = [pd.Series(kinds, index=cells.index), cells["case"], cells["quantity"], cells["order"].fillna(0)]
     sizes = ok.groupby(task).transform("nunique")
     frame["swept"] = (sizes >= 2).astype(int).tolist()
-    strings: list = []
     index: dict = {}
     columns = {}
     for name, values in frame.items():
