@@ -67,6 +67,12 @@ def test_step_sweep_is_written_and_drawn(results_file, html):
     assert set(steps["dtype"]) == {"float64", "float32"}
     drawn = _json(html, "steps-data")  # every step of the sweep, one panel per case × dtype
     assert len(drawn["h"]) == len(steps) and set(drawn["dtype"]) == {"float64", "float32"}
+    # h* = ε^(1/3) for the central difference (p = 2), marked in each panel with the chosen step
+    marks = {(m, d): (o, c) for m, d, o, c in zip(drawn["marks"]["method"], drawn["marks"]["dtype"],
+                                                  drawn["marks"]["optimal"], drawn["marks"]["chosen"])}
+    assert marks[("central", "float64")][0] == pytest.approx((2.0**-52) ** (1 / 3), rel=1e-2)
+    assert marks[("central", "float32")][0] == pytest.approx((2.0**-23) ** (1 / 3), rel=1e-2)
+    assert all(c is not None and c > 0 for _, c in marks.values())
     assert re.search(r"<td>tanh</td><td>central</td><td>float64</td>", _section(html, "step-size"))
 
 

@@ -316,7 +316,22 @@ def steps_spec(styles: dict) -> dict:
     spec["columns"] = 4
     x = {"field": "h", "type": "quantitative", "scale": {"type": "log"}, "title": "step h"}
     y = {"field": "err", "type": "quantitative", "scale": {"type": "log"}, "title": "largest relative error"}
-    spec["spec"] = {"width": 190, "height": 150,
-                    "mark": {"type": "line", "point": {"filled": True, "size": 14}, "strokeWidth": 1},
-                    "encoding": _encoding(styles, x, y, STEP_TOOLTIP)}
+    colour = _encoding(styles, x, y, [])["color"]
+    spec["spec"] = {"width": 190, "height": 150, "layer": [
+        {"transform": [{"filter": "!datum.mark"}],
+         "mark": {"type": "line", "point": {"filled": True, "size": 14}, "strokeWidth": 1},
+         "encoding": _encoding(styles, x, y, STEP_TOOLTIP)},
+        # h* = ε^(1/(p+1)), the textbook optimum, as a dotted line in the method's colour
+        {"transform": [{"filter": "datum.mark"}], "mark": {"type": "rule", "strokeDash": [2, 2]},
+         "encoding": {"x": {**x, "field": "optimal"}, "color": colour,
+                      "tooltip": [{"field": "method"},
+                                  {"field": "optimal", "title": "h*", "format": ".2g"}]}},
+        # the step the method chooses, on its curve: a large outlined diamond
+        {"transform": [{"filter": "datum.mark && isValid(datum.chosen_err)"}],
+         "mark": {"type": "point", "shape": "diamond", "size": 110, "filled": True, "stroke": "#000",
+                  "strokeWidth": 0.7},
+         "encoding": {"x": {**x, "field": "chosen"}, "y": {**y, "field": "chosen_err"}, "color": colour,
+                      "tooltip": [{"field": "method"},
+                                  {"field": "chosen", "title": "chosen h", "format": ".2g"},
+                                  {"field": "chosen_err", "title": "error there", "format": ".2g"}]}}]}
     return spec
