@@ -255,3 +255,18 @@ def test_report_with_baseline(runs, tmp_path):
     section = html[html.index('id="comparison"'):html.index('<h2 id="reading"')]
     assert "throttled" in section and ">slower<" in section
     assert f"{len(METHODS)} cells:" in section
+
+
+def test_a_change_within_how_far_the_methods_own_passes_moved_is_not_counted(runs, tmp_path):
+    def passes_apart(cells):  # central 10× slower, and in this run its two passes 12× apart
+        cells = _burst(cells, "central", 10.0, False)
+        i = cells.index[cells["method"] == "central"][0]
+        cells["eval_pass_s"] = cells["eval_pass_s"].astype(object)
+        cells.at[i, "eval_pass_s"] = [cells.at[i, "eval_s"], 12 * cells.at[i, "eval_s"]]
+        return cells
+
+    old, new = _rewritten(runs["old"], tmp_path / "passes", passes_apart)
+    row = cmp.compare(old, _cells(new)).set_index("method").loc["central"]
+    assert row.pass_floor == pytest.approx(math.log(12.0))
+    assert row.verdict == "same" and "central's passes 12×" in row.why and "within" in row.why
+    # the same 10× with passes that agreed is slower (test_overlapping_intervals_are_not_a_change)
