@@ -141,5 +141,5 @@ def test_a_run_under_ci_prints_only_its_own_lines_on_stderr(tmp_path):
     foreign = [line for line in lines if not re.match(OWN_LINE, line)]
     assert not foreign, foreign
     # the check catches a library's log line (TensorFlow's form) and a bare warning
-    tf_log = "2026-12-04 18:39:09.998515: I tensorflow/core/util/port.cc:153] oneDNN custom operations are on."
+    tf_log = "2026-12-04 18:39:09.998515: I tensorflow/core/util/port.cc:153] oneDNN custom operations on."
     assert not re.match(OWN_LINE, tf_log) and not re.match(OWN_LINE, "UserWarning: something")
