@@ -29,6 +29,13 @@ THRESHOLD = "1000%"
 P_SEPARATED = 2 / math.comb(12, 6)
 
 
+def p_separated(n_old: int, n_new: int) -> float:
+    """The exact two-sided Mann–Whitney p when every new batch exceeds every old one: 2 / C(n, k).
+    A cell's batch count depends on its passes (6 in two, 5 in one where a second would cost too
+    much: a 200× slower call on a busy machine may)."""
+    return 2 / math.comb(n_old + n_new, n_new)
+
+
 def _run(out, slowdown):
     env = dict(os.environ, DIFFBENCH_TEST_SLOWDOWN=str(slowdown))
     proc = subprocess.run(
@@ -57,7 +64,9 @@ def test_the_slowed_method_alone_is_slower(runs):
     by_method = compared.set_index("method")
     assert by_method.loc["throttled", "verdict"] == "slower"
     assert by_method.loc["throttled", "ratio"] > 11
-    assert by_method.loc["throttled", "p_value"] == pytest.approx(P_SEPARATED)
+    batches = [len(_cells(runs[r]).set_index("method").loc["throttled", "eval_samples_s"])
+               for r in ("old", "slow")]
+    assert by_method.loc["throttled", "p_value"] == pytest.approx(p_separated(*batches))
     assert list(compared.loc[compared["verdict"] == "slower", "method"]) == ["throttled"]
     assert list(cmp.regressions(compared)["method"]) == ["throttled"]
     # same computation in both runs: the digits did not move
