@@ -45,6 +45,9 @@ PASSES = 2
 # later pass of all 2,704 timed cells of the default run took 5.8 minutes (a compile of seconds,
 # calls of 0.1 s and more), of its 2,050 cheapest about 1.5
 LATER_PASS_MAX_S = 0.1
+# the timing settings' key that overrides it: a test of the two-pass pooling sets it to infinity, so
+# that whether a cell gets its second pass does not depend on how fast the machine is today
+LATER_PASS_MAX_KEY = "later_pass_max_s"
 UNTIMED = {"repeats": 0}  # a run's timing settings for cells checked and graded, not timed
 
 
@@ -63,6 +66,7 @@ def per_pass(settings: dict | None, n: int | None = None) -> dict:
     (default: the run's passes) from a run's."""
     settings = dict(settings or {})
     run_passes = settings.pop("passes", PASSES)
+    settings.pop(LATER_PASS_MAX_KEY, None)  # decides the passes (passes_for), not one pass's loop
     n = max(1, int(run_passes if n is None else n))
     repeats = settings.pop("repeats", REPEATS)
     return {**settings, "repeats": max(min(repeats, 2), math.ceil(repeats / n)),
@@ -71,10 +75,11 @@ def per_pass(settings: dict | None, n: int | None = None) -> dict:
 
 def passes_for(settings: dict | None, fixed_s: float, round_s: float) -> int:
     """How many passes a cell is timed in: the run's, or one (with all the run's batches) where a
-    later pass would cost more than :data:`LATER_PASS_MAX_S`: ``fixed_s`` (its setup and first
-    call) again, then a calibration and its rounds of ``round_s`` each."""
+    later pass would cost more than :data:`LATER_PASS_MAX_S` (or the settings' ``later_pass_max_s``):
+    ``fixed_s`` (its setup and first call) again, then a calibration and its rounds of ``round_s`` each."""
     n = passes(settings)
-    if n > 1 and fixed_s + (per_pass(settings, n)["repeats"] + 1) * round_s > LATER_PASS_MAX_S:
+    cap = (settings or {}).get(LATER_PASS_MAX_KEY, LATER_PASS_MAX_S)
+    if n > 1 and fixed_s + (per_pass(settings, n)["repeats"] + 1) * round_s > cap:
         return 1
     return n
 

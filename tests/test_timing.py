@@ -77,6 +77,10 @@ def test_a_cell_too_costly_to_time_again_gets_one_pass_with_every_batch():
     assert timing.passes_for(None, 0.09, 0.005) == 1  # 0.11 s > LATER_PASS_MAX_S
     assert timing.passes_for({"passes": 1}, 0.0, 0.0) == 1
     assert timing.per_pass(None, 1)["repeats"] == timing.REPEATS
+    # the cap is injectable: a test of the pooling must not depend on the machine's speed
+    assert timing.passes_for({"later_pass_max_s": float("inf")}, 10.0, 1.0) == 2
+    assert timing.passes_for({"later_pass_max_s": 0.0}, 0.0, 1e-9) == 1
+    assert "later_pass_max_s" not in timing.per_pass({"later_pass_max_s": 1.0})
 
 
 def test_the_rounds_are_chosen_once_calibrated():
