@@ -46,6 +46,16 @@ def tests(session):
 
 
 @nox.session
+def fuzz(session):
+    """The readers of user files (--input, results files, journals) fuzzed at length: Hypothesis's
+    large profile (DIFFBENCH_FUZZ=large, thousands of examples per reader; `nox -s tests` runs a few)."""
+    install_backends(session)
+    session.install("-e", project("test"))
+    session.run("pytest", "tests/test_fuzz_readers.py", "-p", "no:cacheprovider",
+                "--hypothesis-show-statistics", *session.posargs, env={"DIFFBENCH_FUZZ": "large"})
+
+
+@nox.session
 def bench(session):
     """Run the default matrix into results/ and write its report into reports/."""
     install_backends(session)
@@ -82,8 +92,9 @@ def lint(session):
 @nox.session(name="report-check")
 def report_check(session):
     """The report in headless Chromium (tests/test_report_browser.py): every section, no console
-    errors, nothing fetched, a screenshot ($REPORT_SCREENSHOT, else a temporary folder).  Without
-    a chromium on PATH the tests skip, and say why."""
+    errors, nothing fetched, a screenshot ($REPORT_SCREENSHOT, else a temporary folder); and no
+    script from a plugin's strings or a results file run (tests/test_report_browser_injection.py).
+    Without a chromium on PATH the tests skip, and say why."""
     import shutil
 
     install_backends(session)
@@ -91,7 +102,8 @@ def report_check(session):
     if not any(map(shutil.which, ("chromium", "chromium-browser"))):
         session.warn("no chromium or chromium-browser on PATH: the browser check will be skipped "
                      "(Debian: apt-get install chromium)")
-    session.run("pytest", "tests/test_report_browser.py", "-v", "-rs", *session.posargs)
+    session.run("pytest", "tests/test_report_browser.py", "tests/test_report_browser_injection.py", "-v",
+                "-rs", *session.posargs)
 
 
 # The harness's own performance baseline: one pytest-benchmark saved run (stats and extra_info,

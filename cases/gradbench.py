@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import gradbench_input
+from harness.errors import UsageError
 from harness.extend import Case
 from harness.namespaces import constant, logsumexp, scan
 
@@ -146,17 +147,39 @@ def gmm(d: int = 2, k: int = 5, n: int = 10, input: str | None = None) -> Case: 
 
 def gmm_from_file(path) -> dict:
     """A gradbench gmm input: d, k, n, x, alpha, mu, q, l (flat column by column, or jagged by
-    rows as gradbench's first drafts wrote it), m, gamma."""
+    rows as gradbench's first drafts wrote it), m, gamma; each checked against the spec's shapes
+    (a field that does not match is a one-line UsageError naming it)."""
     _, data = gradbench_input.read(path)
     found = gradbench_input.fields(path, data, ("d", "k", "n", "x", "alpha", "mu", "q", "l", "m", "gamma"))
-    d = int(found["d"])
+    d, k, n = (gradbench_input.integer(path, name, found[name]) for name in ("d", "k", "n"))
+    m = gradbench_input.integer(path, "m", found["m"], minimum=0)
+    gamma = gradbench_input.number(path, "gamma", found["gamma"], positive=True)  # log γ in the prior
+    shapes = {"x": ((n, d), ("n", "d")), "alpha": ((k,), ("k",)), "mu": ((k, d), ("k", "d")),
+              "q": ((k, d), ("k", "d"))}
+    arrays = {name: gradbench_input.array(path, name, found[name], *shape) for name, shape in shapes.items()}
     lower = found["l"]
-    if lower and isinstance(lower[0], list) and lower[0] and isinstance(lower[0][0], list):  # jagged rows
-        lower = [[rows[i][j] for j in range(d) for i in range(j + 1, d)] for rows in lower]
-    found["l"] = np.asarray(lower, dtype=np.float64).reshape(int(found["k"]), d * (d - 1) // 2)
-    for name in ("x", "alpha", "mu", "q"):
-        found[name] = np.asarray(found[name], dtype=np.float64)
-    return found
+    arrays["l"] = (_gmm_rows_as_columns(path, lower, k, d) if _jagged(lower)
+                   else gradbench_input.array(path, "l", lower, (k, d * (d - 1) // 2), ("k", "d(d-1)/2")))
+    return {"d": d, "k": k, "n": n, "m": m, "gamma": gamma, **arrays}
+
+
+def _jagged(lower) -> bool:
+    """Whether l is given as rows: each component a list of lists (its first row, of length 0)."""
+    return (type(lower) is list and bool(lower) and type(lower[0]) is list and bool(lower[0])
+            and type(lower[0][0]) is list)
+
+
+def _gmm_rows_as_columns(path, lower: list, k: int, d: int) -> np.ndarray:
+    """l given by rows — each component's strict lower triangle as rows [[], [L21], [L31, L32], …] —
+    checked, and flattened column by column (k, d(d−1)/2)."""
+    if len(lower) != k or any(type(rows) is not list or len(rows) != d for rows in lower):
+        raise UsageError(f"--input {path}: field l (rows of the lower triangles) is not k = {k} arrays "
+                         f"of d = {d} rows")
+    flat = []
+    for j, rows in enumerate(lower):
+        row_i = [gradbench_input.array(path, f"l[{j}][{i}]", row, (i,), ("i",)) for i, row in enumerate(rows)]
+        flat.append([row_i[i][c] for c in range(d) for i in range(c + 1, d)])
+    return np.array(flat, dtype=np.float64).reshape(k, d * (d - 1) // 2)
 
 
 GMM_FULL = [{"d": d, "k": k, "n": 1000} for d in (2, 10, 20, 32, 64) for k in (5, 10, 25, 50, 100)]
@@ -242,11 +265,32 @@ def lstm_case(inputs: dict, label: str = "") -> Case:
 def lstm(l: int = 1, c: int = 4, input: str | None = None) -> Case:  # noqa: E741, A002 (the spec's names)
     """ADBench's LSTM at (l, c) with generated inputs (float32-exact), or a gradbench-format file's."""
     if input is not None:
-        _, data = gradbench_input.read(input)
-        names = ("main_params", "extra_params", "state", "sequence")
-        return lstm_case(gradbench_input.fields(input, data, names), label=f"; input {Path(input).name}")
+        return lstm_case(lstm_from_file(input), label=f"; input {Path(input).name}")
     inputs = {key: f32(v) for key, v in lstm_generate(l, c).items()}
     return lstm_case(inputs)
+
+
+def lstm_from_file(path) -> dict:
+    """A gradbench lstm input, each field checked against the shapes l layers and b bits imply:
+    main_params (2l, 4b), extra_params (3, b), state (2l, b), sequence (c, b) with c ≥ 2."""
+    _, data = gradbench_input.read(path)
+    found = gradbench_input.fields(path, data, ("main_params", "extra_params", "state", "sequence"))
+    main = gradbench_input.array(path, "main_params", found["main_params"], (None, None), ("2l", "4b"))
+    rows, columns = main.shape
+    if rows < 2 or rows % 2 or columns < 4 or columns % 4:
+        raise UsageError(f"--input {path}: field main_params has shape ({rows}, {columns}), expected "
+                         "(2l, 4b): an even number of rows and a multiple of 4 columns, l, b ≥ 1")
+    l, b = rows // 2, columns // 4  # noqa: E741 (the spec's name)
+    shapes = {"extra_params": ((3, b), ("3", "b")), "state": ((2 * l, b), ("2l", "b")),
+              "sequence": ((None, b), ("c", "b"))}  # c: any number of characters, at least 2
+    checked = {"main_params": main}
+    for name, shape in shapes.items():
+        checked[name] = gradbench_input.array(path, name, found[name], *shape)
+    c = len(checked["sequence"])
+    if c < 2:
+        raise UsageError(f"--input {path}: field sequence has {c} row(s), expected at least 2 (c ≥ 2 "
+                         "characters: each is predicted from the one before)")
+    return checked
 
 
 # -- lse, llsq, ode, det, kmeans -------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import functools
 import io
 import os
@@ -72,14 +73,29 @@ def quiet():
         os.close(null)
 
 
-def tail_of(path, lines: int = TAIL_LINES) -> str:
-    """The last ``lines`` non-empty lines of a file (each cut to LINE_CHARS), or "".  A native
-    crash's dump (faulthandler's, most recent call first) gives its error and innermost frames."""
+def anonymous_file() -> int:
+    """A descriptor of a file with no name (O_APPEND): nothing is left in the temporary folder
+    however its process ends, even killed outright."""
+    handle, path = tempfile.mkstemp(prefix="diffbench-output-", suffix=".log")
+    os.unlink(path)
+    fcntl.fcntl(handle, fcntl.F_SETFL, fcntl.fcntl(handle, fcntl.F_GETFL) | os.O_APPEND)
+    return handle
+
+
+def tail_of(source, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` non-empty lines of a file (a path, or an open descriptor), each cut to
+    LINE_CHARS, or "".  A native crash's dump (faulthandler's, most recent call first) gives its
+    error and innermost frames."""
     try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - TAIL_BYTES))
-            text = fh.read().decode("utf-8", errors="replace")
+        if isinstance(source, int):
+            size = os.fstat(source).st_size
+            start = max(0, size - TAIL_BYTES)
+            text = os.pread(source, size - start, start).decode("utf-8", errors="replace")
+        else:
+            with open(source, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - TAIL_BYTES))
+                text = fh.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
     kept = [line.rstrip()[:LINE_CHARS] for line in text.splitlines() if line.strip()]
@@ -93,13 +109,17 @@ def tail_of(path, lines: int = TAIL_LINES) -> str:
 class Capture:
     """A file that the output of cells goes into (one per worker process, or per run)."""
 
-    def __init__(self, path: str | os.PathLike | None = None):
-        if path is None:
-            handle, path = tempfile.mkstemp(prefix="diffbench-output-", suffix=".log")
-            os.close(handle)
-        self.path = Path(path)
-        # O_APPEND: after the file is emptied, every writer (whatever its offset) writes at its end
-        self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    def __init__(self, path: str | os.PathLike | None = None, fd: int | None = None):
+        """The file at ``path``, or the open descriptor ``fd`` (a worker's, from its parent), else
+        a file with no name (:func:`anonymous_file`)."""
+        self.path = Path(path) if path is not None else None
+        if fd is not None:
+            self.fd = fd
+        elif self.path is not None:
+            # O_APPEND: after the file is emptied, every writer (whatever its offset) writes at its end
+            self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        else:
+            self.fd = anonymous_file()
         self.forever = False
 
     def redirect_forever(self) -> None:
@@ -124,11 +144,12 @@ class Capture:
 
     def tail(self, lines: int = TAIL_LINES) -> str:
         _flush()
-        return tail_of(self.path, lines)
+        return tail_of(self.fd, lines)
 
     def close(self) -> None:
         os.close(self.fd)
-        self.path.unlink(missing_ok=True)
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 def with_output(message: str, output: str) -> str:

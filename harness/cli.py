@@ -7,6 +7,7 @@ on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -50,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="output folder (default: results/; a resumed run's own folder)")
     run.add_argument("--resume", metavar="FILE",
                      help="finish an interrupted run: its .journal.jsonl or results file (its own "
-                          "selection is kept; only the cells it lacks are measured)")
+                          "selection is kept; only the cells it lacks are measured; name its --plugin "
+                          "files again)")
     run.add_argument("--step-sweep", metavar="CASES",
                      help="the finite differences' error against step h on these scalar cases (default: "
                           "tanh, exp_sin and softplus, where the run measures them)")
@@ -120,9 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args) -> int:
+    from harness.limits import StopSignals
+
+    with StopSignals() as stop:  # a stop at any moment keeps what was measured
+        with stop.held(then_stop=False):  # acted on by harness.run, which writes what there is
+            import harness
+        return _run_in(args, harness)
+
+
+def _run_in(args, harness) -> int:
     import time
 
-    import harness
     from harness.progress import summary
 
     started = time.perf_counter()
@@ -144,6 +154,10 @@ def _run(args) -> int:
                                       plugins=args.plugin, input=args.input)
         print("\n".join(dry_run.lines(selection)))
         return 0
+    if args.report:  # an unwritable reports folder is known before anything is measured
+        from harness.atomic import check_writable
+
+        check_writable(Path("reports"), "report")
     df = harness.run(
         cases=args.cases, methods=args.methods, dtypes=args.dtypes, devices=args.devices,
         orders=args.orders, quantities=args.quantities, sizes=args.sizes,
@@ -155,8 +169,14 @@ def _run(args) -> int:
         progress=None if args.quiet else sys.stderr, log=args.log, input=args.input, threads=args.threads,
         passes=args.passes,
     )
+    if "path" not in df.attrs:  # a resumed run stopped before it read its own files: nothing changed
+        print("interrupted before any cell was measured: the run's files are as they were", file=sys.stderr)
+        return 130
     paths = [("results", df.attrs["path"])]
-    if args.report:
+    if args.report and not df.attrs["meta"]["complete"]:
+        print(f"no report of an interrupted run: 'diffbench run --resume {df.attrs['path']}' finishes it "
+              f"(or 'diffbench report {df.attrs['path']}' shows what it has)", file=sys.stderr)
+    elif args.report:
         from harness.report import write_report
 
         paths.append(("report", write_report([df.attrs["path"]])))
@@ -228,7 +248,7 @@ def _comparison_options(args) -> dict:
 
 
 def _compare(args) -> int:
-    from harness.compare import compare, format_table, regressions
+    from harness.compare import compare, format_table, missing, regressions
     from harness.results import read
 
     options = _comparison_options(args)
@@ -236,10 +256,13 @@ def _compare(args) -> int:
         options["noise"] = tuple(read([path])[0] for path in args.noise)
     compared = compare(read([args.old])[0], read([args.new])[0], **options)
     print(format_table(compared))
-    bad = regressions(compared)
+    bad, lost = regressions(compared), missing(compared)
     if len(bad):
         print(f"{len(bad)} regression{'s' if len(bad) > 1 else ''}", file=sys.stderr)
-    return 1 if args.fail_on_regression and len(bad) else 0
+    if len(lost):
+        print(f"{len(lost)} cell{'s' if len(lost) > 1 else ''} of {args.old} missing from {args.new}",
+              file=sys.stderr)
+    return 1 if args.fail_on_regression and (len(bad) or len(lost)) else 0
 
 
 def _history(args) -> int:
@@ -277,12 +300,37 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         return {"run": _run, "list": _list, "report": _report, "compare": _compare,
                 "history": _history, "merge": _merge}[args.command](args)
-    except UsageError as exc:
-        print(f"diffbench: {exc}", file=sys.stderr)
+    except UsageError as exc:  # one line, whatever a file's text put into it
+        from harness.text import printable
+
+        print(f"diffbench: {printable(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `diffbench list cases | head`
         return 0
+    except KeyboardInterrupt:  # Ctrl-C, or a stop once a run's results were written
+        print("diffbench: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    """The ``diffbench`` command (and ``python -m harness``): :func:`main` as a process's whole life.
+    A run's stop signals are recorded from here on (:func:`harness.limits.record_stops`), so that
+    none, however early or late, ends the process without its status."""
+    if sys.argv[1:2] != ["run"]:
+        sys.exit(main())
+    from harness.limits import record_stops
+
+    record_stops()
+    status = main()
+    # the run's files are written and its lines printed: end here rather than in the interpreter's
+    # finalisation, which puts the default handlers back (a SIGTERM then would end it as a kill)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

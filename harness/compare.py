@@ -48,6 +48,7 @@ import numpy as np
 from harness.errors import UsageError
 from harness.noise import median_interval
 from harness.schema import DIGITS_CAP, KEY
+from harness.text import printable
 
 VERDICTS = ("slower", "faster", "same", "less accurate", "more accurate", "status changed",
             "only old", "only new")
@@ -232,6 +233,12 @@ def regressions(compared):
     return compared[compared["verdict"].isin(["slower", "less accurate"]) | lost_ok]
 
 
+def missing(compared):
+    """The cells of the old run that the new one lacks: a gate fails on them too (a run that lost
+    its cells has not kept their figures)."""
+    return compared[compared["verdict"] == "only old"]
+
+
 def parse_threshold(text: str) -> float:
     """'10%' or '0.1' → 0.1; anything else is a UsageError."""
     text = str(text).strip()
@@ -268,9 +275,10 @@ def format_table(compared) -> str:
         old, new = (s if isinstance(s, str) else "–" for s in (r.old_status, r.new_status))
         status = old if old == new else f"{old} → {new}"
         digits = f"{_fmt(r.old_digits, '.1f') or '–'} → {_fmt(r.new_digits, '.1f') or '–'}"
-        rows.append((r.verdict, *(str(getattr(r, k)) for k in KEY), str(status), format_time(r.old_eval_s),
-                     format_time(r.new_eval_s), _fmt(r.ratio, ".2f"), _fmt(r.p_value, ".3f"),
-                     digits if digits != "– → –" else "", r.why))
+        row = (r.verdict, *(str(getattr(r, k)) for k in KEY), str(status), format_time(r.old_eval_s),
+               format_time(r.new_eval_s), _fmt(r.ratio, ".2f"), _fmt(r.p_value, ".3f"),
+               digits if digits != "– → –" else "", r.why)
+        rows.append(tuple(map(printable, row)))  # names from the files: no escape reaches a terminal
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
     lines = lines if len(rows) > 1 else []  # no heading over an empty table
@@ -280,7 +288,7 @@ def format_table(compared) -> str:
     if any(only.values()):
         counts += f"; {only['only old']} only in the old run, {only['only new']} only in the new"
     lines.append(counts)
-    machine = compared["why"].str.contains("the machine, not the method", regex=False).sum()
+    machine = compared["why"].astype(str).str.contains("the machine, not the method", regex=False).sum()
     if machine:
         lines.append(f"{machine} of the unchanged moved beyond the threshold together with their own f "
                      "(the machine's load, or a backend as a whole): not counted as changes")

@@ -24,8 +24,11 @@ LIBRARIES = (
 
 
 def _run(cmd: list[str], cwd=None) -> str:
+    # GIT_OPTIONAL_LOCKS=0: `git status` reads the index without refreshing it, so a run never takes
+    # .git/index.lock in the user's checkout (a commit made meanwhile would fail on it)
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, cwd=cwd)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, cwd=cwd, env=env)
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
@@ -110,12 +113,21 @@ def git_commit() -> str | None:
     if (Path.cwd() / "harness" / "__init__.py").is_file():
         places.append(Path.cwd())
     for here in places:
-        commit = _run(["git", "rev-parse", "HEAD"], cwd=here)
+        commit = commit_of(here)
         if commit:
-            if _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here):
-                commit += "-dirty"
             return commit
     return None
+
+
+def commit_of(folder) -> str | None:
+    """The commit checked out in ``folder`` (``-dirty`` when a tracked file differs), read without
+    writing anything there."""
+    commit = _run(["git", "rev-parse", "HEAD"], cwd=folder)
+    if not commit:
+        return None
+    if _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder):
+        commit += "-dirty"
+    return commit
 
 
 def run_metadata() -> dict:

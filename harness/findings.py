@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from harness.compare import format_time
+from harness.text import printable
 
 KINDS = ("elementwise derivatives", "low-dimensional gradients", "high-dimensional gradients",
          "Hessians and hvp", "Jacobians", "sequential loops", "training")
@@ -271,10 +272,11 @@ def _calls(n: float) -> str:
 
 def verdict_lines(cells: pd.DataFrame, metas=(), lines: int = 3) -> list[str]:
     """At most ``lines`` sentences for the end of a run: the largest size range of the kinds
-    measured, in :data:`KINDS` order."""
+    measured, in :data:`KINDS` order, each one plain line for a terminal (methods' names are a
+    plugin's own: :func:`harness.text.printable`)."""
     table = _cells(cells, metas)
     largest = {}
     for f in _findings(table):  # the last range of a kind is its largest
         if f.tied and f.dtype == "float64":
             largest[(f.kind, f.device)] = f
-    return _sentences(table, list(largest.values()), paybacks=False)[:lines]
+    return [printable(s) for s in _sentences(table, list(largest.values()), paybacks=False)[:lines]]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from harness.compare import format_time
 from harness.errors import UsageError
-from harness.results import read_one, results_files
+from harness.results import read_one, refuse_input_as_output, results_files
 from harness.schema import DIGITS_CAP, STATUSES
 from harness.steps import MIN_RUNS, find_steps
+from harness.text import printable
 
 MAX_TICKS = 12  # run labels on the x axis; more runs get every k-th label
 DEFAULT_THRESHOLD = 0.10  # a step must move a median by more than this
@@ -101,7 +102,9 @@ def detect_steps(runs, threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
     for what, values in series:
         steps = find_steps(values.to_numpy(float), threshold)
         for k, step in enumerate(steps):
-            found.append({"what": what, "at": step.at, "run_id": runs[step.at][0].get("run_id", ""),
+            # printed on a terminal too (``diffbench history``): names from the results, made plain
+            found.append({"what": printable(what), "at": step.at,
+                          "run_id": printable(runs[step.at][0].get("run_id", "")),
                           "ratio": round(step.ratio, 3), "before": format_time(step.before),
                           "after": format_time(step.after), "last": k == len(steps) - 1})
     return found
@@ -136,7 +139,8 @@ def figures(runs, steps=()) -> list[dict]:
 
     from harness.report.plots import method_styles, to_svg
 
-    labels = [str(m.get("timestamp", m.get("run_id", "")))[:16].replace("T", " ") for m, _ in runs]
+    # matplotlib escapes its text in the SVG; a control character would still reach it (and its warnings)
+    labels = [printable(str(m.get("timestamp", m.get("run_id", "")))[:16].replace("T", " ")) for m, _ in runs]
     table = headline(runs)
     style = method_styles(list(dict.fromkeys(table["method"])))
     out = []
@@ -146,12 +150,13 @@ def figures(runs, steps=()) -> list[dict]:
         fig = Figure(figsize=(9, 3.6))
         ax = fig.subplots()
         for method, g in table.groupby("method", sort=False):
-            ax.plot(g["run"], g[column], lw=1, ms=4, label=method, **style[method])
+            ax.plot(g["run"], g[column], lw=1, ms=4, label=printable(method), **style[method])
         if log and len(table):
             ax.set_yscale("log")
         if column == "eval_s":  # a dashed line where a method's level stepped, in its colour
+            named = {printable(m): m for m in style}  # a step names its method as printed
             for step in steps:
-                method = step["what"].removeprefix("method ")
+                method = named.get(step["what"].removeprefix("method "))
                 if step["what"].startswith("method ") and method in style:
                     ax.axvline(step["at"] - 0.5, ls="--", lw=1, color=style[method].get("color", "k"))
         _run_axis(ax, labels)
@@ -180,13 +185,14 @@ def figures(runs, steps=()) -> list[dict]:
 def write_history(folder, output: Path = Path("reports/history.html"),
                   threshold: float = DEFAULT_THRESHOLD) -> tuple[Path, list[dict]]:
     """Write the history page of the runs under ``folder``; returns its path and the steps."""
-    from jinja2 import Environment, select_autoescape
+    from jinja2 import Environment
 
     if not Path(folder).is_dir():
         raise UsageError(f"no such folder: {folder}")
+    refuse_input_as_output(output, [folder], "history")
     runs = load_runs(folder)
     steps = detect_steps(runs, threshold)
-    env = Environment(autoescape=select_autoescape(default_for_string=True))
+    env = Environment(autoescape=True)  # every string from the results as text; the figures are matplotlib's
     html = env.from_string(PAGE).render(
         folder=str(folder), figures=figures(runs, steps), steps=steps, threshold=threshold, min_runs=MIN_RUNS,
         runs=[{**meta, "cells": len(cells)} for meta, cells in runs])

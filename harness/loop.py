@@ -4,8 +4,9 @@ Each cell is measured in its backend's worker process (:mod:`harness.pool`) or, 
 ``isolate=False`` or for a cell no worker can rebuild, in this process
 (:func:`harness.measure.measure_cell`).  As each cell ends its row is appended to the
 journal (:mod:`harness.journal`) and shown by the progress display
-(:mod:`harness.progress`).  Ctrl-C or SIGTERM stops after the finished cells, which are
-kept (the metadata's ``complete`` is then False).  Once every cell has run, the cells timed
+(:mod:`harness.progress`).  Ctrl-C, SIGTERM or SIGUSR2 stops after the finished cells, which
+are kept (the metadata's ``complete`` is then False); a cell is recorded with the signals held, so
+a stop never comes between a cell's row and its journal line.  Once every cell has run, the cells timed
 ok are timed again (:data:`harness.timing.PASSES` passes in all, where a pass costs at most
 :data:`harness.timing.LATER_PASS_MAX_S`), in fresh worker processes.
 """
@@ -54,6 +55,21 @@ def new_meta(plan: Plan) -> dict:
             "bandwidth_bytes_per_s": bandwidth}
 
 
+def unmeasured(selection, resumed=None) -> Finished:
+    """A run stopped before its first cell: a resumed run's rows as they were, else none, under
+    metadata that says it is not complete (a results file of zero cells is still a results file)."""
+    if resumed is not None:
+        meta, rows, points = dict(resumed.meta), list(resumed.rows), list(resumed.points)
+    else:
+        meta, rows, points = {"run_id": new_run_id(), **run_metadata(),
+                              "selection": selection.to_dict() if selection is not None else None,
+                              "cases": {}, "methods": {}, "bandwidth_bytes_per_s": {}}, [], []
+    meta.update(complete=False, n_cells=len(rows), passes=meta.get("passes", 0),
+                backends=meta.get("backends", {}))
+    print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
+    return Finished(rows, points, meta)
+
+
 def later_pass_due(row: CellRow) -> bool:
     """Whether a finished cell is timed again: timed ok in fewer passes than its first pass planned
     (:func:`harness.timing.passes_for`)."""
@@ -63,10 +79,10 @@ def later_pass_due(row: CellRow) -> bool:
 
 def _later_passes(plan: Plan, rows: list[CellRow], pool, context, progress, log, journal, stop):
     """Each cell its first pass planned more passes for, timed again once every cell has run
-    (last first, so that neighbours differ too), in a fresh process; its row then pools the
-    passes (harness.measure.with_pass)."""
+    (last first, so that neighbours differ too), in a fresh process; its row in ``rows`` (changed
+    in place, so that a stop keeps the passes done) then pools the passes
+    (harness.measure.with_pass)."""
     found = {CellKey.of_cell(method, cell): (method, cell) for method, cell in plan.cells + plan.done}
-    rows = list(rows)
     due = [i for i, row in enumerate(rows) if later_pass_due(row) and row.key in found]
     total = sum(rows[i].timing_passes - len(rows[i].eval_pass_s) for i in due)
     with progress_bar(progress, total, log) as shown:
@@ -87,24 +103,27 @@ def _later_passes(plan: Plan, rows: list[CellRow], pool, context, progress, log,
                     row = dataclasses.replace(row, message="; ".join(filter(None, [row.message, note])),
                                               timing_passes=len(row.eval_pass_s))
                 # the cell's time is all the time spent on it
-                rows[i] = row = dataclasses.replace(row, cell_s=row.cell_s + time.perf_counter() - started)
-                if journal:
-                    journal.replace(row)
-                shown(row)
+                row = dataclasses.replace(row, cell_s=row.cell_s + time.perf_counter() - started)
+                with stop.held():  # the row and its journal line together
+                    rows[i] = row
+                    if journal:
+                        journal.replace(row)
+                    shown(row)
                 if stop.received:
                     raise StopRun(stop.received)
             due = [i for i in due if later_pass_due(rows[i])]
-    return rows
 
 
 def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate: bool = False,
-              journal_dir=None, done_rows=(), done_points=(), memory_limit: int | None = None) -> Finished:
+              journal_dir=None, done_rows=(), done_points=(), memory_limit: int | None = None,
+              resumed_journal=None) -> Finished:
     """Measure ``plan``'s cells under ``meta`` (from :func:`new_meta`, or a resumed run's, with
     the rows it already has: ``done_rows``, ``done_points``).
 
     ``isolate`` measures each cell in a worker process per backend (a crash is then a
     ``crashed`` row; ``memory_limit`` bytes caps each worker's address space).  With
-    ``journal_dir`` each finished cell is appended to ``<run-id>.journal.jsonl`` there at once.
+    ``journal_dir`` each finished cell is appended to ``<run-id>.journal.jsonl`` there at once;
+    ``resumed_journal`` (the journal a resumed run was read from) is appended to, never rewritten.
     ``progress`` is a stream: a progress bar when it is a terminal (not under ``CI``), with
     ``log`` one line per cell.
     """
@@ -112,18 +131,18 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
     context = RunContext(bandwidth=meta["bandwidth_bytes_per_s"], output=Capture())
     rows, points = list(done_rows), list(done_points)
     meta["complete"] = False
-    journal = None
-    if journal_dir is not None:
-        journal = Journal(RunFiles.of(journal_dir, run_id).journal, meta, rows, points)
+    journal, pool, backends = None, None, {}
     n_threads = threads.parse(plan.selection.threads)
-    pool = None
-    if isolate:
-        pool = Pool(plan.selection.plugins, context.bandwidth, timing, memory_limit, n_threads)
-    backends = {}
     meta["load_start"] = load_average()
     with StopSignals() as stop, progress_bar(progress, len(plan.cells), log) as shown, \
             threads.in_process(n_threads):
         try:
+            if journal_dir is not None:
+                with stop.held():  # a journal is opened whole or not at all
+                    journal = Journal(RunFiles.of(journal_dir, run_id).journal, meta, rows, points,
+                                           resumed=resumed_journal)
+            if isolate:
+                pool = Pool(plan.selection.plugins, context.bandwidth, timing, memory_limit, n_threads)
             for method, cell in plan.cells:
                 budget = cell.case.budget(timeout)
                 started = time.perf_counter()
@@ -133,35 +152,46 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
                 if not isinstance(outcome, Measured):  # lost: what the cell was and why, no figures
                     outcome = Measured(skeleton(method, cell, run_id, outcome.status, outcome.message,
                                                 cell_s=time.perf_counter() - started), [])
-                rows.append(outcome.row)
-                points += outcome.points
-                if journal:
-                    journal.add(outcome.row, outcome.points)
-                shown(outcome.row)
+                with stop.held():  # the row and its journal line together
+                    rows.append(outcome.row)
+                    points += outcome.points
+                    if journal:
+                        journal.add(outcome.row, outcome.points)
+                    shown(outcome.row)
                 if stop.received:  # a stop that something along the way swallowed
                     raise StopRun(stop.received)
             if any(later_pass_due(row) for row in rows):
                 if pool:  # fresh workers: each pass in a process of its own
                     pool.close()
-                rows = _later_passes(plan, rows, pool, context, progress, log, journal, stop)
+                _later_passes(plan, rows, pool, context, progress, log, journal, stop)
             meta["complete"] = True
         except StopRun:
             print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
         finally:
-            backends = backend_devices()
-            meta["threads"] = {"setting": "all" if n_threads is None else n_threads,
-                               "this process": threads.settings()}
-            if pool:
-                meta["worker_starts_s"] = pool.starts
-                seen = pool.backends()
-                meta["threads"]["workers"] = seen.pop("threads", {})
-                backends.update(seen)
-                pool.close()
-            meta["load_end"] = load_average()
-            if journal:
-                journal.close()
-            context.output.close()
+            with stop.held(then_stop=False):  # what was measured is kept, whatever comes now
+                backends = _close(meta, n_threads, pool, journal, context)
     meta["n_cells"] = len(rows)
     meta["passes"] = passes(timing) if timed(timing) else 0
     meta["backends"] = backends
     return Finished(rows, points, meta)
+
+
+def _close(meta: dict, n_threads, pool, journal, context) -> dict:
+    """The run's end: what the backends saw, into ``meta``; the workers stopped, the journal closed."""
+    try:
+        backends = backend_devices()
+        meta["threads"] = {"setting": "all" if n_threads is None else n_threads,
+                           "this process": threads.settings()}
+        if pool:
+            meta["worker_starts_s"] = pool.starts
+            seen = pool.backends()
+            meta["threads"]["workers"] = seen.pop("threads", {})
+            backends.update(seen)
+    finally:
+        if pool:
+            pool.close()
+        meta["load_end"] = load_average()
+        if journal:
+            journal.close()
+        context.output.close()
+    return backends

@@ -21,6 +21,7 @@ from pathlib import Path
 from harness import results
 from harness.errors import UsageError
 from harness.schema import KEY, STEP_KINDS, RunFiles, is_companion
+from harness.text import printable
 
 _OWN = ("run_id", "schema_version", "timestamp", "complete", "n_cells", "cases", "methods", "parts",
         "merged", "shard", "missing_shards", "file")  # set by merge(), not combined from the parts
@@ -78,8 +79,9 @@ def _check_duplicates(cells, files: list[str], host_of: dict) -> None:
         first = keyed.iloc[twice[0][0]]
         cell = "/".join(first[k] for k in ("case", "size", "method", "dtype", "device") if first[k])
         where = " and ".join(sorted({files[i] for i in twice[0]}))
-        raise UsageError(f"{len(twice)} cells appear more than once for one host, e.g. {cell} "
-                         f"{first['quantity']} {first['order']} from host {first['host']} in {where}")
+        # one line on a terminal: the names and the host come from the files, perhaps edited by hand
+        what = f"{cell} {first['quantity']} {first['order']} from host {first['host']} in {where}"
+        raise UsageError(printable(f"{len(twice)} cells appear more than once for one host, e.g. {what}"))
 
 
 def _output_path(output, run_id: str) -> Path:
@@ -95,11 +97,9 @@ def merge(parts, output):
     for ``<run-id>.parquet``); returns (path of the cells file, merged metadata)."""
     import pandas as pd
 
-    out_resolved = Path(output).resolve()
+    if Path(output).suffix == ".parquet":  # a folder's merged file gets a new run id: never an input's
+        results.refuse_input_as_output(output, parts, "results file")
     files = list(dict.fromkeys(p.resolve() for p in results.results_files(parts)))
-    files = [f for f in files if f != out_resolved]  # not the output (re-merging into a folder of parts)
-    if not files:
-        raise UsageError(f"no results files to merge in {', '.join(map(str, parts))}")
     cells, points, steps, origin, entries, versions = [], [], [], [], [], {}
     metas = []
     for path in files:

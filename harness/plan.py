@@ -75,9 +75,32 @@ class Selection:
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "plugins": list(self.plugins)}
 
+    def resumed_with(self, plugins) -> Selection:
+        """This recorded selection, resumed with the plugin files the resuming command names (as
+        absolute paths): exactly the ones it recorded, for a plugin's code is never loaded because
+        a results file names it."""
+        missing = [p for p in self.plugins if p not in plugins]
+        if missing:
+            them, its = ("them", "their") if len(missing) > 1 else ("it", "its")
+            raise UsageError(f"this run used {' '.join(f'--plugin {p}' for p in missing)}: pass {them} "
+                             f"again to resume ({its} code is not loaded from the results file)")
+        extra = [p for p in plugins if p not in self.plugins]
+        if extra:
+            raise UsageError(f"a resumed run keeps its own selection: drop "
+                             f"{' '.join(f'--plugin {p}' for p in extra)} (the run did not use it)")
+        return self
+
     @classmethod
     def from_dict(cls, recorded: dict) -> Selection:
+        """The selection a results file or journal recorded; one that could not have been written by
+        a run (a field of the wrong type: a file edited by hand) is a one-line UsageError."""
+        if not isinstance(recorded, dict):
+            raise UsageError(f"the recorded selection is {type(recorded).__name__}, not a run's selection")
         known = {f.name for f in dataclasses.fields(cls)}
+        for name, value in recorded.items():
+            if name in known and not _recordable(name, value):
+                raise UsageError(f"the recorded selection's {name} is {str(value)[:60]!r}: "
+                                 "not what a run records")
         return cls(**{k: (tuple(v) if k == "plugins" else v) for k, v in recorded.items() if k in known})
 
     @classmethod
@@ -85,6 +108,30 @@ class Selection:
         """A selection with its plugin and input files resolved (a resumed run may start elsewhere)."""
         return cls(plugins=tuple(str(Path(p).resolve()) for p in plugins),
                    input=str(Path(input).resolve()) if input else None, **chosen)
+
+
+def _recordable(name: str, value) -> bool:
+    """Whether ``value`` is of a type a run records for the selection's field ``name``."""
+    def strings(v):
+        return isinstance(v, list) and all(isinstance(s, str) for s in v)
+
+    if name == "plugins":
+        return strings(value)
+    if name in ("timeout",):
+        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    if name == "passes":
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    if name == "timing":
+        return value is None or (isinstance(value, dict) and all(isinstance(k, str) for k in value))
+    if name == "threads":
+        return value is None or isinstance(value, (str, int)) and not isinstance(value, bool)
+    if name == "step_sweep":
+        return isinstance(value, (bool, str)) or strings(value)
+    if name == "orders":
+        whole = [isinstance(o, (int, str)) and not isinstance(o, bool) for o in value] \
+            if isinstance(value, list) else [False]
+        return value is None or isinstance(value, str) or all(whole)
+    return value is None or isinstance(value, str) or strings(value)  # names, patterns, paths
 
 
 @dataclass

@@ -19,24 +19,25 @@ which deadlocks.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import multiprocessing
 import os
 import signal
-import tempfile
 import time
 from multiprocessing.connection import wait
-from pathlib import Path
+from multiprocessing.reduction import send_handle
 
 import numpy as np
 
-from harness.capture import tail_of, with_output
+from harness.capture import anonymous_file, tail_of, with_output
+from harness.leftovers import end_tree
 from harness.limits import CellTimeout, time_limit
 from harness.measure import cell_reference
 from harness.outcomes import Crashed, Measured, Outcome, Retimed, TimedOut
 from harness.registry import METHODS, PLUGIN_PREFIX
-from harness.worker import AskBackends, Job, Ready, rebuild, serve
+from harness.worker import AskBackends, Job, Ready, Tainted, rebuild, serve
 
 GRACE_S = 10.0  # at most, beyond the cell's budget, before the parent stops waiting
 START_S = 120.0  # a worker's start and first imports (JAX, TensorFlow) on a slow machine
@@ -98,18 +99,21 @@ class WorkerProcess:
     """One spawned worker, its pipe, and the file its output goes into."""
 
     def __init__(self, plugins, bandwidth, timing, memory_limit=None, threads=None, backend=None):
-        handle, path = tempfile.mkstemp(prefix="diffbench-worker-", suffix=".log")
-        os.close(handle)
-        self.output = Path(path)
+        # the worker's output goes into a file with no name, handed over the pipe: a worker or a run
+        # killed outright leaves no log file behind
+        self.output = anonymous_file()
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.process = context.Process(target=serve, daemon=True,
-                                       args=(child, list(plugins), bandwidth, timing, memory_limit, path,
+                                       args=(child, list(plugins), bandwidth, timing, memory_limit, None,
                                              threads, backend))
         self.process.start()
         self.spawned = time.perf_counter()
         child.close()
+        with contextlib.suppress(OSError):  # a worker that died at once is told by measure()
+            send_handle(self.conn, self.output, self.process.pid)
         self.started = False
+        self.busy = False  # a job sent and its answer not yet read: a late answer is never another's
         self.start_s = None  # from spawn to ready: the interpreter, its imports and its backend's
 
     def measure(self, job: Job) -> Outcome:
@@ -122,12 +126,15 @@ class WorkerProcess:
                     return self._lost("the worker did not start")
                 self.started = True
                 self.start_s = time.perf_counter() - self.spawned
+            self.busy = True
             self.conn.send(job)
             sent = time.perf_counter()
             limit = job.budget + min(GRACE_S, max(2.0, job.budget / 2)) if job.budget else None
             if self._answer(limit):
                 if self.conn.poll():
-                    return self.conn.recv()
+                    answer = self.conn.recv()
+                    self.busy = False
+                    return answer
                 return self._lost()  # the process ended without a word
             if self.process.is_alive():  # alive and silent past its budget: native code that hangs
                 self.stop()
@@ -150,20 +157,28 @@ class WorkerProcess:
         return Crashed(with_output(why, last_words))
 
     def backends(self) -> dict:
+        """What the worker's backends saw; {} from a worker still busy with a cell (a run stopped
+        halfway through it), whose late answer is not read as this one."""
+        if self.busy or not self.started:
+            return {}
         try:
             self.conn.send(AskBackends())
             if self.conn.poll(GRACE_S):
-                return self.conn.recv()
+                reply = self.conn.recv()
+                return reply if isinstance(reply, dict) else {}
         except (EOFError, OSError):
             pass
         return {}
 
     def stop(self) -> None:
         self.conn.close()
+        end_tree(self.process)  # the worker, and every process its cells started
         if self.process.is_alive():
             self.process.kill()
         self.process.join()
-        self.output.unlink(missing_ok=True)
+        if self.output >= 0:
+            os.close(self.output)
+            self.output = -1
 
 
 def shared_reference(method, cell, budget):
@@ -217,6 +232,10 @@ class Pool:
         outcome = worker.measure(job)
         if fresh and worker.start_s is not None:
             self.starts.setdefault(backend, []).append(round(worker.start_s, 3))
+        if isinstance(outcome, Tainted):  # the cell left its worker unfit for the next: replaced
+            worker.stop()
+            self.workers.pop(backend, None)
+            return outcome.outcome
         if isinstance(outcome, (TimedOut, Crashed)):  # stopped or dead: the next cell gets a fresh worker
             del self.workers[backend]
         return outcome

@@ -13,6 +13,8 @@ import contextlib
 import io
 import os
 
+from harness.text import printable
+
 SLOWEST_SHOWN = 5
 
 
@@ -24,14 +26,16 @@ def interactive(stream) -> bool:
 
 
 def cell_name(row: dict) -> str:
+    """A cell as one plain line: its names (a plugin's, an ``--input`` file's path) without the
+    escape sequences and control characters they may hold (:func:`harness.text.printable`)."""
     case = f"{row['case']}[{row['size']}]" if row.get("size") else row["case"]
     what = f"{case}/{row['method']}/{row['dtype']}/{row['device']} {row['quantity']}"
-    return what + (f" {row['order']}" if row["quantity"] == "derivative" else "")
+    return printable(what + (f" {row['order']}" if row["quantity"] == "derivative" else ""))
 
 
 def first_line(message) -> str:
-    """A message's first line (a failed cell's message may end with the output it printed)."""
-    return str(message or "").split("\n", 1)[0]
+    """A message's first line (a failed cell's message may end with the output it printed), plain."""
+    return printable(str(message or "").split("\n", 1)[0])
 
 
 def line(i: int, n: int, row: dict) -> str:
@@ -65,7 +69,7 @@ def bar(stream, total: int, lines: bool = False):
     )
 
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("left"),
-               TimeRemainingColumn(), TextColumn("{task.description}"))
+               TimeRemainingColumn(), TextColumn("{task.description}", markup=False))  # a name's [ ] as typed
     with _own_copy(stream) as terminal, Progress(*columns, console=Console(file=terminal),
                                                  transient=True) as progress:
         task = progress.add_task("", total=total)
@@ -104,15 +108,17 @@ def summary(cells, elapsed_s: float, paths=()) -> str:
     cells = pd.DataFrame(cells.to_dict("list"))  # without harness.run's attrs (DataFrames)
     counts = cells["status"].value_counts()
     lines = [f"{len(cells)} cells in {elapsed_s / 60:.1f} min: "
-             + ", ".join(f"{n} {s}" for s, n in counts.items())]
+             + ", ".join(f"{n} {printable(s)}" for s, n in counts.items())]
     slow = cells.dropna(subset=["cell_s"]).nlargest(SLOWEST_SHOWN, "cell_s")
     if len(slow):
         lines.append("slowest cells:")
-        lines += [f"  {r['cell_s']:7.1f} s  {cell_name(r)}  ({r['status']})" for r in slow.to_dict("records")]
+        lines += [f"  {r['cell_s']:7.1f} s  {cell_name(r)}  ({printable(r['status'])})"
+                  for r in slow.to_dict("records")]
     starts = meta.get("worker_starts_s") or {}
     if starts:  # the workers' starts, with their backends' imports: in no cell's time
         slowest = sorted(starts.items(), key=lambda kv: -max(kv[1]))
         lines.append("worker starts, imports included (in no cell's time): " + ", ".join(
-            f"{backend} {max(s):.1f} s" + (f" (×{len(s)})" if len(s) > 1 else "") for backend, s in slowest))
-    lines += [f"{what}: {path}" for what, path in paths]
+            f"{printable(backend)} {max(s):.1f} s" + (f" (×{len(s)})" if len(s) > 1 else "")
+            for backend, s in slowest))
+    lines += [f"{what}: {printable(path)}" for what, path in paths]
     return "\n".join(lines)

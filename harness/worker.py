@@ -6,23 +6,29 @@ in one process does (:func:`harness.measure.measure_cell`) and answers with a ty
 (:mod:`harness.outcomes`).  Its file descriptors 1 and 2 point into an output file for its
 whole life, so nothing a method or a library prints reaches diffbench's terminal; each cell
 starts with the file emptied.  Ctrl-C is the parent's to handle: the worker ignores SIGINT.
+After each cell it looks for what the cell left behind (:mod:`harness.leftovers`: a patched
+module, a thread or a child process still running); a cell that left any answers
+:class:`Tainted`, and the parent replaces the worker before the next cell.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import importlib
 import os
 import signal
 import warnings
 from dataclasses import dataclass
+from multiprocessing.reduction import recv_handle
 
 from harness import threads
 from harness.capture import Capture, with_output
 from harness.case import CaseSweep
+from harness.leftovers import Watch, note, own_session
 from harness.measure import RunContext, describe, graded_x, measure_cell, time_again
 from harness.method import Cell
-from harness.outcomes import Failed
+from harness.outcomes import Failed, Measured, Retimed
 from harness.reference import Reference, remember
 from harness.registry import CASES, METHODS, load_plugin
 
@@ -58,6 +64,15 @@ class Ready:
 @dataclass(frozen=True)
 class AskBackends:
     """The parent asks what the backends loaded here saw (their CUDA builds and devices)."""
+
+
+@dataclass(frozen=True)
+class Tainted:
+    """A cell's outcome (its message saying what the cell left behind: a patched module, a thread
+    or child processes still running, :mod:`harness.leftovers`) from a worker no later cell may
+    use: the parent replaces it."""
+
+    outcome: object  # Measured | Failed, or Failed for a later timing pass
 
 
 def rebuild(job: Job, cases: dict | None = None):
@@ -98,9 +113,30 @@ def _preload(backend: str | None) -> None:
             pass
 
 
+def _noted(outcome, request: Job, found: list[str]):
+    """``outcome`` with what its cell left behind in its message.  A cell's figures stand: they
+    are its own, measured in the world it made; a later timing pass's do not (its row keeps the
+    passes before, and says why no more)."""
+    if request.again:
+        words = note(found, "its later timing pass")
+        return Failed(words if isinstance(outcome, Retimed) else _with_note(outcome.message, words))
+    if isinstance(outcome, Measured):
+        return dataclasses.replace(outcome, row=dataclasses.replace(
+            outcome.row, message=_with_note(outcome.row.message, note(found))))
+    return Failed(_with_note(outcome.message, note(found)))
+
+
+def _with_note(message: str | None, words: str) -> str:
+    head, mark, tail = (message or "").partition("\n[last output]\n")  # the last output stays last
+    return f"{head}; {words}{mark}{tail}" if head else f"{words}{mark}{tail}"
+
+
 def serve(conn, plugins, bandwidth, timing, memory_limit, output_path, n_threads=None, backend=None) -> None:
     """The worker's loop: a job in, an outcome out, until the parent closes the pipe."""
-    output = Capture(output_path)
+    own_session()  # what its cells start ends with it (harness.leftovers.end_tree)
+    # the output file: a path, or (from harness.pool) a file with no name whose descriptor comes first
+    # over the pipe, so that nothing is left in the temporary folder however the worker ends
+    output = Capture(output_path) if output_path else Capture(fd=recv_handle(conn))
     output.redirect_forever()
     faulthandler.enable()  # a native crash leaves its Python stack in the output, for the crashed row
     _environment(memory_limit)
@@ -109,6 +145,7 @@ def serve(conn, plugins, bandwidth, timing, memory_limit, output_path, n_threads
         load_plugin(plugin)
     _preload(backend)
     context, cases = RunContext(bandwidth=bandwidth, output=output), {}
+    watch = Watch()  # the modules as the cells must leave them
     conn.send(Ready())
     while True:
         try:
@@ -120,6 +157,7 @@ def serve(conn, plugins, bandwidth, timing, memory_limit, output_path, n_threads
 
             conn.send({**backend_devices(), "threads": threads.settings()})
             continue
+        watch.before()
         try:
             method, cell = rebuild(request, cases)
             if request.again:
@@ -132,9 +170,13 @@ def serve(conn, plugins, bandwidth, timing, memory_limit, output_path, n_threads
         except BaseException as exc:  # outside the cell's own pipeline: say so rather than die
             outcome = Failed(with_output(f"the worker could not measure this cell: {describe(exc)}",
                                          output.tail()))
+        found = watch.after()
+        if found:  # this worker is no longer fit to measure the cells after it
+            outcome = Tainted(_noted(outcome, request, found))
         try:
             conn.send(outcome)
         except (EOFError, BrokenPipeError):  # the parent is gone
             return
         except Exception as exc:  # e.g. a figure that does not pickle
-            conn.send(Failed(f"the worker could not send this cell's results: {describe(exc)}"))
+            failed = Failed(f"the worker could not send this cell's results: {describe(exc)}")
+            conn.send(Tainted(_noted(failed, request, found)) if found else failed)

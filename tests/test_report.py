@@ -268,5 +268,6 @@ def test_a_gpu_run_gets_its_own_workload_charts():
     specs = __import__("json").loads(context["specs_json"])
     gpu_time = next(chart for chart, device in section["charts"]
                     if device == "gpu" and chart.endswith("-time"))
-    assert "datum.device === 'gpu'" in specs[gpu_time]["transform"][0]["filter"]
+    assert "datum.device === device_shown" in specs[gpu_time]["transform"][0]["filter"]
+    assert {"name": "device_shown", "value": "gpu"} in specs[gpu_time]["params"]
     assert {f["device"] for f in context["findings"]} == {"cpu", "gpu"}  # a finding per device too

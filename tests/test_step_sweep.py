@@ -127,12 +127,16 @@ def test_written_beside_the_results_and_read_back(tmp_path):
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from harness.schema import CELL_COLUMNS, POINT_COLUMNS
+    from harness.schema import POINT_COLUMNS, CellRow
 
     meta = {"run_id": "run-a"}
     steps = step_sweep.step_sweep(cases=("softplus",), methods=("central",), dtypes=("float64",),
                                   run_id="run-a")
-    cells = pd.DataFrame([dict.fromkeys(CELL_COLUMNS, None) | {"run_id": "run-a", "status": "ok"}])
+    # a cell as a run writes it: its key in full (a reader refuses a results file without one)
+    cells = results.cells_frame([CellRow(run_id="run-a", case="softplus", size="", method="central",
+                                         family="numerical", mode="", batched="", quantity="derivative",
+                                         order=1, dtype="float64", device="cpu", status="ok", message="",
+                                         dim=1, n_points=1)])
     no_points = pd.DataFrame(columns=POINT_COLUMNS)
     path = results.write(cells, no_points, meta, tmp_path, steps=steps)
     results.write(cells.assign(run_id="run-b"), no_points, {"run_id": "run-b"}, tmp_path)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 from harness.errors import UsageError
 from harness.report import plots, sections
-from harness.results import read
+from harness.results import read, refuse_input_as_output
 
 TEMPLATE = "report.html.j2"
 NOT_MEASURED = ["unsupported", "unavailable", "out_of_range"]  # the statuses of cells no method ran in
@@ -210,9 +211,13 @@ def _contents(context: dict) -> list[tuple[str, str]]:
 
 
 def render(context: dict) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    """The page.  Every string in it is escaped (``autoescape=True``: ``select_autoescape`` does not
+    cover a ``.j2`` template), but for the markup diffbench makes itself, marked ``| safe``: the
+    accuracy heatmap (its text escaped in :func:`plots.accuracy_heatmap`), matplotlib's SVG (which
+    escapes its text), the vendored Vega and the inline JSON (:func:`charts.to_json`)."""
+    from jinja2 import Environment, PackageLoader
 
-    env = Environment(loader=PackageLoader("harness", "report"), autoescape=select_autoescape(),
+    env = Environment(loader=PackageLoader("harness", "report"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(time=fmt_time, num=fmt_num, bytes=fmt_bytes, percent=fmt_percent)
     return env.get_template(TEMPLATE).render(**context)
@@ -223,12 +228,17 @@ def write_report(results, output: Path | None = None, baseline=None) -> Path:
 
     ``baseline`` (results files/folders of an earlier run) adds a comparison with it.
     """
-    cells, points, metas = read(results)
     if isinstance(baseline, (str, Path)):
         baseline = [baseline]
+    if output is not None:
+        refuse_input_as_output(output, [*([results] if isinstance(results, (str, Path)) else results),
+                                        *(baseline or [])], "report")
+    cells, points, metas = read(results)
     old = read(baseline) if baseline else None  # before the slow part: a bad path fails at once
     if output is None:
-        output = Path("reports") / f"{metas[-1]['run_id']}.html"
+        # the run id of a file edited by hand may hold anything, a "../" too: only its plain characters
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(metas[-1].get("run_id") or "report")).lstrip(".")
+        output = Path("reports") / f"{name or 'report'}.html"
     try:  # before the slow part too: an unwritable folder fails at once
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # FileExistsError: the folder's name is taken by a file
@@ -244,10 +254,12 @@ def write_report(results, output: Path | None = None, baseline=None) -> Path:
 
 
 def write_page(output: Path, html: str, what: str) -> Path:
-    """Write an HTML page; a place that cannot be written is a one-line UsageError."""
+    """Write an HTML page, whole or not at all (:mod:`harness.atomic`: a full disk leaves the old page
+    as it was); a place that cannot be written is a one-line UsageError."""
+    from harness.atomic import write_text
+
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write the {what} to {output}: {exc.strerror}") from exc
-    return output
+    return write_text(output, html, what)

@@ -117,7 +117,7 @@ def _size_axes(cells: pd.DataFrame, kinds: list[str]) -> tuple[list, list]:
 
     n = pd.Series(np.nan, index=cells.index)
     axis = pd.Series("", index=cells.index, dtype=object)
-    elementwise = pd.Series([k == "elementwise derivatives" for k in kinds], index=cells.index)
+    elementwise = pd.Series([k == "elementwise derivatives" for k in kinds], index=cells.index, dtype=bool)
     n[elementwise] = cells.loc[elementwise, "n_points"].astype(float)
     axis[elementwise] = "points"
     for _, g in cells[~elementwise].groupby(["case", "quantity"], sort=False):
@@ -141,8 +141,11 @@ def _fronts(cells: pd.DataFrame) -> pd.Series:
 
 
 def to_json(value) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    """JSON safe inside a <script> element, whatever its strings hold: only `</script` or `<!--`
+    could end or change the element, so none of `<`, `>` and `&` is left raw but written as a
+    \\u escape (all of them are inside strings), as are U+2028 and U+2029 (``ensure_ascii``)."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # 3 passes: fast
 
 
 def _encoding(styles: dict, x: dict, y: dict, tooltip: list) -> dict:
@@ -161,9 +164,14 @@ TOOLTIP = [{"field": "method"}, {"field": "task"}, {"field": "size"}, {"field": 
            {"field": "cost_ratio", "title": "derivative / f", "format": ".3g"}]
 
 
-def _base(filters: list[str]) -> dict:
+def _base(filters: list[str], **shown) -> dict:
+    """A chart of the cells that pass ``filters`` (Vega expressions: diffbench's own text only).  A
+    value read from the results (a dtype, a device) is never spliced into an expression, where a
+    quote in it would be code: each of ``shown`` is a parameter, ``{name}_shown``, that a filter
+    names (``datum.device === device_shown``)."""
     return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"name": "cells"},
-            "params": [{"name": "hidden", "value": []}],
+            "params": [{"name": "hidden", "value": []},
+                       *({"name": f"{name}_shown", "value": value} for name, value in shown.items())],
             "transform": [{"filter": " && ".join(["indexof(hidden, datum.method) < 0", *filters])}],
             "config": {"axis": FONT, "header": {"labelFontSize": 12, "titleFontSize": 12},
                        "legend": FONT, "view": {"stroke": "#ddd"}}}
@@ -181,9 +189,10 @@ MEASURES = {
 def sweep_spec(kind: str, measure: str, styles: dict, dtype: str = "float64", device: str = "cpu") -> dict:
     """One measure against size, per task of ``kind`` swept over sizes, a panel per task."""
     field, title, scale = MEASURES[measure]
-    spec = _base([f"datum.kind === {json.dumps(kind)}", "datum.status === 'ok'", "datum.swept",
-                  f"datum.dtype === '{dtype}'", f"datum.device === '{device}'",
-                  f"isValid(datum.{field})" + (f" && datum.{field} > 0" if scale == "log" else "")])
+    spec = _base(["datum.kind === kind_shown", "datum.status === 'ok'", "datum.swept",
+                  "datum.dtype === dtype_shown", "datum.device === device_shown",
+                  f"isValid(datum.{field})" + (f" && datum.{field} > 0" if scale == "log" else "")],
+                 kind=kind, dtype=dtype, device=device)
     spec["transform"].append({"calculate": "datum.sweep + ' against ' + datum.axis", "as": "panel"})
     spec["facet"] = {"field": "panel", "type": "nominal", "title": None, "header": {"labelFontSize": 12}}
     spec["columns"] = 3
@@ -202,8 +211,8 @@ def sweep_spec(kind: str, measure: str, styles: dict, dtype: str = "float64", de
 def timing_spec(dtype: str, device: str, tasks: list[str], styles: dict) -> dict:
     """Every task's time per call, a row per task: the median, its quartiles as a bar, noisy
     cells ringed."""
-    spec = _base([f"datum.dtype === '{dtype}'", f"datum.device === '{device}'", "datum.status === 'ok'",
-                  "datum.eval_s > 0"])
+    spec = _base(["datum.dtype === dtype_shown", "datum.device === device_shown", "datum.status === 'ok'",
+                  "datum.eval_s > 0"], dtype=dtype, device=device)
     y = {"field": "task", "type": "nominal", "sort": tasks, "title": None, "axis": {"labelLimit": 260}}
     x = {"field": "eval_s", "type": "quantitative", "scale": {"type": "log"},
          "title": "time per call [s] (median; bar: quartiles; ringed: noisy)"}
@@ -224,8 +233,8 @@ def timing_spec(dtype: str, device: str, tasks: list[str], styles: dict) -> dict
 def accuracy_cost_spec(dtype: str, device: str, styles: dict) -> dict:
     """Digits against time per call, a panel per task (of a swept case, its largest size), the
     Pareto front (no method both faster and more accurate) joined by a line."""
-    spec = _base([f"datum.dtype === '{dtype}'", f"datum.device === '{device}'", "datum.status === 'ok'",
-                  "datum.eval_s > 0", "isValid(datum.digits)", "datum.largest"])
+    spec = _base(["datum.dtype === dtype_shown", "datum.device === device_shown", "datum.status === 'ok'",
+                  "datum.eval_s > 0", "isValid(datum.digits)", "datum.largest"], dtype=dtype, device=device)
     spec["facet"] = {"field": "task", "type": "nominal", "title": None, "header": {"labelFontSize": 12}}
     spec["columns"] = 4
     x = {"field": "eval_s", "type": "quantitative", "scale": {"type": "log"}, "title": "time per call [s]"}

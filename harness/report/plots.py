@@ -28,6 +28,7 @@ from harness.report.svg import shrink
 rcParams["svg.fonttype"] = "none"
 rcParams["font.size"] = 9
 rcParams["font.sans-serif"] = ["DejaVu Sans", "Arial", "sans-serif"]  # short: repeated per label
+rcParams["text.parse_math"] = False  # labels are names from the results: a `$` in one is a dollar sign
 RASTER_DPI = 100  # dense per-point curves become one image per panel; text and axes stay vector
 
 MARKERS = "os^vDPX*<>ph"
@@ -162,13 +163,14 @@ def accuracy_heatmap(cells, methods) -> str:
                 table[i][j] = f'<td class="s">{STATUS_TEXT[r.status]}</td>'
             else:  # failed, timeout: the message on hover
                 message = html.escape(str(r.message or "")[:200], quote=True)
-                table[i][j] = f'<td class="s" title="{message}">{r.status}</td>'
+                table[i][j] = f'<td class="s" title="{message}">{html.escape(str(r.status))}</td>'
         body = "".join(f"<tr><th>{html.escape(task_label(k))}</th>{''.join(c or '<td></td>' for c in row)}"
                        "</tr>" for k, row in zip(rows, table))
         full = precision_digits(dtype)
         swatches = "".join(f'<span class="swatch" style="background:{HEATMAP_COLOURS[d]}">'
                            f"{d / DIGITS_MAX * full:.0f}</span>" for d in range(0, DIGITS_MAX + 1, 2))
-        out.append(f'<div class="wide"><table class="heatmap"><caption>{dtype}, {device}: {swatches} '
-                   f"correct digits, green at {dtype}'s full {full:.1f}</caption>"
+        where = html.escape(f"{dtype}, {device}")  # as every string from the results: text, not markup
+        out.append(f'<div class="wide"><table class="heatmap"><caption>{where}: {swatches} '
+                   f"correct digits, green at {html.escape(dtype)}'s full {full:.1f}</caption>"
                    f"<thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>")
     return "".join(out)

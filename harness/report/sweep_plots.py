@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from harness.report.plots import layout, legend_width, log_axis, to_svg
+from harness.text import printable
 
 AXES_IN = (2.7, 1.7)  # one panel's axes (inches)
 LEGEND_IN = 1.6  # room for a legend beside each panel, at least
@@ -65,7 +66,8 @@ def panel_grid(panels: list[Panel], xlabel: str, ylabel: str, ncols: int = 2, xl
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, panel in zip(axes.flat, panels):
         for line in panel.lines:
-            ax.plot(line.x, line.y, lw=1, ms=3.5, label=line.label, **line.style)
+            # names from the results: matplotlib escapes them in the SVG, control characters aside
+            ax.plot(line.x, line.y, lw=1, ms=3.5, label=printable(line.label), **line.style)
         if ylog:
             ax.set_yscale("log")
             log_axis(ax.yaxis, numticks=6)
@@ -76,7 +78,7 @@ def panel_grid(panels: list[Panel], xlabel: str, ylabel: str, ncols: int = 2, xl
             ax.xaxis.set_minor_locator(NullLocator())
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(panel.title, loc="left", fontsize=8.5)
+        ax.set_title(printable(panel.title), loc="left", fontsize=8.5)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.3)
