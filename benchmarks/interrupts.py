@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import journal  # noqa: E402
-from harness.results import read  # noqa: E402
-from harness.schema import JOURNAL_SUFFIX, KEY  # noqa: E402
+from harness.runner import journal  # noqa: E402
+from harness.store.results import read  # noqa: E402
+from harness.store.schema import JOURNAL_SUFFIX, KEY  # noqa: E402
 
 SLEEPY = ROOT / "tests" / "plugins" / "sleepy.py"
 SMALL = ["--plugin", str(SLEEPY), "--cases", "tanh,cubic,exp_sin", "--methods",

@@ -20,7 +20,7 @@ import numpy as np
 
 from cases.gradbench import dtypes_beyond
 from harness.extend import Case, register_sweep
-from harness.namespaces import constant
+from harness.model.namespaces import constant
 
 DATA = Path(__file__).parent / "data" / "ba.txt"
 

@@ -4,7 +4,7 @@
 Each is a sweep of sizes; a size's default input is generated deterministically (NumPy's
 ``default_rng(31337)``, gradbench's seed, in the order of its generator) and rounded to
 float32, so that float32 and float64 cells see the same numbers and share one reference.
-:mod:`harness.gradbench_input` reads the same inputs from a gradbench ``evaluate`` message
+:mod:`cases.gradbench_input` reads the same inputs from a gradbench ``evaluate`` message
 instead (``diffbench run --input FILE``).
 
 Every function takes θ of shape (..., n): leading axes are a batch of parameter vectors
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import gradbench_input
+from cases import gradbench_input
 from harness.errors import UsageError
 from harness.extend import Case
-from harness.namespaces import constant, logsumexp, scan
+from harness.model.namespaces import constant, logsumexp, scan
 
 SEED = 31337
 SPEC = "gradbench/gradbench evals/{}/README.md"

@@ -3,7 +3,7 @@
 Each case is ``fn(xp, θ)`` with θ of shape (..., n): every weight and bias of
 the model, concatenated, unflattened by slicing the last axis.  The data
 (inputs, targets) are fixed NumPy arrays brought into the backend with
-:func:`harness.namespaces.constant`.  Leading axes of θ are a batch of
+:func:`harness.model.namespaces.constant`.  Leading axes of θ are a batch of
 parameter vectors (finite-difference stencils), so matrix products put the
 data first: inputs (B, d) @ W (..., d, w) → (..., B, w).
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from cases.gradbench import dtypes_beyond
 from harness.extend import Case, Training, register_case, register_sweep
-from harness.namespaces import constant
+from harness.model.namespaces import constant
 
 IRIS_CSV = Path(__file__).parent / "data" / "iris.csv"
 

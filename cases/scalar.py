@@ -165,7 +165,7 @@ register_case(
 def sweep_points(name: str, default=()):
     """Re-register a scalar case as a sweep over its number of points (full profile: up to 10⁷);
     ``default``: numbers of points the default profile adds to the case's own grid."""
-    from harness.registry import CASES
+    from harness.model.registry import CASES
 
     case = CASES.get(name)
 
@@ -183,7 +183,7 @@ SQUARE = sweep_points("square")  # seed 001 times x² and f_composed on 10⁶ po
 for _name in ("tanh", "exp_sin"):  # where elementwise methods part ways: 10⁴ and 10⁶ points
     sweep_points(_name, default=(10**4, 10**6))
 
-# The sizes of `diffbench run --preset seed-001` (harness.presets): seed 001's section 5 times x²
+# The sizes of `diffbench run --preset seed-001` (harness.model.presets): seed 001's section 5 times x²
 # and p∘p∘p on np.linspace(-5, 5, 10**6).  Only the preset asks for this profile.
 SQUARE.profiles["seed-001"] = [{"points": 10**6}]
 NESTED.profiles["seed-001"] = [{"depth": 3, "points": 10**6}]

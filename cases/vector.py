@@ -7,7 +7,7 @@ single point (grad, vmap) and a batch of points (finite-difference stencils).
 import numpy as np
 
 from harness.extend import Case, register_case, register_sweep
-from harness.namespaces import constant
+from harness.model.namespaces import constant
 
 
 def rosenbrock(n: int = 10, grid: int | None = None) -> Case:

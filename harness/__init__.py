@@ -1,115 +1,22 @@
 """diffbench's engine: compare ways of differentiating functions in Python.
 
 ``import harness`` needs only NumPy; every backend is imported by the method that uses it.
-A run flows one way: :mod:`harness.plan` turns a selection into cells,
-:mod:`harness.loop` measures them (each with :mod:`harness.measure`, in a worker process of
-:mod:`harness.pool` or here) and :mod:`harness.results` writes them; reports and
+A run flows one way: :mod:`harness.runner.plan` turns a selection into cells,
+:mod:`harness.runner.loop` measures them (each with :mod:`harness.measure.pipeline`, in a worker process of
+:mod:`harness.runner.pool` or here) and :mod:`harness.store.results` writes them; reports and
 comparisons read only those files.  Extending: see :mod:`harness.extend`.
+
+The folders are the layers, each importing only those below it (``nox -s lint`` checks it):
+:mod:`harness.cli` → :mod:`harness.api` → :mod:`harness.runner` | :mod:`harness.read` →
+:mod:`harness.measure` → :mod:`harness.truth` | :mod:`harness.methods` | ``cases`` →
+:mod:`harness.model` → :mod:`harness.host` → :mod:`harness.store` | :mod:`harness.stats`.
+This module only re-exports.
 """
 
 from __future__ import annotations
 
+from harness.api import run
 from harness.errors import UsageError
 
 __version__ = "0.1.0"
 __all__ = ["UsageError", "run"]
-
-
-def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
-        sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None, preset=None,
-        step_sweep=False, shard=None, log=False, isolate=False, resume=None, memory_limit=None,
-        input=None, threads=None, passes=None):  # noqa: A002
-    """Measure a matrix and return its cells as a pandas DataFrame.
-
-    ``cases``/``methods`` are lists or comma-separated strings of names or glob
-    patterns (default: all); ``dtypes`` float64/float32 (default both);
-    ``devices`` cpu/gpu (default: the CPU and a GPU if present); ``orders`` and
-    ``quantities`` narrow what each case is measured on; ``sizes`` is the profile
-    (quick / default / full) that picks the sizes of swept cases.  The per-point
-    table is ``df.attrs["points"]`` and the run metadata ``df.attrs["meta"]``.
-    With ``out`` (a folder) the run is also written there; ``df.attrs["path"]``
-    is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``)
-    tunes the timing loop (``sizes="quick"`` defaults to ``plan.QUICK_TIMING``: 3 batches
-    of ≥ 2 ms, a smoke run; ``{"repeats": 0}`` checks and grades every cell without timing
-    it, as the capability matrix's test does); ``progress`` is a stream: a progress bar when it is a terminal
-    (not under ``CI``), with ``log`` one line per cell.
-    ``preset`` (e.g. ``"seed-001"``, see :mod:`harness.presets`) fixes the cases, sizes,
-    methods, dtypes and orders instead; only ``devices`` may then be given.
-    ``shard`` (``"i/N"``) measures only the i-th of N balanced parts of the plan
-    (:mod:`harness.shard`); the metadata records it.
-    ``input`` (a gradbench-format JSON file) measures its one workload on that input instead
-    (:mod:`harness.gradbench_input`).
-    ``timeout`` is each cell's budget in seconds (default: the case's own, else 120).
-    ``threads`` (N, or "all") is every backend's thread count where the cells are measured
-    (default 1: :mod:`harness.threads`); the metadata records what each library reported.
-    ``passes`` is how many times each cell is timed (default 2, the quick profile 1:
-    :mod:`harness.timing`), the later passes once every cell has run.
-    ``isolate`` measures each cell in a worker process per backend (a crash is then a
-    ``crashed`` row; ``memory_limit`` bytes caps each worker's address space).  With ``out``
-    every finished cell is also appended to ``<run-id>.journal.jsonl`` there at once;
-    ``resume`` (that journal, or the results file of an interrupted run) measures only the
-    cells that run lacks, with its selection, and writes the whole run under its run id.
-    """
-    from harness.limits import StopRun, StopSignals
-
-    with StopSignals() as stop:
-        with stop.held(then_stop=False):  # the modules whole: a signal now is acted on just below
-            from harness import journal, loop, plan, results
-            from harness import shard as sharding
-            from harness.schema import RunFiles
-        selection = resumed = planned = None
-        try:  # until the first cell: a stop here still leaves a (cell-less) results file
-            if stop.received:
-                raise StopRun(stop.received)
-            selection = plan.Selection.of(cases=cases, methods=methods, dtypes=dtypes, devices=devices,
-                                          orders=orders, quantities=quantities, sizes=sizes, preset=preset,
-                                          shard=shard, plugins=plugins, timeout=timeout, timing=timing,
-                                          step_sweep=step_sweep, input=input, threads=threads, passes=passes)
-            if resume is not None:
-                given = [name for name in selection.given() if name != "plugins"]  # plugins: compared
-                if given:
-                    raise UsageError("a resumed run keeps its own selection: drop " + ", ".join(given))
-                resumed = journal.resume_state(resume)
-                recorded = plan.Selection.from_dict(resumed.meta["selection"])
-                selection = recorded.resumed_with(selection.plugins)  # never a plugin not named here
-                out = resumed.folder if out is None else out
-            done = {row.key for row in resumed.rows} if resumed else frozenset()
-            planned = plan.build(selection, done=done)
-            meta = resumed.meta if resumed else loop.new_meta(planned)
-        except StopRun:
-            planned = None
-        if planned is None:
-            with stop.held(then_stop=False):
-                finished = loop.unmeasured(selection, resumed)
-        else:
-            finished = loop.run_cells(planned, meta, progress=progress, log=log, isolate=isolate,
-                                      journal_dir=out, memory_limit=memory_limit,
-                                      done_rows=resumed.rows if resumed else (),
-                                      done_points=resumed.points if resumed else (),
-                                      resumed_journal=resumed.journal if resumed else None)
-        meta = finished.meta
-        if selection is not None and selection.shard is not None:
-            meta["shard"] = sharding.label(selection.shard)
-        steps = None
-        if planned is not None and planned.step_sweep and meta["complete"]:
-            from harness import step_sweep
-
-            try:
-                steps = step_sweep.step_sweep(**planned.step_sweep, run_id=meta["run_id"])
-            except StopRun:  # the cells stand; the run is not complete without its sweep
-                meta["complete"] = False
-        with stop.held(then_stop=False):  # what was measured is written whole, whatever comes now
-            cells, points = results.cells_frame(finished.rows), results.points_frame(finished.points)
-            if out is not None:
-                kept = RunFiles.of(out, meta["run_id"]).journal
-                try:
-                    cells.attrs["path"] = str(results.write(cells, points, meta, out, steps=steps))
-                except UsageError as exc:  # e.g. a full disk: the journal still holds every cell
-                    if not kept.exists():
-                        raise
-                    raise UsageError(f"{exc}; every finished cell is kept in {kept} (diffbench run "
-                                     "--resume it once there is room)") from exc
-                if meta["complete"]:  # all of it is in Parquet now
-                    kept.unlink(missing_ok=True)
-    cells.attrs.update(points=points, meta=meta, steps=steps)
-    return cells

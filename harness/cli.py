@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.presets import PRESETS
+from harness.model.presets import PRESETS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args) -> int:
-    from harness.limits import StopSignals
+    from harness.host.limits import StopSignals
 
     with StopSignals() as stop:  # a stop at any moment keeps what was measured
         with stop.held(then_stop=False):  # acted on by harness.run, which writes what there is
@@ -133,20 +133,20 @@ def _run(args) -> int:
 def _run_in(args, harness) -> int:
     import time
 
-    from harness.progress import summary
+    from harness.runner.progress import summary
 
     started = time.perf_counter()
     if args.timeout is not None and not 0 < args.timeout < float("inf"):
         raise UsageError(f"--timeout must be a finite positive number of seconds, got {args.timeout:g}")
     if args.memory_limit is not None and not 0 < args.memory_limit < float("inf"):
         raise UsageError(f"--memory-limit must be a finite positive number of GB, got {args.memory_limit:g}")
-    from harness import threads
+    from harness.host import threads
 
     threads.parse(args.threads)  # a bad value is a usage error before anything runs
     if args.passes is not None and not 1 <= args.passes <= 10:
         raise UsageError(f"--passes must be a whole number from 1 to 10, got {args.passes}")
     if args.dry_run:
-        from harness import dry_run, plan
+        from harness.runner import dry_run, plan
 
         selection = plan.Selection.of(cases=args.cases, methods=args.methods, dtypes=args.dtypes,
                                       devices=args.devices, orders=args.orders, quantities=args.quantities,
@@ -155,7 +155,7 @@ def _run_in(args, harness) -> int:
         print("\n".join(dry_run.lines(selection)))
         return 0
     if args.report:  # an unwritable reports folder is known before anything is measured
-        from harness.atomic import check_writable
+        from harness.store.atomic import check_writable
 
         check_writable(Path("reports"), "report")
     df = harness.run(
@@ -177,11 +177,11 @@ def _run_in(args, harness) -> int:
         print(f"no report of an interrupted run: 'diffbench run --resume {df.attrs['path']}' finishes it "
               f"(or 'diffbench report {df.attrs['path']}' shows what it has)", file=sys.stderr)
     elif args.report:
-        from harness.report import write_report
+        from harness.read.report import write_report
 
         paths.append(("report", write_report([df.attrs["path"]])))
     print(summary(df, time.perf_counter() - started, paths), file=sys.stderr)
-    from harness.findings import verdict_lines
+    from harness.read.findings import verdict_lines
 
     verdict = verdict_lines(df, [df.attrs["meta"]])
     if verdict:  # the run's answer in three lines; the report's findings give the rest
@@ -192,12 +192,12 @@ def _run_in(args, harness) -> int:
 
 
 def _list(args) -> int:
-    from harness.registry import CASES, METHODS, load_plugin
+    from harness.model.registry import CASES, METHODS, load_plugin
 
     for plugin in args.plugin:
         load_plugin(plugin)
     if args.what == "cases":
-        from harness.case import CaseSweep
+        from harness.model.case import CaseSweep
 
         for entry in CASES.all().values():
             c = entry.cases("default")[0] if isinstance(entry, CaseSweep) else entry
@@ -213,7 +213,7 @@ def _list(args) -> int:
                     labels = "; ".join(",".join(f"{k}={v}" for k, v in s.items()) for s in sizes)
                     print(f"{'':<18}   sizes {profile}: {labels}")
     else:
-        from harness.method import installed
+        from harness.model.method import installed
 
         rows = [("method", "family", "mode", "backend", "devices", "dtypes", "computes", "status")]
         for m in METHODS.all().values():
@@ -230,7 +230,7 @@ def _list(args) -> int:
 
 
 def _report(args) -> int:
-    from harness.report import write_report
+    from harness.read.report import write_report
 
     path = write_report(args.results, Path(args.output) if args.output else None, baseline=args.baseline)
     print(path)
@@ -238,7 +238,7 @@ def _report(args) -> int:
 
 
 def _comparison_options(args) -> dict:
-    from harness.compare import parse_threshold
+    from harness.read.compare import parse_threshold
 
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must lie between 0 and 1, got {args.alpha:g}")
@@ -248,8 +248,8 @@ def _comparison_options(args) -> dict:
 
 
 def _compare(args) -> int:
-    from harness.compare import compare, format_table, missing, regressions
-    from harness.results import read
+    from harness.read.compare import compare, format_table, missing, regressions
+    from harness.store.results import read
 
     options = _comparison_options(args)
     if args.noise:
@@ -266,8 +266,8 @@ def _compare(args) -> int:
 
 
 def _history(args) -> int:
-    from harness.compare import parse_threshold
-    from harness.history import regressions, write_history
+    from harness.read.compare import parse_threshold
+    from harness.read.history import regressions, write_history
 
     threshold = parse_threshold(args.threshold)
     path, steps = write_history(args.folder, Path(args.output), threshold)
@@ -280,8 +280,8 @@ def _history(args) -> int:
 
 
 def _merge(args) -> int:
-    from harness.merge import merge
-    from harness.schema import is_companion
+    from harness.read.merge import merge
+    from harness.store.schema import is_companion
 
     path, meta = merge(args.parts, args.output)
     missing = meta.get("missing_shards")
@@ -301,7 +301,7 @@ def main(argv=None) -> int:
         return {"run": _run, "list": _list, "report": _report, "compare": _compare,
                 "history": _history, "merge": _merge}[args.command](args)
     except UsageError as exc:  # one line, whatever a file's text put into it
-        from harness.text import printable
+        from harness.store.text import printable
 
         print(f"diffbench: {printable(exc)}", file=sys.stderr)
         return 2
@@ -314,11 +314,11 @@ def main(argv=None) -> int:
 
 def entry() -> None:
     """The ``diffbench`` command (and ``python -m harness``): :func:`main` as a process's whole life.
-    A run's stop signals are recorded from here on (:func:`harness.limits.record_stops`), so that
+    A run's stop signals are recorded from here on (:func:`harness.host.limits.record_stops`), so that
     none, however early or late, ends the process without its status."""
     if sys.argv[1:2] != ["run"]:
         sys.exit(main())
-    from harness.limits import record_stops
+    from harness.host.limits import record_stops
 
     record_stops()
     status = main()

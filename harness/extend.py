@@ -1,11 +1,11 @@
 """The public extension surface of diffbench: what a plugin file imports.
 
-A *case* (:mod:`harness.case`) is a function written once, against an array namespace
+A *case* (:mod:`harness.model.case`) is a function written once, against an array namespace
 ``xp``, that every backend (SymPy, mpmath, NumPy, JAX, PyTorch) evaluates.  A *method*
-(:mod:`harness.method`) is a ``prepare`` function that turns a :class:`Cell` (case, order,
+(:mod:`harness.model.method`) is a ``prepare`` function that turns a :class:`Cell` (case, order,
 dtype, device) into an :class:`Evaluator`, plus a declaration of what it can do: all
 derivation, tracing and compiling happens in ``prepare``; the evaluator's ``call`` is what
-the clock times.  The registries (:mod:`harness.registry`) hold both.
+the clock times.  The registries (:mod:`harness.model.registry`) hold both.
 
 Built-in cases and methods use exactly this API.  A plugin file does too::
 
@@ -21,10 +21,10 @@ Built-in cases and methods use exactly this API.  A plugin file does too::
 
 from __future__ import annotations
 
-from harness.case import PROFILES, Case, CaseSweep, Training
-from harness.method import FAMILIES, MODES, Cell, Evaluator, Method, Unavailable, Unsupported
-from harness.registry import register_case, register_method, register_sweep
-from harness.schema import SWELL_KEYS
+from harness.model.case import PROFILES, Case, CaseSweep, Training
+from harness.model.method import FAMILIES, MODES, Cell, Evaluator, Method, Unavailable, Unsupported
+from harness.model.registry import register_case, register_method, register_sweep
+from harness.store.schema import SWELL_KEYS
 
 __all__ = [
     "Case",

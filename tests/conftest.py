@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.timing import UNTIMED
+from harness.measure.timing import UNTIMED
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = Path(__file__).resolve().parent / "plugins"

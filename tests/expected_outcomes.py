@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.timing import UNTIMED
+from harness.measure.timing import UNTIMED
 
 EXPECTED = Path(__file__).with_name("expected_outcomes.csv")
 COLUMNS = ["method", "case", "size", "quantity", "order", "expected", "reason"]
@@ -42,7 +42,7 @@ def observe():
     but for jax-nojit and sympy-expand, opt-in only for their cost, and tangent, opt-in because it
     cannot import: its cells record why)."""
     import harness
-    from harness.registry import METHODS
+    from harness.model.registry import METHODS
 
     opted = ("jax-nojit", "sympy-expand", "tangent")
     methods = [m.name for m in METHODS.all().values() if m.default or m.name in opted]

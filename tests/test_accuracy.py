@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from harness.accuracy import DIGITS_CAP, REL_FLOOR, BadResult, accuracy, check_result, digits_of
-from harness.reference import Reference
+from harness.truth.accuracy import DIGITS_CAP, REL_FLOOR, BadResult, accuracy, check_result, digits_of
+from harness.truth.reference import Reference
 
 
 def make_ref(values, defined=None, lo=None):

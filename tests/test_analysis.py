@@ -1,4 +1,4 @@
-"""harness.analysis on synthetic cells whose right answers are known in closed form."""
+"""harness.read.analysis on synthetic cells whose right answers are known in closed form."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import analysis
-from harness.results import CELL_COLUMNS
+from harness.read import analysis
+from harness.store.results import CELL_COLUMNS
 
 DIMS = (2, 10, 100, 1000)
 

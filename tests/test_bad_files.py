@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import journal, results
 from harness.errors import UsageError
-from harness.schema import RunFiles
+from harness.runner import journal
+from harness.store import results
+from harness.store.schema import RunFiles
 from tests import valid_files
 
 # -- --input ----------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def _one_line(exc: UsageError, path, expected) -> str:
 
 @pytest.mark.parametrize("name, text, expected", [c[1:] for c in INPUTS], ids=[c[0] for c in INPUTS])
 def test_a_malformed_input_is_one_usage_error_line(tmp_path, name, text, expected):
-    from harness.plan import input_case
+    from harness.runner.plan import input_case
 
     path = tmp_path / "in.json"
     path.write_text(text)
@@ -107,7 +108,7 @@ def test_an_inconsistent_input_is_refused_not_measured(tmp_path, monkeypatch, ca
 
 
 def test_valid_inputs_still_read(tmp_path):
-    from harness.plan import input_case
+    from harness.runner.plan import input_case
 
     jagged = [[[], [row[0]], [row[1], row[2]]] for row in GMM["l"]]  # flat (L21, L31, L32) → rows
     for name, data in (("gmm", GMM), ("gmm", _gmm(l=jagged)), ("lstm", LSTM)):

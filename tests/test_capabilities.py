@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from harness.method import availability
-from harness.registry import METHODS
+from harness.model.method import availability
+from harness.model.registry import METHODS
 from tests.conftest import ROOT
 from tests.expected_outcomes import read_expected
 

@@ -7,9 +7,9 @@ import pytest
 import harness
 from cases.scalar import logistic_map, nested_polynomial
 from harness.extend import Evaluator, Method, register_method
-from harness.reference import reference
-from harness.registry import CASES, METHODS
-from harness.timing import UNTIMED
+from harness.measure.timing import UNTIMED
+from harness.model.registry import CASES, METHODS
+from harness.truth.reference import reference
 
 
 def ref_at(case, x, order=1):

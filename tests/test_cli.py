@@ -115,7 +115,7 @@ def test_an_interrupted_run_keeps_its_finished_cells(sig, tmp_path):
     assert 1 <= len(cells) < 12 and (cells.status == "ok").all()
 
 
-# what `diffbench run` itself prints on stderr (harness.progress.summary and the verdict)
+# what `diffbench run` itself prints on stderr (harness.runner.progress.summary and the verdict)
 OWN_LINE = r"\d+ cells in |slowest cells:|worker starts|results: |report: |verdict:|\s+\S"
 
 

@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
-from harness import compare as cmp
-from harness import results
-from harness.registry import UsageError
+from harness.model.registry import UsageError
+from harness.read import compare as cmp
+from harness.store import results
 from tests.conftest import PLUGINS, ROOT, run_cli
 
 PLUGIN = PLUGINS / "throttled.py"

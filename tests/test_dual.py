@@ -20,8 +20,8 @@ import harness
 from harness.extend import Case, Cell, Method, register_case, register_method
 from harness.methods import dual_method
 from harness.methods.taylor import Taylor, taylor_xp
-from harness.namespaces import constant, namespace
-from harness.registry import CASES, METHODS
+from harness.model.namespaces import constant, namespace
+from harness.model.registry import CASES, METHODS
 from tests.closed_forms import rosenbrock_gradient
 
 MP = namespace("mpmath")

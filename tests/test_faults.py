@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 import harness
-from harness import journal, schema
-from harness.timing import UNTIMED
+from harness.measure.timing import UNTIMED
+from harness.runner import journal
+from harness.store import schema
 
 FAULTS = Path(__file__).parent / "plugins" / "faults.py"
 CASES = "tanh,cubic,sin_square,softplus,exp_sin"

@@ -1,10 +1,10 @@
-"""The findings (harness.findings), by construction: hand-made cells whose answers are known."""
+"""The findings (harness.read.findings), by construction: hand-made cells whose answers are known."""
 
 import math
 
 import pytest
 
-from harness import findings as F
+from harness.read import findings as F
 from tests.test_analysis import cells as synthetic_cells
 
 

@@ -1,7 +1,7 @@
 """Property-based fuzzing (Hypothesis) of the readers of files a user hands diffbench: the
-gradbench ``--input`` reader (gmm and lstm, through :func:`harness.plan.input_case`, as
-``diffbench run --input`` builds its case), the results reader (:func:`harness.results.read`
-and :func:`~harness.results.read_steps`) and the journal reader (:func:`harness.journal.read`).
+gradbench ``--input`` reader (gmm and lstm, through :func:`harness.runner.plan.input_case`, as
+``diffbench run --input`` builds its case), the results reader (:func:`harness.store.results.read`
+and :func:`~harness.store.results.read_steps`) and the journal reader (:func:`harness.runner.journal.read`).
 
 The property: a file either reads or is refused with a :class:`~harness.errors.UsageError` of
 one line; any other exception (a traceback for the user) fails.  The documents are valid files
@@ -159,8 +159,8 @@ def folder(tmp_path_factory) -> Path:
 
 
 def _read_input(path: Path, name: str) -> None:
-    from harness.namespaces import namespace
-    from harness.plan import input_case
+    from harness.model.namespaces import namespace
+    from harness.runner.plan import input_case
 
     case = _refused_or_read(lambda: input_case(str(path), cases=name))
     if case is not None:  # a file that reads gives a case whose objective evaluates
@@ -200,7 +200,7 @@ def test_input_reader_on_arbitrary_json(folder, name, doc, raw):
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory) -> dict:
     """The valid results file and its companions, as bytes by kind (made once for the module)."""
-    from harness.schema import RunFiles
+    from harness.store.schema import RunFiles
 
     files = RunFiles(valid_files.write_results(tmp_path_factory.mktemp("good-run")))
     return _Files({kind: getattr(files, kind).read_bytes() for kind in ("cells", "points", "steps")})
@@ -212,7 +212,7 @@ class _Files(dict):
 
 
 def _write_run(folder: Path, contents: dict) -> Path:
-    from harness.schema import RunFiles
+    from harness.store.schema import RunFiles
 
     folder.mkdir(exist_ok=True)
     files = RunFiles(folder / f"{valid_files.RUN_ID}.parquet")
@@ -222,7 +222,7 @@ def _write_run(folder: Path, contents: dict) -> Path:
 
 
 def _read_results(path: Path) -> None:
-    from harness import results
+    from harness.store import results
 
     found = _refused_or_read(lambda: results.read([path]))
     if found is not None:
@@ -356,7 +356,7 @@ LINE_OPS = ("drop", "duplicate", "swap", "cut", "replace", "mutate", "bytes", "b
 @FUZZ
 @given(data=st.data())
 def test_journal_reader_on_mutated_lines(folder, good_journal, data):
-    from harness import journal
+    from harness.runner import journal
 
     lines: list = [line.encode() for line in good_journal]
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):

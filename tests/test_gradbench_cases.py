@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import cases  # noqa: F401
-from harness.measure import measure_cell
-from harness.method import Cell
-from harness.namespaces import namespace
-from harness.registry import CASES, METHODS
+from harness.measure.pipeline import measure_cell
+from harness.model.method import Cell
+from harness.model.namespaces import namespace
+from harness.model.registry import CASES, METHODS
 
 pytest.importorskip("numpy_quaddtype")
 
@@ -79,7 +79,7 @@ def test_gmm_gradients_reach_12_digits_against_mpmath(method, untimed):
 
 
 def test_references_agree_on_gmm_and_the_smallest_lstm():
-    from harness.reference import reference
+    from harness.truth.reference import reference
 
     for name, size in (("gmm", {"d": 2, "k": 5, "n": 10}), ("lstm", {"l": 1, "c": 4})):
         case = CASES.get(name).at(size)
@@ -88,7 +88,7 @@ def test_references_agree_on_gmm_and_the_smallest_lstm():
 
 
 def test_the_cross_check_fails_on_a_wrong_reference():
-    from harness import reference as r
+    from harness.truth import reference as r
 
     case = CASES.get("gmm").at({"d": 2, "k": 5, "n": 10})
     ref = r.reference(case, 1, case.points(), "gradient")
@@ -156,7 +156,7 @@ def test_a_gradbench_input_file_gives_the_generated_inputs_objective(tmp_path, n
     generated = gmm_generate(**size) if name == "gmm" else lstm_generate(**size)
     data = {k: f32(v) if isinstance(v, np.ndarray) else v for k, v in generated.items()}
     path = _write_input(tmp_path / "in.json", data, module=name if name == "gmm" else None)
-    from harness.plan import input_case
+    from harness.runner.plan import input_case
 
     from_file = input_case(str(path), cases=name)
     xp = namespace("numpy")
@@ -180,7 +180,7 @@ def test_gmm_input_with_jagged_rows_reads_as_columns(tmp_path):
 
 def test_a_bad_input_file_is_a_one_line_usage_error(tmp_path):
     from harness.errors import UsageError
-    from harness.plan import input_case
+    from harness.runner.plan import input_case
 
     path = tmp_path / "x.json"
     path.write_text('{"d": 2}')
@@ -191,7 +191,7 @@ def test_a_bad_input_file_is_a_one_line_usage_error(tmp_path):
 
 
 def test_dry_run_lists_cells_with_costs_and_shards():
-    from harness import dry_run, plan
+    from harness.runner import dry_run, plan
 
     lines = dry_run.lines(plan.Selection.of(cases="gmm", methods="jax,central,sympy", sizes="default"))
     assert any("gmm" in ln and "jax" in ln and ln.rstrip().endswith(" s") for ln in lines)

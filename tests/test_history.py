@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import harness
-from harness import history, results
+from harness.read import history
+from harness.store import results
 from tests.conftest import run_cli
 
 

@@ -5,7 +5,8 @@ from tests.conftest import run_python
 
 def test_import_harness_imports_no_backend():
     proc = run_python(
-        "import sys, harness, harness.extend, harness.plan, harness.measure, harness.loop\n"
+        "import sys, harness, harness.extend, harness.runner.plan, harness.measure.pipeline\n"
+        "import harness.runner.loop\n"
         "heavy = ('jax', 'torch', 'sympy', 'mpmath', 'pandas', 'matplotlib')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(heavy)"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import harness
-from harness.report import write_report
+from harness.read.report import write_report
 from tests.conftest import PLUGINS, run_cli
 
 HOSTILE_PLUGIN = PLUGINS / "hostile.py"
@@ -58,7 +58,7 @@ def craft(results: Path, folder: Path, meta=None, cells=None, name=None) -> Path
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from harness.schema import META_KEY
+    from harness.store.schema import META_KEY
 
     folder.mkdir(parents=True, exist_ok=True)
     run_id = results.name.removesuffix(".parquet")
@@ -197,7 +197,7 @@ def escaped(text: str) -> str:
 def test_chart_expressions_name_no_data():
     """Vega expressions are code: a dtype or device read from a results file is a parameter's
     value, never spliced into a filter (``datum.device === '…'``)."""
-    from harness.report import charts
+    from harness.read.report import charts
 
     device = "cpu' || alert(1) || '"
     dtype = "float64\" || alert(1) || \""
@@ -292,7 +292,7 @@ def test_a_runs_lines_print_no_control_characters(tmp_path):
 def test_progress_and_summary_lines_are_plain():
     import pandas as pd
 
-    from harness import progress
+    from harness.runner import progress
 
     row = {"case": f"hostile{ANSI}", "size": f"input=/{ANSI}", "method": f"m{ANSI}", "dtype": "float64",
            "device": "cpu", "quantity": "derivative", "order": 1, "status": "failed",
@@ -308,7 +308,7 @@ def test_the_progress_bar_shows_names_as_typed(monkeypatch):
     """Rich's markup in a name (a hyperlink, a style) is shown as typed, not turned into escapes."""
     import io
 
-    from harness import progress
+    from harness.runner import progress
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -338,7 +338,7 @@ def test_merges_message_is_plain(crafted, tmp_path):
 
 
 def test_printable_strips_escapes_and_controls():
-    from harness.text import printable
+    from harness.store.text import printable
 
     assert printable("\x1b[2J\x1b[31mred\x1b[0m\r\x07!") == "red !"
     assert printable("a\x1b]0;title\x07b\x1b]8;;http://x\x1b\\c") == "abc"

@@ -1,5 +1,5 @@
 """An interruption never loses a finished cell (issue: Ctrl-C, a scheduler's SIGTERM or SIGUSR2,
-a kill during a resume's start; harness.limits, harness.loop, harness.journal)."""
+a kill during a resume's start; harness.host.limits, harness.runner.loop, harness.runner.journal)."""
 
 import os
 import signal
@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import journal
 from harness.cli import main
-from harness.journal import Journal
-from harness.schema import JOURNAL_SUFFIX, KEY, CellRow
+from harness.runner import journal
+from harness.runner.journal import Journal
+from harness.store.schema import JOURNAL_SUFFIX, KEY, CellRow
 from tests.conftest import ROOT
 
 SLEEPY = Path(__file__).parent / "plugins" / "sleepy.py"
@@ -144,7 +144,7 @@ def test_a_new_journal_appears_whole_or_not_at_all(tmp_path, monkeypatch):
 def test_a_signal_while_a_cell_is_recorded_is_acted_on_after_it(tmp_path):
     """The row and its journal line go together: a stop that comes while they are written is raised
     once both are there."""
-    from harness.limits import StopRun, StopSignals
+    from harness.host.limits import StopRun, StopSignals
 
     path = tmp_path / f"r{JOURNAL_SUFFIX}"
     log = Journal(path, {"run_id": "r"})
@@ -159,7 +159,7 @@ def test_a_signal_while_a_cell_is_recorded_is_acted_on_after_it(tmp_path):
 
 
 def test_sigusr2_stops_a_run_like_sigterm():
-    from harness.limits import StopRun, StopSignals
+    from harness.host.limits import StopRun, StopSignals
 
     with StopSignals() as stop, pytest.raises(StopRun):
         os.kill(os.getpid(), signal.SIGUSR2)
@@ -175,7 +175,7 @@ def test_a_resumed_run_finishes_with_the_cells_of_an_uninterrupted_one(tmp_path)
     assert main(["run", *selection, "--out", str(tmp_path / "whole")]) == 0
     (whole,) = [p for p in (tmp_path / "whole").glob("*.parquet") if p.name.count(".") == 1]
     expected = pd.read_parquet(whole)
-    from harness.results import read
+    from harness.store.results import read
 
     cells, points, [meta] = read([whole])
     rows = [CellRow(**r) for r in cells.to_dict("records")][: len(cells) // 2]

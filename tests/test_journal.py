@@ -1,9 +1,9 @@
-"""The journal (harness.journal): a row written again by a later timing pass is the one read back."""
+"""The journal (harness.runner.journal): a row written again by a later timing pass is the one read back."""
 
 from dataclasses import replace
 
-from harness import journal
-from harness.schema import CellRow
+from harness.runner import journal
+from harness.store.schema import CellRow
 
 
 def _row(method, eval_s):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.environment import commit_of
+from harness.host.environment import commit_of
 from tests.conftest import ROOT
 
 FAULTS = Path(__file__).parent / "plugins" / "faults.py"

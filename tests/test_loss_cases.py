@@ -9,11 +9,11 @@ import pytest
 
 import harness
 from cases import losses
-from harness import reference as reference_mod
 from harness.extend import Cell, register_case
-from harness.namespaces import namespace
-from harness.registry import CASES, METHODS
-from harness.timing import UNTIMED
+from harness.measure.timing import UNTIMED
+from harness.model.namespaces import namespace
+from harness.model.registry import CASES, METHODS
+from harness.truth import reference as reference_mod
 
 jax = pytest.importorskip("jax")
 torch = pytest.importorskip("torch")

@@ -1,12 +1,12 @@
-"""One cell (harness.measure): every cell ends in a status with a true message; broken methods are
+"""One cell (harness.measure.pipeline): every cell ends in a status with a true message; broken methods are
 results, not crashes."""
 
 import numpy as np
 import pytest
 
 import harness
-from harness.environment import gpus
-from harness.registry import load_plugin
+from harness.host.environment import gpus
+from harness.model.registry import load_plugin
 from tests.conftest import PLUGINS
 
 
@@ -87,7 +87,7 @@ def test_python_api_returns_the_table(fast, tmp_path):
 def test_a_cases_own_budget_stops_its_cells(faulty, monkeypatch):
     from dataclasses import replace
 
-    from harness.registry import CASES
+    from harness.model.registry import CASES
 
     hurried = replace(CASES.case("cubic"), name="cubic_in_a_hurry", timeout_s=1.0)
     monkeypatch.setitem(CASES._entries, hurried.name, hurried)  # registered for this test only
@@ -162,11 +162,11 @@ def test_each_cell_is_timed_in_two_passes_and_they_are_pooled(isolate):
 def test_a_pass_slowed_by_a_burst_does_not_decide_the_figure():
     from dataclasses import replace
 
-    from harness.measure import measure_cell, with_pass
-    from harness.method import Cell
-    from harness.outcomes import Retimed
-    from harness.registry import CASES, METHODS
-    from harness.timing import Timing
+    from harness.measure.outcomes import Retimed
+    from harness.measure.pipeline import measure_cell, with_pass
+    from harness.measure.timing import Timing
+    from harness.model.method import Cell
+    from harness.model.registry import CASES, METHODS
 
     cell = Cell(CASES.all()["cubic"], 1, "float64", "cpu", "derivative")
     row = measure_cell(METHODS.all()["central"], cell, "r", timing={"repeats": 3, "passes": 1}).row

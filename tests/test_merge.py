@@ -7,9 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import harness
-from harness import merge, results, schema
 from harness.cli import main
-from harness.registry import UsageError
+from harness.model.registry import UsageError
+from harness.read import merge
+from harness.store import results, schema
 
 MATRIX = dict(cases="tanh,cubic", methods="central,complex-step,jax", dtypes="float64", sizes="quick")
 KEYS = schema.KEY
@@ -55,11 +56,11 @@ def test_the_merged_file_is_read_by_report_and_compare(runs, tmp_path):
     base, whole, _ = runs
     path, _ = merge.merge([base / f"shard-{i}" for i in (1, 2, 3)], tmp_path)  # a folder: <run-id>.parquet
     assert path.parent == tmp_path and path.name.endswith(".parquet")
-    from harness.report import write_report
+    from harness.read.report import write_report
 
     html = write_report([path], tmp_path / "report.html").read_text()
     assert "tanh" in html and "complex-step" in html
-    compare = pytest.importorskip("harness.compare")
+    compare = pytest.importorskip("harness.read.compare")
     compared = compare.compare(results.read([base / "whole"])[0], results.read([path])[0])
     assert len(compared) == len(whole)
 

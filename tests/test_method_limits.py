@@ -1,4 +1,4 @@
-"""Each method's declared limits (harness.method.Method): the arithmetic of a stencil's n
+"""Each method's declared limits (harness.model.method.Method): the arithmetic of a stencil's n
 evaluations of f (``max_stencil_work``) and the size of one unrolled trace (``max_traced``) make a
 cell ``unsupported`` with the figures, before anything is prepared."""
 
@@ -6,7 +6,7 @@ import pytest
 
 import cases  # noqa: F401
 from harness.extend import Case, Cell, Method
-from harness.registry import CASES, METHODS
+from harness.model.registry import CASES, METHODS
 
 
 def reason(method: str, case: str, size: dict, quantity: str = "gradient") -> str | None:
@@ -83,7 +83,7 @@ def test_a_coloured_jacobian_is_a_stencil_of_its_colours():
 
 
 def test_ba_declares_the_colours_its_pattern_takes():
-    from harness.sparse import colouring
+    from harness.model.sparse import colouring
 
     for size in ({"problem": 1, "scale": 1000}, {"problem": 1, "scale": 30}, {"problem": 1}):
         case = CASES.get("ba").at(size)

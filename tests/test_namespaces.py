@@ -1,4 +1,4 @@
-"""harness.namespaces.scan: a compiled loop where the library has one (JAX's lax.scan,
+"""harness.model.namespaces.scan: a compiled loop where the library has one (JAX's lax.scan,
 TensorFlow's foldl), a Python loop elsewhere; the workloads written with it (lstm, ode) against
 plain-Python evaluations of their specs' formulas, written here independently."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import cases  # noqa: F401
-from harness.namespaces import namespace, scan
-from harness.registry import CASES
+from harness.model.namespaces import namespace, scan
+from harness.model.registry import CASES
 
 
 def lstm_by_hand(main, extra, state, sequence) -> float:

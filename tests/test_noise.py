@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from harness import noise
+from harness.stats import noise
 
 
 @pytest.mark.parametrize("n", [3, 5, 7, 11, 21])

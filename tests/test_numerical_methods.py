@@ -18,10 +18,10 @@ import pytest
 
 import harness
 from harness.extend import Case, Cell, Method, register_case, register_method
-from harness.method import availability
 from harness.methods import library_numerical, stencils
-from harness.namespaces import namespace
-from harness.registry import CASES, METHODS
+from harness.model.method import availability
+from harness.model.namespaces import namespace
+from harness.model.registry import CASES, METHODS
 from tests.closed_forms import rosenbrock_gradient, rosenbrock_hessian
 
 FIRST = ("derivative", "gradient", "jacobian")

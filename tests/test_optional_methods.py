@@ -17,7 +17,6 @@ import pytest
 
 import harness
 from harness.extend import Case, Cell, Method, register_case, register_method
-from harness.method import availability
 from harness.methods import (
     autograd_method,
     mygrad_method,
@@ -25,7 +24,8 @@ from harness.methods import (
     tangent_method,
     tensorflow_method,
 )
-from harness.registry import CASES, METHODS
+from harness.model.method import availability
+from harness.model.registry import CASES, METHODS
 from tests.closed_forms import rosenbrock_gradient
 
 ALL = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from harness.cli import main
-from harness.schema import RunFiles
+from harness.store.schema import RunFiles
 
 
 def _run(out: Path, cases: str) -> Path:
@@ -149,7 +149,7 @@ def test_a_full_disk_at_the_runs_end_keeps_every_cell_in_the_journal(tmp_path, c
     """The results cannot be written: one line says where the cells are, and --resume writes them."""
     import pyarrow.parquet as pq
 
-    from harness import journal
+    from harness.runner import journal
 
     real = pq.write_table
 

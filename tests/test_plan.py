@@ -1,4 +1,4 @@
-"""The plan (harness.plan): from a selection to the cells of a run, and each cell's key and budget."""
+"""The plan (harness.runner.plan): from a selection to the cells of a run, and each cell's key and budget."""
 
 import json
 from dataclasses import replace
@@ -6,12 +6,12 @@ from dataclasses import replace
 import pytest
 
 import harness
-from harness import plan
-from harness.case import DEFAULT_TIMEOUT_S
 from harness.errors import UsageError
-from harness.method import Cell
-from harness.registry import CASES
-from harness.schema import CellKey
+from harness.model.case import DEFAULT_TIMEOUT_S
+from harness.model.method import Cell
+from harness.model.registry import CASES
+from harness.runner import plan
+from harness.store.schema import CellKey
 
 
 def test_devices_all_is_every_device_kind():

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import harness
-from harness import loop, plan
-from harness.schema import RunFiles
-from harness.timing import UNTIMED
+from harness.measure.timing import UNTIMED
+from harness.runner import loop, plan
+from harness.store.schema import RunFiles
 
 PLUGINS = Path(__file__).parent / "plugins"
 POISON = PLUGINS / "poison.py"

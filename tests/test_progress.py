@@ -5,8 +5,8 @@ import io
 
 import pandas as pd
 
-from harness import progress
-from harness.schema import CellRow
+from harness.runner import progress
+from harness.store.schema import CellRow
 
 
 class Terminal(io.StringIO):

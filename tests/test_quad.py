@@ -1,15 +1,15 @@
-"""The quad-precision reference (harness.quad, harness.directional) against closed forms and
+"""The quad-precision reference (harness.truth.quad, harness.truth.directional) against closed forms and
 mpmath, and grading by projections that catches a wrong derivative."""
 
 import mpmath
 import numpy as np
 import pytest
 
-from harness import accuracy as acc
-from harness import directional, quad
-from harness.case import Case
-from harness.namespaces import logsumexp
-from harness.reference import scalable
+from harness.model.case import Case
+from harness.model.namespaces import logsumexp
+from harness.truth import accuracy as acc
+from harness.truth import directional, quad
+from harness.truth.reference import scalable
 
 pytest.importorskip("numpy_quaddtype")
 
@@ -31,7 +31,7 @@ def _quadratic_case(n=6):
     a = a + a.T
 
     def fn(xp, x):
-        from harness.namespaces import constant
+        from harness.model.namespaces import constant
 
         return (xp.sum(x * (x @ constant(xp, a, like=x)), axis=-1) / 2 + logsumexp(xp, x)
                 + xp.sum(xp.where(x > 0, x * x * x, xp.exp(x)), axis=-1))

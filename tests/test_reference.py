@@ -4,9 +4,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from harness import reference as reference_mod
-from harness.reference import ReferenceMismatch, reference
-from harness.registry import CASES
+from harness.model.registry import CASES
+from harness.truth import reference as reference_mod
+from harness.truth.reference import ReferenceMismatch, reference
 
 
 def sech2(x):
@@ -123,7 +123,7 @@ def test_the_points_file_holds_the_signed_function(tmp_path):
 
 
 def test_a_true_value_beyond_the_dtype_is_out_of_range():
-    from harness.accuracy import beyond_range
+    from harness.truth.accuracy import beyond_range
 
     ref = reference_mod.Reference(np.array([1.0, 2.0]), np.array([3.0, 1e39]), np.zeros(2),
                                   np.array([1.0, -2.0]), np.array([True, True]), ["3", "1e39"], "closed form")

@@ -5,8 +5,8 @@ import pytest
 
 import harness
 from harness.extend import Case, Evaluator, Method, register_case, register_method
-from harness.namespaces import namespace
-from harness.registry import CASES, METHODS, UsageError, load_plugin
+from harness.model.namespaces import namespace
+from harness.model.registry import CASES, METHODS, UsageError, load_plugin
 
 
 def test_glob_selection_keeps_registry_order():

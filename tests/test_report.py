@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import harness
-from harness.report import build_context, fmt_time, render, write_report
-from harness.report.pareto import front
-from harness.schema import CELL_COLUMNS, META_KEY, POINT_COLUMNS
+from harness.read.report import build_context, fmt_time, render, write_report
+from harness.read.report.pareto import front
+from harness.store.schema import CELL_COLUMNS, META_KEY, POINT_COLUMNS
 from tests.conftest import run_python
 from tests.test_analysis import cells as synthetic_cells
 from tests.test_analysis import dim_sweep
@@ -60,7 +60,7 @@ def _json(html: str, element: str):
 
 
 def test_step_sweep_is_written_and_drawn(results_file, html):
-    from harness.results import read_steps
+    from harness.store.results import read_steps
 
     steps = read_steps([results_file])
     assert set(steps["case"]) == {"tanh"} and set(steps["method"]) == {"central"}  # what the run measured
@@ -113,7 +113,7 @@ def test_report_never_imports_backends(results_file, tmp_path):
 import sys
 for name in ("jax", "torch", "sympy"):
     sys.modules[name] = None  # any import of them now raises
-from harness.report import write_report
+from harness.read.report import write_report
 write_report([{str(results_file)!r}], __import__("pathlib").Path({str(tmp_path / "r.html")!r}))
 print("ok")
 """
@@ -190,7 +190,7 @@ def test_shrunk_svg_keeps_labels_and_images():
     from matplotlib.figure import Figure
     from PIL import Image
 
-    from harness.report.plots import to_svg
+    from harness.read.report.plots import to_svg
 
     fig = Figure(figsize=(3, 2))
     ax = fig.subplots()
@@ -237,7 +237,7 @@ def test_timing_bars_are_the_batches_quartiles_and_stay_above_zero():
     """A skewed cell (one slow batch) has median − IQR/2 below zero; its bar is its quartiles."""
     import pandas as pd
 
-    from harness.report.plots import sample_quartiles
+    from harness.read.report.plots import sample_quartiles
 
     cells = pd.DataFrame({"eval_samples_s": [[1e-6, 1e-6, 1e-6, 9e-6, 9e-6], None]})
     q1, q3 = sample_quartiles(cells)
@@ -246,7 +246,7 @@ def test_timing_bars_are_the_batches_quartiles_and_stay_above_zero():
 
 
 def test_the_heatmap_scale_reaches_full_precision_at_each_dtypes_digits():
-    from harness.report.plots import DIGITS_MAX, digit_shade, precision_digits
+    from harness.read.report.plots import DIGITS_MAX, digit_shade, precision_digits
 
     assert precision_digits("float32") == pytest.approx(23 * math.log10(2))  # ε = 2⁻²³: 6.92 digits
     assert precision_digits("float64") == pytest.approx(52 * math.log10(2))  # ε = 2⁻⁵²: 15.65

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from harness.report import write_report
+from harness.read.report import write_report
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
 needs_chromium = pytest.mark.skipif(

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from harness.report import write_report
+from harness.read.report import write_report
 from tests.test_injection import (
     COMMENT,
     IMG,
@@ -129,7 +129,7 @@ def test_an_input_files_path(tmp_path):
 
 
 def test_the_history_page(runs, tmp_path):
-    from harness.history import write_history
+    from harness.read.history import write_history
 
     page, _ = write_history(history_folder(runs["plain"], tmp_path / "history"), tmp_path / "history.html")
     seen = open_page(page, tmp_path)

@@ -1,10 +1,10 @@
-"""The report's workloads section (harness.report.workloads) and the axis the workload charts draw
-each task against (harness.analysis.size_axis)."""
+"""The report's workloads section (harness.read.report.workloads) and the axis the workload charts draw
+each task against (harness.read.analysis.size_axis)."""
 
 import pandas as pd
 
-from harness.analysis import size_axis
-from harness.report.workloads import ratio_table, workloads_section
+from harness.read.analysis import size_axis
+from harness.read.report.workloads import ratio_table, workloads_section
 
 
 def rows(case, sizes, dims, method="jax", eval_s=None, ratio=None, digits=14.0):
@@ -36,7 +36,7 @@ def test_the_section_has_the_ratio_table_of_the_workloads_alone():
 
 
 def test_the_charts_put_llsq_on_its_rows_and_gmm_on_its_parameters():
-    from harness.report.charts import cell_table
+    from harness.read.report.charts import cell_table
 
     cells = pd.concat([rows("llsq", ["n=16,m=128", "n=1024,m=128"], [128, 128]),
                        rows("gmm", ["d=2,k=5,n=1000", "d=10,k=5,n=1000"], [30, 330])], ignore_index=True)

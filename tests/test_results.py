@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 import harness
-from harness import results
-from harness.registry import UsageError
+from harness.model.registry import UsageError
+from harness.store import results
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The results schema (harness.schema): one definition of the columns, their stored types, the cell
+"""The results schema (harness.store.schema): one definition of the columns, their stored types, the cell
 key, the statuses and a run's files — and the writer and readers keep to it."""
 
 import dataclasses
@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import harness
-from harness import results, schema
-from harness.schema import CellKey, CellRow, RunFiles
+from harness.store import results, schema
+from harness.store.schema import CellKey, CellRow, RunFiles
 
 ARROW = {"str": pa.large_string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
          "floats": pa.list_(pa.float64())}

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 import harness
-from harness import analysis, plan
-from harness.registry import UsageError
+from harness.model.registry import UsageError
+from harness.read import analysis
+from harness.runner import plan
 from tests.conftest import run_cli
 from tests.test_analysis import cells
 

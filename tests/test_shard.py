@@ -1,4 +1,4 @@
-"""``--shard i/N``: a balanced, deterministic split of the plan (harness.shard)."""
+"""``--shard i/N``: a balanced, deterministic split of the plan (harness.runner.shard)."""
 
 import os
 import subprocess
@@ -7,12 +7,12 @@ import sys
 import pytest
 
 import harness
-from harness import plan, shard
-from harness.case import DEFAULT_TIMEOUT_S
 from harness.cli import main
 from harness.extend import Case, Cell, Method
-from harness.quantities import tasks
-from harness.registry import UsageError
+from harness.model.case import DEFAULT_TIMEOUT_S
+from harness.model.quantities import tasks
+from harness.model.registry import UsageError
+from harness.runner import plan, shard
 
 
 def _never(cell):
@@ -88,7 +88,7 @@ def test_the_cost_model_orders_cells_sensibly():
 
 def test_the_split_is_the_same_in_any_interpreter():
     """No hash order, machine or backend import enters the split."""
-    code = ("import sys, hashlib; from harness import plan, shard\n"
+    code = ("import sys, hashlib; from harness.runner import plan, shard\n"
             "pairs = plan.cells(devices='cpu,gpu')\n"
             "print(hashlib.sha256(repr(shard.assign(pairs, 7)).encode()).hexdigest())\n"
             "print(sorted(m for m in ('jax', 'torch', 'tensorflow', 'sympy') if m in sys.modules))")

@@ -4,10 +4,11 @@ import mpmath
 import numpy as np
 import pytest
 
-from harness import results, step_sweep
 from harness.extend import Cell
-from harness.registry import CASES, METHODS, UsageError
-from harness.schema import META_KEY
+from harness.measure import step_sweep
+from harness.model.registry import CASES, METHODS, UsageError
+from harness.store import results
+from harness.store.schema import META_KEY
 
 EPS64 = np.finfo(np.float64).eps
 
@@ -127,7 +128,7 @@ def test_written_beside_the_results_and_read_back(tmp_path):
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from harness.schema import POINT_COLUMNS, CellRow
+    from harness.store.schema import POINT_COLUMNS, CellRow
 
     meta = {"run_id": "run-a"}
     steps = step_sweep.step_sweep(cases=("softplus",), methods=("central",), dtypes=("float64",),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness.steps import find_steps
+from harness.stats.steps import find_steps
 
 
 def test_a_step_that_stays_is_found_at_its_first_run():

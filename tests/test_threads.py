@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import harness
-from harness import threads
 from harness.errors import UsageError
+from harness.host import threads
 
 PROBE = str(Path(__file__).with_name("plugins") / "thread_probe.py")
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from harness import timing
-from harness.timing import Timing, measure, measure_interleaved, paired_ratio
+from harness.measure import timing
+from harness.measure.timing import Timing, measure, measure_interleaved, paired_ratio
 
 
 def test_measure_calls_enough_and_reports_the_median():

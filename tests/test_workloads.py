@@ -1,4 +1,4 @@
-"""Gradient-descent training driven by each method (harness.workloads) on seed 000's logistic_iris.
+"""Gradient-descent training driven by each method (harness.measure.workloads) on seed 000's logistic_iris.
 
 The reference trajectory uses a hand-written closed-form gradient, itself checked against
 mpmath's numerical partials of the loss at 30 digits.  The issue's criterion: the AD (and
@@ -18,15 +18,15 @@ import pytest
 
 from cases.losses import accuracy, logistic_iris, logistic_iris_data, logistic_iris_gradient
 from harness.extend import Evaluator, Method, Unsupported
-from harness.methods import dual_method
-from harness.namespaces import namespace
-from harness.registry import METHODS
-from harness.workloads import (
+from harness.measure.workloads import (
     TrainingResult,
     compare,
     reference_training,
     train,
 )
+from harness.methods import dual_method
+from harness.model.namespaces import namespace
+from harness.model.registry import METHODS
 
 STEPS = 2000  # the seed's 10,000 in the slow test
 LR = 0.05

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.schema import CellRow, PointRow, StepRow
+from harness.store.schema import CellRow, PointRow, StepRow
 
 RUN_ID = "20250101T000000Z-abcdef"
 META = {"run_id": RUN_ID, "complete": False, "host": "test",
@@ -64,8 +64,8 @@ def write_results(folder: Path) -> Path:
     """A results file of three cells, with its per-point and step-sweep files; returns its path."""
     import pandas as pd
 
-    from harness import results
-    from harness.schema import STEP_COLUMNS
+    from harness.store import results
+    from harness.store.schema import STEP_COLUMNS
 
     steps = pd.DataFrame(step_rows(), columns=STEP_COLUMNS)
     return results.write(results.cells_frame(cell_rows()), results.points_frame(point_rows()), dict(META),
@@ -76,7 +76,7 @@ def write_journal(path: Path) -> Path:
     """A journal of the cells and their points, the first cell's row replaced by a later pass."""
     from dataclasses import replace
 
-    from harness.journal import Journal
+    from harness.runner.journal import Journal
 
     rows, points = cell_rows(), point_rows()
     log = Journal(Path(path), dict(META), rows, points)

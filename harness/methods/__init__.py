@@ -1,14 +1,13 @@
 """The built-in differentiation methods: one row each, with what it can do declared once.
 
 A row is a method's name, family, mode, ``prepare`` and capabilities (the fields of
-:class:`~harness.method.Method`: quantities, highest order, dtypes, devices, the largest
+:class:`~harness.model.method.Method`: quantities, highest order, dtypes, devices, the largest
 stencil it builds, the libraries it needs).  A cell outside them is ``unsupported`` without
 ``prepare`` being called; ``prepare`` itself checks nothing of the kind again.
 """
 
 from functools import partial
 
-from harness.method import Method
 from harness.methods import (
     autograd_method,
     dual_method,
@@ -24,7 +23,8 @@ from harness.methods import (
     torch_autograd,
 )
 from harness.methods.stencils import MAX_STENCIL_ELEMENTS
-from harness.registry import register_method
+from harness.model.method import Method
+from harness.model.registry import register_method
 
 ALL = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial")
 FIRST = ("derivative", "gradient", "jacobian", "jvp", "vjp")

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from harness.method import Cell, Evaluator
-from harness.namespaces import numpy_like
+from harness.model.method import Cell, Evaluator
+from harness.model.namespaces import numpy_like
 
 
 def namespace(anp) -> SimpleNamespace:

@@ -1,4 +1,4 @@
-"""Sparse Jacobians from c coloured directions (:mod:`harness.sparse`): JAX's jvps, and
+"""Sparse Jacobians from c coloured directions (:mod:`harness.model.sparse`): JAX's jvps, and
 finite differences along the same directions.  Both return a scipy.sparse CSR matrix for the
 case's one point; the decompression (one gather) is part of the timed call."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import sparse
-from harness.method import Cell, Evaluator
-from harness.namespaces import namespace
+from harness.model import sparse
+from harness.model.method import Cell, Evaluator
+from harness.model.namespaces import namespace
 
 
 def prepare_jax(jax, cell: Cell, device, jit: bool = True) -> Evaluator:

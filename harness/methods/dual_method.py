@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 
-from harness.method import Cell, Evaluator
 from harness.methods.taylor import Taylor, taylor_xp
+from harness.model.method import Cell, Evaluator
 
 
 def prepare(cell: Cell, xp=taylor_xp) -> Evaluator:

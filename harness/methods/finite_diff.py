@@ -13,8 +13,8 @@ whatever n is (n evaluations' worth of arithmetic, one Python call); beyond
 
 import numpy as np
 
-from harness.method import Cell, Evaluator
-from harness.namespaces import namespace
+from harness.model.method import Cell, Evaluator
+from harness.model.namespaces import namespace
 
 OFFSETS = {"forward": (1, 0), "backward": (0, -1), "central": (1, -1)}
 # elements of one stencil block (128 MiB of float64): a single block up to n ≈ 900 at 20 points

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from harness.method import Cell, Evaluator, Unavailable
-from harness.namespaces import namespace
+from harness.model.method import Cell, Evaluator, Unavailable
+from harness.model.namespaces import namespace
 
 
 def _device(jax, name: str):

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.method import Cell, Evaluator
 from harness.methods.stencils import case_function
+from harness.model.method import Cell, Evaluator
 
 # scipy.differentiate stops when successive estimates agree to rtol.  Its default, √ε, stops
 # early (tanh'(2) to 11 digits); ε^(5/8) (1.6e-10 in float64) gets 14 there and is no worse on

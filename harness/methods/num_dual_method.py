@@ -21,8 +21,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from harness.method import Cell, Evaluator
-from harness.namespaces import ELEMENTARY, as_scalar, object_namespace
+from harness.model.method import Cell, Evaluator
+from harness.model.namespaces import ELEMENTARY, as_scalar, object_namespace
 
 
 def _on_number(name: str):

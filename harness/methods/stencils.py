@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.method import Cell, Evaluator
-from harness.namespaces import namespace
+from harness.model.method import Cell, Evaluator
+from harness.model.namespaces import namespace
 
 
 def case_function(cell: Cell) -> Callable:

@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from harness.method import Cell, Evaluator
-from harness.partials import sympy_derivatives
-from harness.quantities import value_shape
+from harness.model.method import Cell, Evaluator
+from harness.model.partials import sympy_derivatives
+from harness.model.quantities import value_shape
 
 
 class UnevaluatedDerivative(Exception):

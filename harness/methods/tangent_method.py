@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.method import Cell, Evaluator
-from harness.namespaces import namespace
+from harness.model.method import Cell, Evaluator
+from harness.model.namespaces import namespace
 
 
 def prepare(cell: Cell) -> Evaluator:

@@ -29,7 +29,7 @@ class Taylor:
 
     __array_priority__ = 1000.0  # numpy scalars and arrays on the left defer to our operators
     __array_ufunc__ = None  # ... and ufuncs refuse us rather than making object arrays
-    device = "cpu"  # for harness.namespaces.constant (array_api_compat.device)
+    device = "cpu"  # for harness.model.namespaces.constant (array_api_compat.device)
 
     def __init__(self, coeffs):
         self.c = np.asarray(coeffs)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-from harness import threads
-from harness.method import Cell, Evaluator
+from harness.host import threads
+from harness.model.method import Cell, Evaluator
 
 # TensorFlow's C++ start-up chatter would break the runner's one-line-per-cell output;
 # set before the runner's availability check first imports it (a user's own setting wins).

@@ -11,8 +11,8 @@ depends on x is zero.  ``torch-func`` composes ``torch.func`` transforms
 ``torch.cuda.synchronize``.
 """
 
-from harness.method import Cell, Evaluator, Unavailable
-from harness.namespaces import namespace
+from harness.model.method import Cell, Evaluator, Unavailable
+from harness.model.namespaces import namespace
 
 
 def _grad(torch, y, x, create_graph=False):

@@ -17,8 +17,8 @@ import pytest
 from cases.scalar import nested_polynomial
 from harness.extend import Cell
 from harness.methods import dual_method
-from harness.namespaces import namespace
-from harness.registry import CASES
+from harness.model.namespaces import namespace
+from harness.model.registry import CASES
 
 N_POINTS = 1_000_000
 

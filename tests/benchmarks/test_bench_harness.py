@@ -1,6 +1,6 @@
 """The harness's own costs: how faithful its timer is, and what a cell costs besides the method.
 
-* Timing fidelity: ``harness.timing.measure(call).median_s`` next to the textbook
+* Timing fidelity: ``harness.measure.timing.measure(call).median_s`` next to the textbook
   figure, ``timeit``'s best per call (``autorange`` then ``repeat(5)``, as
   ``python -m timeit`` does), for a no-op, a ~1 µs Python function and a NumPy ufunc
   on 10⁵ points.  Each round runs the bare timeit first (untimed, pytest-benchmark's
@@ -8,7 +8,7 @@
   The benchmark's own figure is the wall time of one ``measure`` call — the timing
   loop every cell pays; ``extra_info`` holds both per-call figures and their ratio.
   The target is a ratio within 10% of 1.
-* Fixed overhead per cell: ``harness.measure.measure_cell`` for ``forward`` on
+* Fixed overhead per cell: ``harness.measure.pipeline.measure_cell`` for ``forward`` on
   ``square`` (100 points) with a tiny timing loop, minus its setup (prepare and
   first call) and minus the timing loop: checks, accuracy, memory, per-point rows.
   The function's own timing (``primal_s``) runs inside the timing loop, in batches
@@ -33,11 +33,11 @@ import timeit
 import numpy as np
 import pytest
 
-import harness.reference
-from harness import measure as measuring
-from harness.method import Cell
-from harness.registry import CASES, METHODS
-from harness.timing import measure, measure_interleaved
+import harness.truth.reference
+from harness.measure import pipeline as measuring
+from harness.measure.timing import measure, measure_interleaved
+from harness.model.method import Cell
+from harness.model.registry import CASES, METHODS
 
 ROUNDS = 3
 SMOKE = {"min_batch_s": 1e-3}  # benchmarks disabled (the default test run): one quick pass
@@ -117,9 +117,9 @@ def test_cell_overhead(benchmark, timed_loop, monkeypatch):
     method = METHODS.get("forward")
     context = measuring.RunContext()  # what a run's cells share
     measuring.measure_cell(method, cell, "warm-up", context=context)  # first-use imports are not per cell
-    monkeypatch.setattr(harness.reference, "_cache", {})  # a cold reference, then the cached one
+    monkeypatch.setattr(harness.truth.reference, "_cache", {})  # a cold reference, then the cached one
     t0 = time.perf_counter()
-    harness.reference.reference(case, 1, case.points())
+    harness.truth.reference.reference(case, 1, case.points())
     reference_cold_s = time.perf_counter() - t0
     timed_loop.clear()
     cells = []

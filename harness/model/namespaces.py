@@ -1,0 +1,173 @@
+"""Array namespaces that a case's ``fn(xp, x)`` is evaluated with.
+
+NumPy, JAX and PyTorch come from ``array_api_compat`` (one standard API for
+all three).  SymPy and mpmath get the same names over NumPy object arrays of
+symbols or mpf numbers, so that vector cases (indexing, ``sum``, ``stack``,
+``@``) run unchanged.  Every backend is imported only when its namespace is
+asked for.
+
+What a case may use: arithmetic (+ − * / ** @), indexing (slices, and integer
+arrays of data), the elementwise functions in :data:`ELEMENTARY`, ``maximum(a, b)``,
+``where(condition, a, b)``, ``sum(x, axis=...)``, ``mean(x, axis=...)``,
+``max(x, axis=...)``, ``min(x, axis=...)``, ``matmul(a, b)``, ``stack(list, axis=...)``,
+``concat(list, axis=...)``,
+``reshape(x, shape)``, :func:`constant` for arrays of data (weights, matrices),
+:func:`logsumexp`, built here from those primitives once for every namespace, and
+:func:`scan` for a loop over a sequence (a compiled loop where the library has one).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+ELEMENTARY = ("sin", "cos", "tan", "tanh", "exp", "log", "log1p", "sqrt", "abs")
+# the rest of a case's API
+ARRAY_FUNCTIONS = ("maximum", "where", "sum", "mean", "max", "min", "matmul", "stack", "reshape")
+# spelled differently by some libraries: concat(list, axis=...) is NumPy's concatenate
+
+
+def _elementwise(fn):
+    apply = np.frompyfunc(fn, 1, 1)
+
+    def f(x):
+        return apply(x) if isinstance(x, np.ndarray) else fn(x)
+
+    return f
+
+
+def _reduce(ufunc, x, axis):
+    """``ufunc.reduce`` over ``axis``, or over every entry for None."""
+    found = ufunc.reduce(np.ravel(x), axis=0) if axis is None else ufunc.reduce(x, axis=axis)
+    return found if isinstance(found, np.ndarray) else np.array(found, dtype=object)  # 0-d, indexable
+
+
+def as_scalar(value):
+    """A 0-d object array (an object namespace's reduction, or an index with ``...``) as the
+    number it holds; anything else unchanged."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def object_namespace(name: str, table: dict, maximum, minimum, choose) -> SimpleNamespace:
+    """The case API over NumPy object arrays of ``table``'s numbers (scalar functions applied
+    entrywise).  ``choose(condition, a, b)``: the scalar ``where`` (SymPy's is a Piecewise, an exact
+    expression; mpmath's picks the branch at the point)."""
+    max2, min2 = np.frompyfunc(maximum, 2, 1), np.frompyfunc(minimum, 2, 1)
+    where3 = np.frompyfunc(choose, 3, 1)
+    return SimpleNamespace(
+        __name__=name,
+        **{k: _elementwise(v) for k, v in table.items()},
+        maximum=lambda a, b: max2(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray)
+        else maximum(a, b),
+        where=lambda c, a, b: where3(c, a, b) if any(isinstance(v, np.ndarray) for v in (c, a, b))
+        else choose(c, a, b),
+        max=lambda x, axis=None: _reduce(max2, x, axis),
+        min=lambda x, axis=None: _reduce(min2, x, axis),
+        matmul=lambda a, b: a @ b,
+        concat=lambda arrays, axis=0: np.concatenate(arrays, axis=axis),
+        sum=lambda x, axis=None: np.sum(x, axis=axis),
+        mean=lambda x, axis=None: np.sum(x, axis=axis) / (np.size(x) if axis is None else np.shape(x)[axis]),
+        stack=lambda arrays, axis=0: np.stack(arrays, axis=axis),
+        reshape=lambda x, shape: np.reshape(x, shape),
+    )
+
+
+def _sympy():
+    import sympy
+
+    table = {name: getattr(sympy, name) for name in ELEMENTARY if hasattr(sympy, name)}
+    table.update(abs=sympy.Abs, log1p=lambda x: sympy.log(1 + x))
+    return object_namespace("sympy", table, sympy.Max, sympy.Min,
+                             lambda c, a, b: sympy.Piecewise((a, c), (b, True)))
+
+
+def _mpmath():
+    import mpmath
+
+    table = {name: getattr(mpmath, name) for name in ELEMENTARY if name != "abs"}
+    table.update(abs=mpmath.fabs)
+    return object_namespace("mpmath", table, max, min, lambda c, a, b: a if c else b)
+
+
+def numpy_like(module, name: str) -> SimpleNamespace:
+    """The case API from a library that spells it as NumPy does (autograd.numpy, mygrad).
+
+    Constants (``constant``) stay plain NumPy data: such libraries mix them with their
+    own traced values."""
+    return SimpleNamespace(
+        __name__=name,
+        **{f: getattr(module, f) for f in ELEMENTARY + ARRAY_FUNCTIONS},
+        concat=lambda arrays, axis=0: module.concatenate(arrays, axis=axis),
+        asarray=lambda value, dtype=None, device=None: np.asarray(value, dtype=dtype),
+    )
+
+
+def namespace(backend: str):
+    """The namespace ``xp`` for ``backend``: numpy, jax, torch, sympy or mpmath."""
+    if backend == "sympy":
+        return _sympy()
+    if backend == "mpmath":
+        return _mpmath()
+    if backend == "numpy":
+        import array_api_compat.numpy as xp
+    elif backend == "jax":
+        import jax.numpy as xp  # JAX's own namespace is the standard one
+    elif backend == "torch":
+        import array_api_compat.torch as xp
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    return xp
+
+
+def logsumexp(xp, x, axis: int = -1):
+    """log Σ exp(x) over ``axis`` (−1 or −2), from primitives, shifted by the largest entry so
+    that no exp overflows: m + log Σ exp(x − m).  The shift's own derivative cancels (it
+    enters as m − m·Σ softmax = 0), so every namespace differentiates it as written."""
+    if axis not in (-1, -2):
+        raise ValueError("logsumexp: axis must be -1 or -2")
+    m = xp.max(x, axis=axis)
+    spread = m[..., None] if axis == -1 else m[..., None, :]
+    return m + xp.log(xp.sum(xp.exp(x - spread), axis=axis))
+
+
+def constant(xp, value, like):
+    """``value`` (NumPy data) as an array of ``xp`` matching ``like``'s dtype and device.
+
+    In SymPy and mpmath it becomes an object array of exact binary values
+    (Python floats), so the reference sees exactly the numbers the methods see.
+    """
+    value = np.asarray(value)
+    if hasattr(xp, "constant"):  # a namespace with data of its own kind (quad precision)
+        return xp.constant(value)
+    if isinstance(like, np.ndarray) and like.dtype == object or not hasattr(like, "dtype"):
+        first = like.flat[0] if isinstance(like, np.ndarray) else like
+        if type(first).__module__.startswith("sympy"):  # exact binary values, not 15-digit Floats
+            import sympy
+
+            return np.vectorize(sympy.Rational, otypes=[object])(value.astype(float))
+        return value.astype(float).astype(object)
+    if not hasattr(like, "device"):  # tracers of autograd / mygrad: host arrays
+        return xp.asarray(value, dtype=like.dtype)
+    from array_api_compat import device
+
+    return xp.asarray(value, dtype=like.dtype, device=device(like))
+
+
+def scan(xp, step, carry, xs: tuple):
+    """``carry = step(carry, (a[t] for a in xs))`` for t along the first axis of ``xs``; the last carry.
+
+    ``carry`` is a tuple of arrays whose shapes and dtypes ``step`` keeps.  JAX runs it as
+    ``lax.scan`` and a namespace with a ``fold`` of its own (TensorFlow's ``foldl``) as that: a
+    compiler traces the step once, where a Python loop of c steps is unrolled into c copies
+    (XLA took minutes to compile an LSTM of 64 characters so).  Everything else loops in Python.
+    """
+    if getattr(xp, "__name__", "") == "jax.numpy":
+        import jax
+
+        return jax.lax.scan(lambda c, x: (step(c, x), None), carry, xs)[0]
+    if hasattr(xp, "fold"):
+        return xp.fold(step, carry, xs)
+    for t in range(int(xs[0].shape[0])):
+        carry = step(carry, tuple(a[t] for a in xs))
+    return carry

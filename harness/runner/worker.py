@@ -1,0 +1,183 @@
+"""The worker side: a process that rebuilds cells from their names and measures them.
+
+The parent (:mod:`harness.runner.pool`) sends a :class:`Job`; the worker rebuilds its method and
+case from the built-in registries and the run's plugin files, measures it exactly as a run
+in one process does (:func:`harness.measure.pipeline.measure_cell`) and answers with a typed outcome
+(:mod:`harness.measure.outcomes`).  Its file descriptors 1 and 2 point into an output file for its
+whole life, so nothing a method or a library prints reaches diffbench's terminal; each cell
+starts with the file emptied.  Ctrl-C is the parent's to handle: the worker ignores SIGINT.
+After each cell it looks for what the cell left behind (:mod:`harness.host.leftovers`: a patched
+module, a thread or a child process still running); a cell that left any answers
+:class:`Tainted`, and the parent replaces the worker before the next cell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import faulthandler
+import importlib
+import os
+import signal
+import warnings
+from dataclasses import dataclass
+from multiprocessing.reduction import recv_handle
+
+from harness.host import threads
+from harness.host.capture import Capture, with_output
+from harness.host.leftovers import Watch, note, own_session
+from harness.measure.outcomes import Failed, Measured, Retimed
+from harness.measure.pipeline import RunContext, describe, graded_x, measure_cell, time_again
+from harness.model.case import CaseSweep
+from harness.model.method import Cell
+from harness.model.registry import CASES, METHODS, load_plugin
+from harness.truth.reference import Reference, remember
+
+
+@dataclass(frozen=True)
+class Job:
+    """A cell by names, its budget, and the reference the parent computed for it (if any)."""
+
+    method: str
+    case: str
+    size: tuple  # (name, value) pairs of a sweep's case; () for a case without sizes
+    order: int
+    dtype: str
+    device: str
+    quantity: str
+    run_id: str
+    budget: float | None
+    reference: Reference | None = None
+    # a later timing pass of a cell timed in this many passes (harness.measure.pipeline.time_again)
+    again: int = 0
+
+    @classmethod
+    def of(cls, method, cell: Cell, run_id: str = "", budget: float | None = None,
+           reference: Reference | None = None, again: int = 0) -> Job:
+        return cls(method.name, cell.case.name, tuple(cell.case.size), cell.order, cell.dtype, cell.device,
+                   cell.quantity, run_id, budget, reference, again)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The worker has started and loaded the plugins: cells are timed from here."""
+
+
+@dataclass(frozen=True)
+class AskBackends:
+    """The parent asks what the backends loaded here saw (their CUDA builds and devices)."""
+
+
+@dataclass(frozen=True)
+class Tainted:
+    """A cell's outcome (its message saying what the cell left behind: a patched module, a thread
+    or child processes still running, :mod:`harness.host.leftovers`) from a worker no later cell may
+    use: the parent replaces it."""
+
+    outcome: object  # Measured | Failed, or Failed for a later timing pass
+
+
+def rebuild(job: Job, cases: dict | None = None):
+    """(method, Cell) of a job, from the registries; ``cases`` (a worker's) keeps one Case object
+    per case and size, as the parent's plan does (the caches of SymPy's derivation, the
+    references and the primal timings are keyed by it)."""
+    cases = {} if cases is None else cases
+    key = (job.case, job.size)
+    if key not in cases:
+        entry = CASES.all()[job.case]
+        cases[key] = entry.at(dict(job.size)) if isinstance(entry, CaseSweep) else entry
+    method = METHODS.all()[job.method]
+    return method, Cell(cases[key], job.order, job.dtype, job.device, job.quantity)
+
+
+def _environment(memory_limit: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    os.environ["DIFFBENCH_WORKER"] = "1"  # for a plugin that must know (e.g. fault injection)
+    # the backends' workers share a GPU: JAX must not take 75% of its memory on start, nor
+    # TensorFlow all of it (a user's own setting wins)
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    if memory_limit:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+
+def _preload(backend: str | None) -> None:
+    """Import the worker's backend before it reports ready: its import (seconds for TensorFlow) is
+    the worker's start, which the run records apart, not its first cell's time."""
+    if backend and backend != "numpy":
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                importlib.import_module(backend)
+        except Exception:  # not installed, or broken: its cells say so (unavailable, failed)
+            pass
+
+
+def _noted(outcome, request: Job, found: list[str]):
+    """``outcome`` with what its cell left behind in its message.  A cell's figures stand: they
+    are its own, measured in the world it made; a later timing pass's do not (its row keeps the
+    passes before, and says why no more)."""
+    if request.again:
+        words = note(found, "its later timing pass")
+        return Failed(words if isinstance(outcome, Retimed) else _with_note(outcome.message, words))
+    if isinstance(outcome, Measured):
+        return dataclasses.replace(outcome, row=dataclasses.replace(
+            outcome.row, message=_with_note(outcome.row.message, note(found))))
+    return Failed(_with_note(outcome.message, note(found)))
+
+
+def _with_note(message: str | None, words: str) -> str:
+    head, mark, tail = (message or "").partition("\n[last output]\n")  # the last output stays last
+    return f"{head}; {words}{mark}{tail}" if head else f"{words}{mark}{tail}"
+
+
+def serve(conn, plugins, bandwidth, timing, memory_limit, output_path, n_threads=None, backend=None) -> None:
+    """The worker's loop: a job in, an outcome out, until the parent closes the pipe."""
+    own_session()  # what its cells start ends with it (harness.host.leftovers.end_tree)
+    # the output file: a path, or (from harness.runner.pool) a file with no name whose descriptor comes first
+    # over the pipe, so that nothing is left in the temporary folder however the worker ends
+    output = Capture(output_path) if output_path else Capture(fd=recv_handle(conn))
+    output.redirect_forever()
+    faulthandler.enable()  # a native crash leaves its Python stack in the output, for the crashed row
+    _environment(memory_limit)
+    threads.apply(n_threads, backend)  # before the backends load: their pools are sized as they start
+    for plugin in plugins:
+        load_plugin(plugin)
+    _preload(backend)
+    context, cases = RunContext(bandwidth=bandwidth, output=output), {}
+    watch = Watch()  # the modules as the cells must leave them
+    conn.send(Ready())
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        if isinstance(request, AskBackends):
+            from harness.host.environment import backend_devices
+
+            conn.send({**backend_devices(), "threads": threads.settings()})
+            continue
+        watch.before()
+        try:
+            method, cell = rebuild(request, cases)
+            if request.again:
+                outcome = time_again(method, cell, timing, request.again, request.budget, context)
+            else:
+                if request.reference is not None:
+                    remember(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity,
+                             request.reference)
+                outcome = measure_cell(method, cell, request.run_id, request.budget, timing, context)
+        except BaseException as exc:  # outside the cell's own pipeline: say so rather than die
+            outcome = Failed(with_output(f"the worker could not measure this cell: {describe(exc)}",
+                                         output.tail()))
+        found = watch.after()
+        if found:  # this worker is no longer fit to measure the cells after it
+            outcome = Tainted(_noted(outcome, request, found))
+        try:
+            conn.send(outcome)
+        except (EOFError, BrokenPipeError):  # the parent is gone
+            return
+        except Exception as exc:  # e.g. a figure that does not pickle
+            failed = Failed(f"the worker could not send this cell's results: {describe(exc)}")
+            conn.send(Tainted(_noted(failed, request, found)) if found else failed)
