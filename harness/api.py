@@ -44,38 +44,38 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     ``resume`` (that journal, or the results file of an interrupted run) measures only the
     cells that run lacks, with its selection, and writes the whole run under its run id.
     """
-    from harness.host.limits import StopRun, StopSignals
+    from harness.host.limits import StopRun, StopSignals, armed
 
-    with StopSignals() as stop:
-        with stop.held(then_stop=False):  # the modules whole: a signal now is acted on just below
-            from harness.runner import journal, loop, plan
-            from harness.runner import shard as sharding
-            from harness.store import results
-            from harness.store.schema import RunFiles
-        selection = resumed = planned = None
+    # held throughout: a stop is acted on only where the run computes or waits (armed: the plan, each
+    # cell, the step sweep) or between cells; whenever it comes, what was measured is written
+    with StopSignals(held=True) as stop, stop.held(then_stop=False):
+        from harness.runner import journal, loop, plan
+        from harness.runner import shard as sharding
+        from harness.store import results
+        from harness.store.schema import RunFiles
+
+        resumed = planned = None
+        selection = plan.Selection.of(cases=cases, methods=methods, dtypes=dtypes, devices=devices,
+                                      orders=orders, quantities=quantities, sizes=sizes, preset=preset,
+                                      shard=shard, plugins=plugins, timeout=timeout, timing=timing,
+                                      step_sweep=step_sweep, input=input, threads=threads, passes=passes)
+        if resume is not None:
+            given = [name for name in selection.given() if name != "plugins"]  # plugins: compared
+            if given:
+                raise UsageError("a resumed run keeps its own selection: drop " + ", ".join(given))
+            resumed = journal.resume_state(resume)
+            recorded = plan.Selection.from_dict(resumed.meta["selection"])
+            selection = recorded.resumed_with(selection.plugins)  # never a plugin not named here
+            out = resumed.folder if out is None else out
         try:  # until the first cell: a stop here still leaves a (cell-less) results file
-            if stop.received:
-                raise StopRun(stop.received)
-            selection = plan.Selection.of(cases=cases, methods=methods, dtypes=dtypes, devices=devices,
-                                          orders=orders, quantities=quantities, sizes=sizes, preset=preset,
-                                          shard=shard, plugins=plugins, timeout=timeout, timing=timing,
-                                          step_sweep=step_sweep, input=input, threads=threads, passes=passes)
-            if resume is not None:
-                given = [name for name in selection.given() if name != "plugins"]  # plugins: compared
-                if given:
-                    raise UsageError("a resumed run keeps its own selection: drop " + ", ".join(given))
-                resumed = journal.resume_state(resume)
-                recorded = plan.Selection.from_dict(resumed.meta["selection"])
-                selection = recorded.resumed_with(selection.plugins)  # never a plugin not named here
-                out = resumed.folder if out is None else out
-            done = {row.key for row in resumed.rows} if resumed else frozenset()
-            planned = plan.build(selection, done=done)
-            meta = resumed.meta if resumed else loop.new_meta(planned)
+            with armed():
+                done = {row.key for row in resumed.rows} if resumed else frozenset()
+                planned = plan.build(selection, done=done)
+                meta = resumed.meta if resumed else loop.new_meta(planned)
         except StopRun:
             planned = None
         if planned is None:
-            with stop.held(then_stop=False):
-                finished = loop.unmeasured(selection, resumed)
+            finished = loop.unmeasured(selection, resumed)
         else:
             finished = loop.run_cells(planned, meta, progress=progress, log=log, isolate=isolate,
                                       journal_dir=out, memory_limit=memory_limit,
@@ -83,28 +83,31 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
                                       done_points=resumed.points if resumed else (),
                                       resumed_journal=resumed.journal if resumed else None)
         meta = finished.meta
-        if selection is not None and selection.shard is not None:
+        if selection.shard is not None:
             meta["shard"] = sharding.label(selection.shard)
         steps = None
         if planned is not None and planned.step_sweep and meta["complete"]:
             from harness.measure import step_sweep
 
             try:
-                steps = step_sweep.step_sweep(**planned.step_sweep, run_id=meta["run_id"])
+                with armed():
+                    steps = step_sweep.step_sweep(**planned.step_sweep, run_id=meta["run_id"])
             except StopRun:  # the cells stand; the run is not complete without its sweep
                 meta["complete"] = False
-        with stop.held(then_stop=False):  # what was measured is written whole, whatever comes now
-            cells, points = results.cells_frame(finished.rows), results.points_frame(finished.points)
-            if out is not None:
-                kept = RunFiles.of(out, meta["run_id"]).journal
-                try:
-                    cells.attrs["path"] = str(results.write(cells, points, meta, out, steps=steps))
-                except UsageError as exc:  # e.g. a full disk: the journal still holds every cell
-                    if not kept.exists():
-                        raise
-                    raise UsageError(f"{exc}; every finished cell is kept in {kept} (diffbench run "
-                                     "--resume it once there is room)") from exc
-                if meta["complete"]:  # all of it is in Parquet now
-                    kept.unlink(missing_ok=True)
+        cells, points = results.cells_frame(finished.rows), results.points_frame(finished.points)
+        if out is not None:
+            kept = RunFiles.of(out, meta["run_id"]).journal
+            try:
+                cells.attrs["path"] = str(results.write(cells, points, meta, out, steps=steps))
+            except UsageError as exc:  # e.g. a full disk: the journal still holds the cells
+                if not kept.exists():
+                    raise
+                raise UsageError(f"{exc}; every finished cell is kept in {kept} (diffbench run "
+                                 "--resume it once there is room)") from exc
+            if meta["complete"]:  # all of it is in Parquet now
+                kept.unlink(missing_ok=True)
+        if finished.error:  # the run stopped for want of its journal: say so, its results written
+            where = f"; the {len(cells)} finished cells are in {cells.attrs['path']}" if out else ""
+            raise UsageError(finished.error + where)
     cells.attrs.update(points=points, meta=meta, steps=steps)
     return cells

@@ -124,9 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args) -> int:
     from harness.host.limits import StopSignals
 
-    with StopSignals() as stop:  # a stop at any moment keeps what was measured
-        with stop.held(then_stop=False):  # acted on by harness.run, which writes what there is
-            import harness
+    # held: a stop at any moment is recorded, and acted on by harness.run where it can keep what it
+    # measured (a stop after the run's files are written changes nothing)
+    with StopSignals(held=True):
+        import harness
+
         return _run_in(args, harness)
 
 

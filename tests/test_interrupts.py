@@ -188,3 +188,103 @@ def test_a_resumed_run_finishes_with_the_cells_of_an_uninterrupted_one(tmp_path)
     assert sorted(map(tuple, got[KEY + ["status"]].astype(str).values)) == \
         sorted(map(tuple, expected[KEY + ["status"]].astype(str).values))
     assert replace(rows[0]).key in {CellRow(**r).key for r in got.to_dict("records")}
+
+
+def test_a_stop_as_the_command_starts_leaves_a_file_every_reader_reads(tmp_path, monkeypatch):
+    """Recorded before the run had its selection (record_stops, as `diffbench run` starts): a results
+    file of no cells, with the selection it was given, that report, merge and compare read."""
+    from harness.host import limits
+
+    monkeypatch.setattr(limits, "_pending", "SIGINT")
+    assert main(["run", "--cases", "cubic", "--methods", "central", "--dtypes", "float64", "--orders", "1",
+                 "--sizes", "quick", "--no-step-sweep", "--out", str(tmp_path), "--in-process",
+                 "--quiet"]) == 130
+    (path,) = [p for p in tmp_path.glob("*.parquet") if p.name.count(".") == 1]
+    assert len(pd.read_parquet(path)) == 0
+    _readable_by_every_reader(path, tmp_path)
+
+
+def test_a_stop_while_the_run_sets_up_is_acted_on_with_its_files_written(tmp_path, monkeypatch):
+    """A signal between the plan and the first cell (here: while the load is read) is held, then
+    acted on before the first cell: a results file, exit 130."""
+    from harness.runner import loop
+
+    real = loop.load_average
+
+    def interrupted():
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real()
+
+    monkeypatch.setattr(loop, "load_average", interrupted)
+    assert main(["run", "--cases", "cubic", "--methods", "central", "--dtypes", "float64", "--orders", "1",
+                 "--sizes", "quick", "--no-step-sweep", "--out", str(tmp_path), "--in-process",
+                 "--quiet"]) == 130
+    (path,) = [p for p in tmp_path.glob("*.parquet") if p.name.count(".") == 1]
+    assert len(pd.read_parquet(path)) == 0
+
+
+def test_a_journal_that_cannot_be_written_stops_the_run_with_its_cells_written(tmp_path, monkeypatch, capsys):
+    """No room for a journal line: one line says so, and the cells measured are written as results."""
+    import errno
+
+    calls = {"n": 0}
+    real = os.write
+
+    def full_on_the_third_line(fd, data):
+        if data.endswith(b"\n") and data.startswith(b'{"cell"'):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(journal.os, "write", full_on_the_third_line)
+    status = main(["run", "--cases", "tanh,cubic", "--methods", "central,forward", "--dtypes", "float64",
+                   "--orders", "1", "--sizes", "quick", "--no-step-sweep", "--out", str(tmp_path),
+                   "--in-process", "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2 and "No space left on device" in err and "Traceback" not in err
+    (path,) = [p for p in tmp_path.glob("*.parquet") if p.name.count(".") == 1]
+    assert len(pd.read_parquet(path)) == 3  # the two journalled, and the one whose line failed
+
+
+def test_a_resume_never_writes_outside_its_folder(tmp_path, capsys):
+    """A journal edited to hold run id "../../y" is refused: its files would land elsewhere."""
+    folder = tmp_path / "a" / "b"
+    path = folder / f"x{JOURNAL_SUFFIX}"
+    Journal(path, {"run_id": "../../y", "selection": {"cases": "cubic"}}).close()
+    assert main(["run", "--resume", str(path)]) == 2
+    assert "run id" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("y*"))
+
+
+def test_a_resume_does_not_write_a_new_journal_over_another(tmp_path, capsys):
+    """`--resume A/x.journal.jsonl --out B` where B holds that run's journal already (a resume of it
+    that was killed): refused, B's journal as it was."""
+    first = tmp_path / "a" / f"r{JOURNAL_SUFFIX}"
+    second = tmp_path / "b" / f"r{JOURNAL_SUFFIX}"
+    Journal(first, {"run_id": "r"}, [_row(0)]).close()
+    Journal(second, {"run_id": "r"}, [_row(0), _row(1)]).close()
+    before = second.read_bytes()
+    with pytest.raises(Exception, match="exists already"):
+        Journal(second, {"run_id": "r"}, [_row(0)], resumed=first)
+    assert second.read_bytes() == before
+
+
+def test_a_stop_sent_to_every_process_of_the_job_crashes_no_cell(tmp_path):
+    """A scheduler's SIGTERM reaches the workers too: they ignore it, the run stops, and no cell is
+    recorded as crashed for it (a crashed cell is not measured again by --resume)."""
+    proc = _start("--plugin", SLEEPY, "--cases", "tanh,cubic", "--methods", "central,sleepy", "--dtypes",
+                  "float64", "--orders", "1", "--sizes", "quick", "--no-step-sweep", "--log", out=tmp_path,
+                  env={"DIFFBENCH_TEST_SLEEP": "0.5"})
+    _finished_lines(proc, 1)
+    time.sleep(0.5)  # sleepy's cell in its worker
+    workers = [int(p) for f in Path(f"/proc/{proc.pid}/task").glob("*/children")
+               for p in f.read_text().split()]
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    cells = pd.read_parquet(out.strip().splitlines()[0])
+    assert "crashed" not in set(cells.status)

@@ -76,15 +76,19 @@ class StopSignals:
     """SIGINT, SIGTERM and SIGUSR2 raise :class:`StopRun` for the body (main thread only);
     ``received`` says whether one came, even if something along the way swallowed the exception.
 
-    Entered again while active (the CLI enters it before :func:`harness.run` does), the
-    outer handling is kept: one run has one record of its stop."""
+    ``held=True`` starts it held: a stop is only recorded, and raised where the code says so —
+    :func:`armed` around what may wait or compute long (a cell being measured, the plan, the step
+    sweep), ``received`` checked between cells — so that no stop falls between a finished cell
+    and its record, nor into the writing of a file.  Entered again while active (the CLI enters
+    it before :func:`harness.run` does), the outer handling is kept: one run has one record of
+    its stop."""
 
     _active: StopSignals | None = None
 
-    def __init__(self):
+    def __init__(self, held: bool = False):
         self.received: str | None = None
         self._previous: dict = {}
-        self._held = 0
+        self._held = int(held)
         self._outer: StopSignals | None = None
 
     def _stop(self, signum, frame):
@@ -126,3 +130,33 @@ class StopSignals:
             self._held -= 1
         if then_stop and self.received and not self._held:
             raise StopRun(self.received)
+
+
+@contextlib.contextmanager
+def armed():
+    """For the body, a stop signal raises :class:`StopRun` at once even where the active
+    :class:`StopSignals` is held (one already recorded, on entry): what a stop must not wait for,
+    a cell being measured or a worker being waited on.  Outside a run it changes nothing."""
+    active = StopSignals._active
+    if active is None:
+        yield
+        return
+    held, active._held = active._held, 0
+    try:
+        if active.received:
+            raise StopRun(active.received)
+        yield
+    finally:
+        active._held = held
+
+
+@contextlib.contextmanager
+def holding():
+    """For the body, a stop signal is only recorded (what it guards is read or written whole), then
+    acted on where the run next checks; outside a run it changes nothing."""
+    active = StopSignals._active
+    if active is None:
+        yield
+        return
+    with active.held(then_stop=False):
+        yield

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,13 @@ def _plain(value):
     raise TypeError(f"cannot store {type(value).__name__} in the journal")
 
 
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # what harness.store.results.new_run_id makes, and more
+
+
+class JournalError(UsageError):
+    """A journal line could not be written (a full disk): the run stops and writes what it has."""
+
+
 class Journal:
     def __init__(self, path: Path, meta: dict, rows=(), points=(), resumed=None):
         """The journal at ``path``, holding ``rows`` already measured: appended to where it is the
@@ -39,8 +47,13 @@ class Journal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot create output folder {self.path.parent}: {exc.strerror}") from exc
+        appending = (resumed is not None and self.path.exists()
+                     and Path(resumed).resolve() == self.path.resolve())
+        if self.path.exists() and not appending:  # another resume's, with cells this one lacks
+            raise UsageError(f"{self.path} exists already: resume from it (--resume {self.path}) rather "
+                             "than write a new journal over it")
         try:
-            if resumed is not None and self.path.exists() and Path(resumed).resolve() == self.path.resolve():
+            if appending:
                 _drop_torn_tail(self.path)  # its rows are in it already
             else:
                 self._write_new(meta, rows, points)
@@ -62,8 +75,11 @@ class Journal:
 
     def _write(self, record: dict) -> None:
         data = _line(record)
-        while data:  # one line, written whole: in the OS's hands, it survives the process being killed
-            data = data[os.write(self.fd, data):]
+        try:
+            while data:  # one line, written whole: in the OS's hands, it survives the process being killed
+                data = data[os.write(self.fd, data):]
+        except OSError as exc:
+            raise JournalError(f"cannot write the journal {self.path}: {exc.strerror or exc}") from exc
 
     def add(self, row: CellRow, points: list[PointRow]) -> None:
         self._write(_cell_record(row, points))
@@ -290,4 +306,8 @@ def resume_state(path) -> Resumed:
             raise UsageError(f"{path}: this run is complete, there is nothing to resume")
     if "selection" not in meta:
         raise UsageError(f"{path}: written by a diffbench that could not resume runs")
+    # the run id names the files the resumed run writes: one edited to hold "../" must not place them
+    if not isinstance(meta.get("run_id"), str) or not RUN_ID.fullmatch(meta["run_id"]):
+        raise UsageError(f"{path}: its run id {str(meta.get('run_id'))[:60]!r} is not one diffbench writes "
+                         "(letters, digits, '_', '-' and '.')")
     return Resumed(meta, rows, points, path.parent, path if path.name.endswith(JOURNAL_SUFFIX) else None)

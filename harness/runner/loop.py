@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from harness.host import threads
 from harness.host.capture import Capture
 from harness.host.environment import backend_devices, load_average, run_metadata
-from harness.host.limits import StopRun, StopSignals
+from harness.host.limits import StopRun, StopSignals, armed
 from harness.measure import memory
 from harness.measure.outcomes import Measured, Retimed
 from harness.measure.pipeline import RunContext, measure_cell, skeleton, time_again, with_pass
 from harness.measure.timing import passes, timed
-from harness.runner.journal import Journal
+from harness.runner.journal import Journal, JournalError
 from harness.runner.plan import Plan, describe_cases, describe_methods
 from harness.runner.pool import Pool
 from harness.runner.progress import bar as progress_bar
@@ -43,6 +43,7 @@ class Finished:
     rows: list[CellRow]
     points: list[PointRow]
     meta: dict
+    error: str | None = None  # what stopped the run other than a signal (a journal that could not be written)
 
 
 def new_meta(plan: Plan) -> dict:
@@ -62,8 +63,7 @@ def unmeasured(selection, resumed=None) -> Finished:
     if resumed is not None:
         meta, rows, points = dict(resumed.meta), list(resumed.rows), list(resumed.points)
     else:
-        meta, rows, points = {"run_id": new_run_id(), **run_metadata(),
-                              "selection": selection.to_dict() if selection is not None else None,
+        meta, rows, points = {"run_id": new_run_id(), **run_metadata(), "selection": selection.to_dict(),
                               "cases": {}, "methods": {}, "bandwidth_bytes_per_s": {}}, [], []
     meta.update(complete=False, n_cells=len(rows), passes=meta.get("passes", 0),
                 backends=meta.get("backends", {}))
@@ -93,9 +93,10 @@ def _later_passes(plan: Plan, rows: list[CellRow], pool, context, progress, log,
                 budget = cell.case.budget(plan.selection.timeout)
                 started = time.perf_counter()
                 n = rows[i].timing_passes
-                again = pool.time_again(method, cell, budget, n) if pool else None
+                again = pool.time_again(method, cell, budget, n) if pool else None  # arms its waits
                 if again is None:
-                    again = time_again(method, cell, plan.timing, n, budget, context)
+                    with armed():
+                        again = time_again(method, cell, plan.timing, n, budget, context)
                 row = rows[i]
                 if isinstance(again, Retimed):
                     row = with_pass(row, again)
@@ -104,13 +105,11 @@ def _later_passes(plan: Plan, rows: list[CellRow], pool, context, progress, log,
                     row = dataclasses.replace(row, message="; ".join(filter(None, [row.message, note])),
                                               timing_passes=len(row.eval_pass_s))
                 # the cell's time is all the time spent on it
-                row = dataclasses.replace(row, cell_s=row.cell_s + time.perf_counter() - started)
-                with stop.held():  # the row and its journal line together
-                    rows[i] = row
-                    if journal:
-                        journal.replace(row)
-                    shown(row)
-                if stop.received:
+                rows[i] = dataclasses.replace(row, cell_s=row.cell_s + time.perf_counter() - started)
+                if journal:
+                    journal.replace(rows[i])
+                shown(rows[i])
+                if stop.received:  # recorded while the pass was measured or recorded: acted on now
                     raise StopRun(stop.received)
             due = [i for i in due if later_pass_due(rows[i])]
 
@@ -129,52 +128,59 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
     ``log`` one line per cell.
     """
     run_id, timing, timeout = meta["run_id"], plan.timing, plan.selection.timeout
-    context = RunContext(bandwidth=meta["bandwidth_bytes_per_s"], output=Capture())
     rows, points = list(done_rows), list(done_points)
-    meta["complete"] = False
-    journal, pool, backends = None, None, {}
-    n_threads = threads.parse(plan.selection.threads)
-    meta["load_start"] = load_average()
-    with StopSignals() as stop, progress_bar(progress, len(plan.cells), log) as shown, \
-            threads.in_process(n_threads):
+    journal = pool = error = None
+    backends: dict = {}
+    # held throughout: a stop is acted on only where the run waits for a cell (armed) or between
+    # cells, never between a finished cell and its record, nor while the run sets up or closes
+    with StopSignals(held=True) as stop, stop.held(then_stop=False):
+        context = RunContext(bandwidth=meta.get("bandwidth_bytes_per_s") or {}, output=Capture())
+        meta["complete"] = False
+        n_threads = threads.parse(plan.selection.threads)
+        meta["load_start"] = load_average()
         try:
-            if journal_dir is not None:
-                with stop.held():  # a journal is opened whole or not at all
+            with progress_bar(progress, len(plan.cells), log) as shown, threads.in_process(n_threads):
+                if journal_dir is not None:  # opened whole or not at all (harness.runner.journal)
                     journal = Journal(RunFiles.of(journal_dir, run_id).journal, meta, rows, points,
-                                           resumed=resumed_journal)
-            if isolate:
-                pool = Pool(plan.selection.plugins, context.bandwidth, timing, memory_limit, n_threads)
-            for method, cell in plan.cells:
-                budget = cell.case.budget(timeout)
-                started = time.perf_counter()
-                outcome = pool.measure(method, cell, run_id, budget) if pool else None
-                if outcome is None:  # in this process
-                    outcome = measure_cell(method, cell, run_id, budget, timing, context)
-                if not isinstance(outcome, Measured):  # lost: what the cell was and why, no figures
-                    outcome = Measured(skeleton(method, cell, run_id, outcome.status, outcome.message,
-                                                cell_s=time.perf_counter() - started), [])
-                with stop.held():  # the row and its journal line together
+                                      resumed=resumed_journal)
+                if isolate:
+                    pool = Pool(plan.selection.plugins, context.bandwidth, timing, memory_limit, n_threads)
+                for method, cell in plan.cells:
+                    if stop.received:  # a stop recorded since the last cell: the run ends here
+                        raise StopRun(stop.received)
+                    budget = cell.case.budget(timeout)
+                    started = time.perf_counter()
+                    outcome = pool.measure(method, cell, run_id, budget) if pool else None  # arms its waits
+                    if outcome is None:  # in this process
+                        with armed():
+                            outcome = measure_cell(method, cell, run_id, budget, timing, context)
+                    if not isinstance(outcome, Measured):  # lost: what the cell was and why, no figures
+                        outcome = Measured(skeleton(method, cell, run_id, outcome.status, outcome.message,
+                                                    cell_s=time.perf_counter() - started), [])
                     rows.append(outcome.row)
                     points += outcome.points
                     if journal:
                         journal.add(outcome.row, outcome.points)
                     shown(outcome.row)
-                if stop.received:  # a stop that something along the way swallowed
+                if stop.received:
                     raise StopRun(stop.received)
-            if any(later_pass_due(row) for row in rows):
-                if pool:  # fresh workers: each pass in a process of its own
-                    pool.close()
-                _later_passes(plan, rows, pool, context, progress, log, journal, stop)
-            meta["complete"] = True
+                if any(later_pass_due(row) for row in rows):
+                    if pool:  # fresh workers: each pass in a process of its own
+                        pool.close()
+                    _later_passes(plan, rows, pool, context, progress, log, journal, stop)
+                meta["complete"] = True
         except StopRun:
             print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
+        except JournalError as exc:  # e.g. a full disk: the run stops, its cells are written as results
+            error = str(exc)
+            print(f"diffbench: {exc}: the run stops here, keeping {len(rows)} finished cells",
+                  file=sys.stderr)
         finally:
-            with stop.held(then_stop=False):  # what was measured is kept, whatever comes now
-                backends = _close(meta, n_threads, pool, journal, context)
-    meta["n_cells"] = len(rows)
-    meta["passes"] = passes(timing) if timed(timing) else 0
-    meta["backends"] = backends
-    return Finished(rows, points, meta)
+            backends = _close(meta, n_threads, pool, journal, context)
+        meta["n_cells"] = len(rows)
+        meta["passes"] = passes(timing) if timed(timing) else 0
+        meta["backends"] = backends
+        return Finished(rows, points, meta, error)
 
 
 def _close(meta: dict, n_threads, pool, journal, context) -> dict:

@@ -33,7 +33,7 @@ import numpy as np
 
 from harness.host.capture import anonymous_file, tail_of, with_output
 from harness.host.leftovers import end_tree
-from harness.host.limits import CellTimeout, time_limit
+from harness.host.limits import CellTimeout, armed, time_limit
 from harness.measure.outcomes import Crashed, Measured, Outcome, Retimed, TimedOut
 from harness.measure.pipeline import cell_reference
 from harness.model.registry import METHODS, PLUGIN_PREFIX
@@ -107,10 +107,17 @@ class WorkerProcess:
         self.process = context.Process(target=serve, daemon=True,
                                        args=(child, list(plugins), bandwidth, timing, memory_limit, None,
                                              threads, backend))
-        self.process.start()
+        try:
+            self.process.start()
+        except BaseException:  # no worker: nothing may stay open for it
+            os.close(self.output)
+            self.conn.close()
+            child.close()
+            raise
         self.spawned = time.perf_counter()
         child.close()
-        with contextlib.suppress(OSError):  # a worker that died at once is told by measure()
+        # a worker that died at once is told by measure(); RuntimeError: macOS's handshake failed
+        with contextlib.suppress(OSError, RuntimeError):
             send_handle(self.conn, self.output, self.process.pid)
         self.started = False
         self.busy = False  # a job sent and its answer not yet read: a late answer is never another's
@@ -144,8 +151,11 @@ class WorkerProcess:
         return self._lost()
 
     def _answer(self, timeout) -> bool:
-        """Whether an answer came, or the worker ended, within ``timeout`` s."""
-        return bool(wait([self.conn, self.process.sentinel], timeout=timeout))
+        """Whether an answer came, or the worker ended, within ``timeout`` s.  The one place the parent
+        waits for a worker: a stop ends the wait at once (armed); the answer itself is then read
+        with the run's stop held, so that an answer received is an answer recorded."""
+        with armed():
+            return bool(wait([self.conn, self.process.sentinel], timeout=timeout))
 
     def _lost(self, why: str | None = None) -> Crashed:
         """The worker ended (or stopped answering): how, with the last lines it printed."""
@@ -210,7 +220,9 @@ class Pool:
         if not addressable(method, cell, self.checked):
             return None
         started = time.perf_counter()
-        job = Job.of(method, cell, run_id, budget, shared_reference(method, cell, budget))
+        with armed():  # the reference may take long: a stop need not wait for it
+            reference = shared_reference(method, cell, budget)
+        job = Job.of(method, cell, run_id, budget, reference)
         reference_s = time.perf_counter() - started
         outcome = self._send(method.backend, job)
         if isinstance(outcome, Measured):  # the cell's reference, computed here, is part of its time

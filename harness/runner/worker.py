@@ -5,7 +5,8 @@ case from the built-in registries and the run's plugin files, measures it exactl
 in one process does (:func:`harness.measure.pipeline.measure_cell`) and answers with a typed outcome
 (:mod:`harness.measure.outcomes`).  Its file descriptors 1 and 2 point into an output file for its
 whole life, so nothing a method or a library prints reaches diffbench's terminal; each cell
-starts with the file emptied.  Ctrl-C is the parent's to handle: the worker ignores SIGINT.
+starts with the file emptied.  A stop is the parent's to handle: the worker ignores SIGINT,
+SIGTERM and SIGUSR2.
 After each cell it looks for what the cell left behind (:mod:`harness.host.leftovers`: a patched
 module, a thread or a child process still running); a cell that left any answers
 :class:`Tainted`, and the parent replaces the worker before the next cell.
@@ -25,6 +26,7 @@ from multiprocessing.reduction import recv_handle
 from harness.host import threads
 from harness.host.capture import Capture, with_output
 from harness.host.leftovers import Watch, note, own_session
+from harness.host.limits import STOP_SIGNALS
 from harness.measure.outcomes import Failed, Measured, Retimed
 from harness.measure.pipeline import RunContext, describe, graded_x, measure_cell, time_again
 from harness.model.case import CaseSweep
@@ -90,7 +92,11 @@ def rebuild(job: Job, cases: dict | None = None):
 
 
 def _environment(memory_limit: int | None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # a stop is the parent's to handle (Ctrl-C; a scheduler's SIGTERM or SIGUSR2 sent to every process
+    # of a job): the parent keeps the finished cells and ends its workers; a worker that died of the
+    # signal would leave a cell "crashed" that was only stopped
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     os.environ["DIFFBENCH_WORKER"] = "1"  # for a plugin that must know (e.g. fault injection)
     # the backends' workers share a GPU: JAX must not take 75% of its memory on start, nor
     # TensorFlow all of it (a user's own setting wins)

@@ -42,12 +42,15 @@ def write_text(path, text: str, what: str = "file") -> Path:
 
 def check_writable(folder, what: str) -> None:
     """A one-line UsageError now, rather than after the work, where ``folder`` cannot take a file."""
+    import tempfile
+
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with replacing(folder / ".diffbench-write-check", what) as temporary:
-            temporary.write_bytes(b"")
-        (folder / ".diffbench-write-check").unlink()
+        # a file of its own: runs started together from one folder (an array job's) never collide
+        handle, name = tempfile.mkstemp(prefix=".diffbench-write-check-", dir=folder)
+        os.close(handle)
+        os.unlink(name)
     except OSError as exc:
         why = f"{folder} is not a folder" if isinstance(exc, FileExistsError) else exc.strerror
         raise UsageError(f"cannot write the {what} into {folder}: {why}") from exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -164,11 +165,19 @@ def refuse_input_as_output(output, inputs, what: str) -> Path:
         for f in sorted(p.glob("*.parquet")) if p.is_dir() else [p]:
             files = RunFiles.beside(f)
             read |= {x.resolve() for x in (f, files.cells, files.points, files.steps, files.journal)}
-    if target in read:
+    # samefile too: a hard link, or another spelling on a case-insensitive file system
+    if target in read or (output.exists() and any(_same(output, f) for f in read)):
         raise UsageError(f"-o {output}: that is one of the inputs; name another file")
     if what != "results file" and is_results_file(output):
         raise UsageError(f"-o {output}: that is a results file; name an .html file")
     return output
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _one_line(text) -> str:
