@@ -46,6 +46,7 @@ import math
 import numpy as np
 
 from harness.errors import UsageError
+from harness.read.units import format_number, format_time
 from harness.stats.noise import median_interval
 from harness.store.schema import DIGITS_CAP, KEY
 from harness.store.text import printable
@@ -251,20 +252,6 @@ def parse_threshold(text: str) -> float:
     return value
 
 
-def _fmt(value, spec) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
-
-
-def format_time(seconds) -> str:
-    # as the report writes times, without importing the report (and matplotlib) for a table
-    if seconds is None or math.isnan(seconds):
-        return ""
-    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
 def format_table(compared) -> str:
     """The changed cells as a fixed-width table (those in one run only are counted, not listed), then
     a line of counts: changed and unchanged among the cells in both runs, and the unmatched."""
@@ -274,9 +261,9 @@ def format_table(compared) -> str:
     for r in changed.itertuples():
         old, new = (s if isinstance(s, str) else "–" for s in (r.old_status, r.new_status))
         status = old if old == new else f"{old} → {new}"
-        digits = f"{_fmt(r.old_digits, '.1f') or '–'} → {_fmt(r.new_digits, '.1f') or '–'}"
+        digits = f"{format_number(r.old_digits, '.1f') or '–'} → {format_number(r.new_digits, '.1f') or '–'}"
         row = (r.verdict, *(str(getattr(r, k)) for k in KEY), str(status), format_time(r.old_eval_s),
-               format_time(r.new_eval_s), _fmt(r.ratio, ".2f"), _fmt(r.p_value, ".3f"),
+               format_time(r.new_eval_s), format_number(r.ratio, ".2f"), format_number(r.p_value, ".3f"),
                digits if digits != "– → –" else "", r.why)
         rows.append(tuple(map(printable, row)))  # names from the files: no escape reaches a terminal
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

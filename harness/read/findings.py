@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.read.compare import format_time
+from harness.read.units import format_time
 from harness.store.text import printable
 
 KINDS = ("elementwise derivatives", "low-dimensional gradients", "high-dimensional gradients",

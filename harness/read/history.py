@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.read.compare import format_time
+from harness.read.units import format_time
 from harness.stats.steps import MIN_RUNS, find_steps
 from harness.store.results import read_one, refuse_input_as_output, results_files
 from harness.store.schema import DIGITS_CAP, STATUSES

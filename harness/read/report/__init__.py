@@ -14,41 +14,15 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.read.report import plots, sections
+from harness.read.units import format_bytes, format_number, format_percent, format_time
 from harness.store.results import read, refuse_input_as_output
 
 TEMPLATE = "report.html.j2"
 NOT_MEASURED = ["unsupported", "unavailable", "out_of_range"]  # the statuses of cells no method ran in
 
 
-def fmt_time(seconds) -> str:
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return ""
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def fmt_num(value, spec=".1f") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return format(value, spec)
-
-
-def fmt_bytes(n) -> str:
-    if n is None or (isinstance(n, float) and math.isnan(n)):
-        return ""
-    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n:.0f} B"
-
-
-def fmt_percent(share) -> str:
-    if share is None or (isinstance(share, float) and math.isnan(share)):
-        return ""
-    percent = 100 * share
-    return f"{percent:.2g} %" if percent < 10 else f"{percent:.0f} %"
+# the report's filters: harness.read.units, one way of writing each figure for every page and table
+fmt_time, fmt_num, fmt_bytes, fmt_percent = format_time, format_number, format_bytes, format_percent
 
 
 def _kink_table(points, methods):
