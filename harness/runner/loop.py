@@ -31,6 +31,7 @@ from harness.runner.plan import Plan, describe_cases, describe_methods
 from harness.runner.pool import Pool
 from harness.runner.progress import bar as progress_bar
 from harness.runner.progress import first_line
+from harness.runner.worker import WorkerSettings
 from harness.store.results import new_run_id
 from harness.store.schema import CellKey, CellRow, PointRow, RunFiles
 
@@ -144,7 +145,8 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
                     journal = Journal(RunFiles.of(journal_dir, run_id).journal, meta, rows, points,
                                       resumed=resumed_journal)
                 if isolate:
-                    pool = Pool(plan.selection.plugins, context.bandwidth, timing, memory_limit, n_threads)
+                    pool = Pool(WorkerSettings(None, tuple(plan.selection.plugins), context.bandwidth, timing,
+                                               memory_limit, n_threads))
                 for method, cell in plan.cells:
                     if stop.received:  # a stop recorded since the last cell: the run ends here
                         raise StopRun(stop.received)

@@ -37,7 +37,7 @@ from harness.host.limits import CellTimeout, armed, time_limit
 from harness.measure.outcomes import Crashed, Measured, Outcome, Retimed, TimedOut
 from harness.measure.pipeline import cell_reference
 from harness.model.registry import METHODS, PLUGIN_PREFIX
-from harness.runner.worker import AskBackends, Job, Ready, Tainted, rebuild, serve
+from harness.runner.worker import AskBackends, Job, Ready, Tainted, WorkerSettings, rebuild, serve
 
 GRACE_S = 10.0  # at most, beyond the cell's budget, before the parent stops waiting
 START_S = 120.0  # a worker's start and first imports (JAX, TensorFlow) on a slow machine
@@ -98,15 +98,13 @@ def death(exitcode) -> str:
 class WorkerProcess:
     """One spawned worker, its pipe, and the file its output goes into."""
 
-    def __init__(self, plugins, bandwidth, timing, memory_limit=None, threads=None, backend=None):
+    def __init__(self, settings: WorkerSettings):
         # the worker's output goes into a file with no name, handed over the pipe: a worker or a run
         # killed outright leaves no log file behind
         self.output = anonymous_file()
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=serve, daemon=True,
-                                       args=(child, list(plugins), bandwidth, timing, memory_limit, None,
-                                             threads, backend))
+        self.process = context.Process(target=serve, daemon=True, args=(child, settings))
         try:
             self.process.start()
         except BaseException:  # no worker: nothing may stay open for it
@@ -207,8 +205,9 @@ def shared_reference(method, cell, budget):
 class Pool:
     """One worker per backend; a dead or stopped one is replaced on its backend's next cell."""
 
-    def __init__(self, plugins=(), bandwidth=None, timing=None, memory_limit=None, threads=None):
-        self.args = (tuple(plugins), bandwidth or {}, timing, memory_limit, threads)
+    def __init__(self, settings: WorkerSettings):
+        """Workers started with ``settings`` (its ``backend`` is each worker's own)."""
+        self.settings = settings
         self.workers: dict[str, WorkerProcess] = {}
         self.checked: dict = {}  # addressable's answers, per case object
         # per backend, each worker's start (harness.runner.loop's meta)
@@ -240,7 +239,8 @@ class Pool:
     def _send(self, backend: str, job: Job):
         worker = self.workers.get(backend)
         if worker is None:
-            worker = self.workers[backend] = WorkerProcess(*self.args, backend=backend)
+            settings = dataclasses.replace(self.settings, backend=backend)
+            worker = self.workers[backend] = WorkerProcess(settings)
         fresh = not worker.started
         outcome = worker.measure(job)
         if fresh and worker.start_s is not None:

@@ -138,20 +138,33 @@ def _with_note(message: str | None, words: str) -> str:
     return f"{head}; {words}{mark}{tail}" if head else f"{words}{mark}{tail}"
 
 
-def serve(conn, plugins, bandwidth, timing, memory_limit, output_path, n_threads=None, backend=None) -> None:
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What a worker is started with, by name (the run's settings, parsed once where the run began)."""
+
+    backend: str | None  # the library it imports before its first cell
+    plugins: tuple[str, ...] = ()  # plugin files, absolute paths
+    bandwidth: dict = dataclasses.field(default_factory=dict)  # bytes/s per device (bandwidth_share)
+    timing: dict | None = None  # the timing loop's settings
+    memory_limit: int | None = None  # bytes of address space; None: no cap
+    threads: int | None = 1  # every backend's threads (harness.host.threads.parse: None is "all")
+
+
+def serve(conn, settings: WorkerSettings, output_path=None) -> None:
     """The worker's loop: a job in, an outcome out, until the parent closes the pipe."""
+    plugins, timing, backend = settings.plugins, settings.timing, settings.backend
     own_session()  # what its cells start ends with it (harness.host.leftovers.end_tree)
     # the output file: a path, or (from harness.runner.pool) a file with no name whose descriptor comes first
     # over the pipe, so that nothing is left in the temporary folder however the worker ends
     output = Capture(output_path) if output_path else Capture(fd=recv_handle(conn))
     output.redirect_forever()
     faulthandler.enable()  # a native crash leaves its Python stack in the output, for the crashed row
-    _environment(memory_limit)
-    threads.apply(n_threads, backend)  # before the backends load: their pools are sized as they start
+    _environment(settings.memory_limit)
+    threads.apply(settings.threads, backend)  # before the backends load: their pools are sized as they start
     for plugin in plugins:
         load_plugin(plugin)
     _preload(backend)
-    context, cases = RunContext(bandwidth=bandwidth, output=output), {}
+    context, cases = RunContext(bandwidth=settings.bandwidth, output=output), {}
     watch = Watch()  # the modules as the cells must leave them
     conn.send(Ready())
     while True:
