@@ -189,6 +189,7 @@ class Watch:
         self.threads: set = set()
         self.children: set[int] = set()
         self._known = 0  # how many modules were loaded when the watched ones were last looked for
+        self._seen: set[int] | None = None  # the processes the last clean check found (before() reuses it)
         self._see_modules()
 
     def _names(self) -> list[str]:
@@ -210,7 +211,7 @@ class Watch:
         cell's check found them, where there was one: reading /proc/<pid>/task/*/children costs a
         millisecond a cell in a worker of 20 threads, and nothing starts a process between cells)."""
         self.threads = set(threading.enumerate())
-        seen, self._seen = getattr(self, "_seen", None), None
+        seen, self._seen = self._seen, None
         if seen is None:
             seen = {pid for pid in descendants(os.getpid()) if _running(pid)}
         self.children = seen

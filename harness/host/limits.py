@@ -148,15 +148,3 @@ def armed():
         yield
     finally:
         active._held = held
-
-
-@contextlib.contextmanager
-def holding():
-    """For the body, a stop signal is only recorded (what it guards is read or written whole), then
-    acted on where the run next checks; outside a run it changes nothing."""
-    active = StopSignals._active
-    if active is None:
-        yield
-        return
-    with active.held(then_stop=False):
-        yield

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import UsageError
+from harness.store.atomic import replacing
 from harness.store.schema import JOURNAL_SUFFIX, POINT_COLUMNS, CellKey, CellRow, PointRow, RunFiles
 
 
@@ -66,12 +67,8 @@ class Journal:
         for p in points:
             by_cell.setdefault(CellKey.of(p), []).append(p)
         lines = [_line({"meta": meta})] + [_line(_cell_record(row, by_cell.get(row.key, []))) for row in rows]
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
+        with replacing(self.path, "journal") as temporary:  # whole or not at all
             temporary.write_bytes(b"".join(lines))
-            os.replace(temporary, self.path)
-        finally:
-            temporary.unlink(missing_ok=True)
 
     def _write(self, record: dict) -> None:
         data = _line(record)
