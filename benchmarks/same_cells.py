@@ -26,7 +26,7 @@ def main(before: str, after: str) -> int:
     problems = []
     if list(old.columns) != list(new.columns):
         problems.append(f"columns differ: {sorted(set(old.columns) ^ set(new.columns))}")
-    keyed = [df.assign(size=df["size"].fillna("")).set_index(KEY) for df in (old, new)]
+    keyed = [df.set_index(KEY) for df in (old, new)]
     only_old = keyed[0].index.difference(keyed[1].index)
     only_new = keyed[1].index.difference(keyed[0].index)
     problems += [f"only before: {k}" for k in only_old[:20]] + [f"only after: {k}" for k in only_new[:20]]

@@ -122,9 +122,9 @@ def logistic_map(n: int = 4) -> Case:
 
 
 # depth 4 overflows float32 and depth 6 float64 (the values grow like 2^(3^depth)): that is a result
-NESTED = register_sweep("nested_polynomial", nested_polynomial, quick=[{"depth": 1}, {"depth": 2}],
-                        default=[{"depth": d} for d in (1, 2, 3, 4)],
-                        full=[{"depth": d} for d in range(1, 7)])
+register_sweep("nested_polynomial", nested_polynomial, quick=[{"depth": 1}, {"depth": 2}],
+               default=[{"depth": d} for d in (1, 2, 3, 4)],
+               full=[{"depth": d} for d in range(1, 7)])
 register_sweep("logistic_map", logistic_map, quick=[{"n": 1}, {"n": 2}],
                default=[{"n": n} for n in (1, 2, 4)], full=[{"n": n} for n in range(1, 9)])
 register_case(
@@ -179,11 +179,6 @@ def sweep_points(name: str, default=()):
                           full=[{"grid": g} for g in (case.grid, 10**4, 10**6, 10**7)])
 
 
-SQUARE = sweep_points("square")  # seed 001 times x² and f_composed on 10⁶ points
+sweep_points("square")  # seed 001 times x² and f_composed on 10⁶ points (harness.model.presets)
 for _name in ("tanh", "exp_sin"):  # where elementwise methods part ways: 10⁴ and 10⁶ points
     sweep_points(_name, default=(10**4, 10**6))
-
-# The sizes of `diffbench run --preset seed-001` (harness.model.presets): seed 001's section 5 times x²
-# and p∘p∘p on np.linspace(-5, 5, 10**6).  Only the preset asks for this profile.
-SQUARE.profiles["seed-001"] = [{"points": 10**6}]
-NESTED.profiles["seed-001"] = [{"depth": 3, "points": 10**6}]

@@ -15,18 +15,23 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
         input=None, threads=None, passes=None):  # noqa: A002
     """Measure a matrix and return its cells as a pandas DataFrame.
 
+    Every choice is read and checked once, here (:meth:`harness.runner.plan.Selection.of`): a bad
+    one is a :class:`~harness.errors.UsageError` before anything is measured.
+
     ``cases``/``methods`` are lists or comma-separated strings of names or glob
     patterns (default: all); ``dtypes`` float64/float32 (default both);
     ``devices`` cpu/gpu (default: the CPU and a GPU if present); ``orders`` and
     ``quantities`` narrow what each case is measured on; ``sizes`` is the profile
     (quick / default / full) that picks the sizes of swept cases.  The per-point
-    table is ``df.attrs["points"]`` and the run metadata ``df.attrs["meta"]``.
+    table is ``df.attrs["points"]`` and the run metadata ``df.attrs["meta"]``
+    (a :class:`harness.store.meta.RunMeta`).
     With ``out`` (a folder) the run is also written there; ``df.attrs["path"]``
-    is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``)
-    tunes the timing loop (``sizes="quick"`` defaults to ``plan.QUICK_TIMING``: 3 batches
-    of ≥ 2 ms, a smoke run; ``{"repeats": 0}`` checks and grades every cell without timing
-    it, as the capability matrix's test does); ``progress`` is a stream: a progress bar when it is a terminal
-    (not under ``CI``), with ``log`` one line per cell.
+    is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``, or a
+    :class:`harness.measure.timing.TimingSettings`) tunes the timing loop (``sizes="quick"``
+    defaults to ``plan.QUICK_TIMING``: 3 batches of ≥ 2 ms, a smoke run; ``{"repeats": 0}``
+    checks and grades every cell without timing it, as the capability matrix's test does);
+    ``progress`` is a stream: a progress bar when it is a terminal (not under ``CI``), with
+    ``log`` one line per cell.
     ``preset`` (e.g. ``"seed-001"``, see :mod:`harness.model.presets`) fixes the cases, sizes,
     methods, dtypes and orders instead; only ``devices`` may then be given.
     ``shard`` (``"i/N"``) measures only the i-th of N balanced parts of the plan
@@ -50,7 +55,6 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     # cell, the step sweep) or between cells; whenever it comes, what was measured is written
     with StopSignals(held=True) as stop, stop.held(then_stop=False):
         from harness.runner import journal, loop, plan
-        from harness.runner import shard as sharding
         from harness.store import results
         from harness.store.schema import RunFiles
 
@@ -64,7 +68,7 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
             if given:
                 raise UsageError("a resumed run keeps its own selection: drop " + ", ".join(given))
             resumed = journal.resume_state(resume)
-            recorded = plan.Selection.from_dict(resumed.meta["selection"])
+            recorded = plan.Selection.from_dict(resumed.meta.selection)
             selection = recorded.resumed_with(selection.plugins)  # never a plugin not named here
             out = resumed.folder if out is None else out
         try:  # until the first cell: a stop here still leaves a (cell-less) results file
@@ -83,20 +87,20 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
                                       done_points=resumed.points if resumed else (),
                                       resumed_journal=resumed.journal if resumed else None)
         meta = finished.meta
-        if selection.shard is not None:
-            meta["shard"] = sharding.label(selection.shard)
         steps = None
-        if planned is not None and planned.step_sweep and meta["complete"]:
+        if planned is not None and planned.step_sweep and meta.complete:
             from harness.measure import step_sweep
 
             try:
                 with armed():
-                    steps = step_sweep.step_sweep(**planned.step_sweep, run_id=meta["run_id"])
+                    sweep = planned.step_sweep
+                    steps = step_sweep.step_sweep(sweep.cases, sweep.methods, sweep.dtypes,
+                                                  run_id=meta.run_id)
             except StopRun:  # the cells stand; the run is not complete without its sweep
-                meta["complete"] = False
+                meta.complete = False
         cells, points = results.cells_frame(finished.rows), results.points_frame(finished.points)
         if out is not None:
-            kept = RunFiles.of(out, meta["run_id"]).journal
+            kept = RunFiles.of(out, meta.run_id).journal
             try:
                 cells.attrs["path"] = str(results.write(cells, points, meta, out, steps=steps))
             except UsageError as exc:  # e.g. a full disk: the journal still holds the cells
@@ -104,7 +108,7 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
                     raise
                 raise UsageError(f"{exc}; every finished cell is kept in {kept} (diffbench run "
                                  "--resume it once there is room)") from exc
-            if meta["complete"]:  # all of it is in Parquet now
+            if meta.complete:  # all of it is in Parquet now
                 kept.unlink(missing_ok=True)
         if finished.error:  # the run stopped for want of its journal: say so, its results written
             where = f"; the {len(cells)} finished cells are in {cells.attrs['path']}" if out else ""

@@ -138,22 +138,16 @@ def _run_in(args, harness) -> int:
     from harness.runner.progress import summary
 
     started = time.perf_counter()
-    if args.timeout is not None and not 0 < args.timeout < float("inf"):
-        raise UsageError(f"--timeout must be a finite positive number of seconds, got {args.timeout:g}")
     if args.memory_limit is not None and not 0 < args.memory_limit < float("inf"):
         raise UsageError(f"--memory-limit must be a finite positive number of GB, got {args.memory_limit:g}")
-    from harness.host import threads
-
-    threads.parse(args.threads)  # a bad value is a usage error before anything runs
-    if args.passes is not None and not 1 <= args.passes <= 10:
-        raise UsageError(f"--passes must be a whole number from 1 to 10, got {args.passes}")
     if args.dry_run:
         from harness.runner import dry_run, plan
 
         selection = plan.Selection.of(cases=args.cases, methods=args.methods, dtypes=args.dtypes,
                                       devices=args.devices, orders=args.orders, quantities=args.quantities,
                                       sizes=args.sizes, preset=args.preset, shard=args.shard,
-                                      plugins=args.plugin, input=args.input)
+                                      plugins=args.plugin, input=args.input, timeout=args.timeout,
+                                      threads=args.threads, passes=args.passes)
         print("\n".join(dry_run.lines(selection)))
         return 0
     if args.report:  # an unwritable reports folder is known before anything is measured
@@ -175,7 +169,7 @@ def _run_in(args, harness) -> int:
         print("interrupted before any cell was measured: the run's files are as they were", file=sys.stderr)
         return 130
     paths = [("results", df.attrs["path"])]
-    if args.report and not df.attrs["meta"]["complete"]:
+    if args.report and not df.attrs["meta"].complete:
         print(f"no report of an interrupted run: 'diffbench run --resume {df.attrs['path']}' finishes it "
               f"(or 'diffbench report {df.attrs['path']}' shows what it has)", file=sys.stderr)
     elif args.report:
@@ -190,7 +184,7 @@ def _run_in(args, harness) -> int:
         print("verdict:\n" + "\n".join(f"  {line}" for line in verdict), file=sys.stderr)
     for _, path in paths:  # stdout: the paths alone, for scripts
         print(path)
-    return 0 if df.attrs["meta"]["complete"] else 130
+    return 0 if df.attrs["meta"].complete else 130
 
 
 def _list(args) -> int:
@@ -286,10 +280,10 @@ def _merge(args) -> int:
     from harness.store.schema import is_companion
 
     path, meta = merge(args.parts, args.output)
-    missing = meta.get("missing_shards")
-    runs = len(meta["parts"])
+    missing = meta.missing_shards
+    runs = len(meta.parts)
     companions = sum(is_companion(p) for p in args.parts)
-    print(f"{meta['n_cells']} cells from {runs} run{'s' if runs > 1 else ''}"
+    print(f"{meta.n_cells} cells from {runs} run{'s' if runs > 1 else ''}"
           + (f"; shards missing: {', '.join(missing)}" if missing else "")
           + (f"; {companions} per-point or step-sweep file{'s' if companions > 1 else ''} named: read with "
              "their cells files" if companions else ""), file=sys.stderr)

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.measure.timing import UNTIMED
+from harness.measure.timing import UNTIMED, TimingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 EXAMPLE_PLUGIN = ROOT / "examples" / "my_plugin.py"
 
 # A short timing loop: the tests check what is measured, not how fast.
-FAST = {"repeats": 5, "min_batch_s": 0.002, "passes": 1}  # one pass: tests/test_measure.py times two
+FAST = TimingSettings(repeats=5, min_batch_s=0.002, passes=1)  # one pass: tests/test_measure.py times two
 
 
 @pytest.fixture(scope="session")

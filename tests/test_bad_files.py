@@ -88,7 +88,7 @@ def test_a_malformed_input_is_one_usage_error_line(tmp_path, name, text, expecte
     path = tmp_path / "in.json"
     path.write_text(text)
     with pytest.raises(UsageError) as caught:
-        input_case(str(path), cases=name)
+        input_case(str(path), cases=(name,))
     _one_line(caught.value, path, expected)
 
 
@@ -112,7 +112,7 @@ def test_valid_inputs_still_read(tmp_path):
 
     jagged = [[[], [row[0]], [row[1], row[2]]] for row in GMM["l"]]  # flat (L21, L31, L32) → rows
     for name, data in (("gmm", GMM), ("gmm", _gmm(l=jagged)), ("lstm", LSTM)):
-        case = input_case(str(valid_files.write_input(tmp_path / "in.json", data)), cases=name)
+        case = input_case(str(valid_files.write_input(tmp_path / "in.json", data)), cases=(name,))
         assert case.dim > 0
 
 
@@ -223,7 +223,7 @@ def test_a_malformed_results_file_is_one_usage_error_line(good, tmp_path, broken
 def test_the_good_results_file_reads(good):
     cells, points, [meta] = results.read([good])
     assert list(cells["method"]) == ["central", "forward", "complex_step"] and len(points) == 4
-    assert meta["run_id"] == valid_files.RUN_ID and len(results.read_steps([good])) == 2
+    assert meta.run_id == valid_files.RUN_ID and len(results.read_steps([good])) == 2
 
 
 # -- journals -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -159,7 +160,7 @@ def test_overlapping_intervals_are_not_a_change(runs, tmp_path):
 def _rewritten(path, out, edit):
     """A copy of the run at ``path`` with ``edit(cells)`` applied, written as a new run."""
     cells, points, metas = results.read([path])
-    meta = {**metas[0], "run_id": "edited"}
+    meta = replace(metas[0], run_id="edited")
     return cells, results.write(edit(cells.copy()), points, meta, out)
 
 
@@ -207,7 +208,7 @@ def test_digits_capped_and_missing():
     import pandas as pd
 
     def cells(digits, samples):
-        return pd.DataFrame({"case": ["c"] * 2, "size": [None, "n=3"], "method": ["m"] * 2,
+        return pd.DataFrame({"case": ["c"] * 2, "size": ["", "n=3"], "method": ["m"] * 2,
                              "quantity": ["derivative"] * 2, "order": [1, 1], "dtype": ["float64"] * 2,
                              "device": ["cpu"] * 2, "status": ["ok"] * 2, "eval_s": [1.0, 1.0],
                              "eval_samples_s": [samples, samples], "digits": digits})

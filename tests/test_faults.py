@@ -96,7 +96,7 @@ def test_a_killed_run_resumed_has_the_rows_of_an_uninterrupted_one(tmp_path):
     resumed = _diffbench("run", "--resume", left, "--quiet", timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     cells = pd.read_parquet(resumed.stdout.split()[0])
-    assert set(cells.run_id) == {meta["run_id"]} and not left.exists()
+    assert set(cells.run_id) == {meta.run_id} and not left.exists()
     assert sorted(map(tuple, cells[KEY + ["status"]].astype(str).values)) == \
         sorted(map(tuple, expected[KEY + ["status"]].astype(str).values))
     points = pd.read_parquet(resumed.stdout.split()[0].replace(".parquet", ".points.parquet"))

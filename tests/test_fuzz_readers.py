@@ -162,7 +162,7 @@ def _read_input(path: Path, name: str) -> None:
     from harness.model.namespaces import namespace
     from harness.runner.plan import input_case
 
-    case = _refused_or_read(lambda: input_case(str(path), cases=name))
+    case = _refused_or_read(lambda: input_case(str(path), cases=(name,)))
     if case is not None:  # a file that reads gives a case whose objective evaluates
         with np.errstate(all="ignore"):
             value = case.fn(namespace("numpy"), case.points())
@@ -223,11 +223,12 @@ def _write_run(folder: Path, contents: dict) -> Path:
 
 def _read_results(path: Path) -> None:
     from harness.store import results
+    from harness.store.meta import RunMeta
 
     found = _refused_or_read(lambda: results.read([path]))
     if found is not None:
         cells, points, metas = found
-        assert isinstance(metas[0], dict) and len(cells.columns) and points is not None
+        assert isinstance(metas[0], RunMeta) and len(cells.columns) and points is not None
         _refused_or_read(lambda: results.read_steps([path]))
 
 
@@ -357,6 +358,7 @@ LINE_OPS = ("drop", "duplicate", "swap", "cut", "replace", "mutate", "bytes", "b
 @given(data=st.data())
 def test_journal_reader_on_mutated_lines(folder, good_journal, data):
     from harness.runner import journal
+    from harness.store.meta import RunMeta
 
     lines: list = [line.encode() for line in good_journal]
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
@@ -397,6 +399,6 @@ def test_journal_reader_on_mutated_lines(folder, good_journal, data):
     found = _refused_or_read(lambda: journal.read(path))
     if found is not None:
         meta, rows, points = found
-        assert isinstance(meta, dict)
+        assert isinstance(meta, RunMeta)
         keys = [row.key for row in rows]
         assert len(keys) == len(set(keys)), keys  # a cell once, however often its line is repeated

@@ -158,7 +158,7 @@ def test_a_gradbench_input_file_gives_the_generated_inputs_objective(tmp_path, n
     path = _write_input(tmp_path / "in.json", data, module=name if name == "gmm" else None)
     from harness.runner.plan import input_case
 
-    from_file = input_case(str(path), cases=name)
+    from_file = input_case(str(path), cases=(name,))
     xp = namespace("numpy")
     generated_case = CASES.get(name).at(size)
     assert from_file.dim == generated_case.dim
@@ -185,9 +185,9 @@ def test_a_bad_input_file_is_a_one_line_usage_error(tmp_path):
     path = tmp_path / "x.json"
     path.write_text('{"d": 2}')
     with pytest.raises(UsageError, match="missing field"):
-        input_case(str(path), cases="gmm")
+        input_case(str(path), cases=("gmm",))
     with pytest.raises(UsageError, match="takes no gradbench input"):
-        input_case(str(path), cases="tanh")
+        input_case(str(path), cases=("tanh",))
 
 
 def test_dry_run_lists_cells_with_costs_and_shards():

@@ -4,6 +4,8 @@ One real short run, and a second built from it with known changes (central twice
 as slow, forward failed), written with a later time but a run id that sorts first.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ def folder(tmp_path_factory, fast):
     second.loc[second["method"] == "central", "eval_s"] *= 2
     second.loc[second["method"] == "forward", "status"] = "failed"
     later = "2999-01-01T00:00:00+00:00"
-    meta = {**first.attrs["meta"], "run_id": "0-sorts-first-by-name", "timestamp": later}
+    meta = replace(first.attrs["meta"], run_id="0-sorts-first-by-name", timestamp=later)
     results.write(second, first.attrs["points"], meta, out)
     return out, first
 
@@ -30,7 +32,7 @@ def folder(tmp_path_factory, fast):
 def test_runs_sorted_by_time_and_headline_figures(folder):
     out, first = folder
     runs = history.load_runs(out)
-    assert [m["run_id"] for m, _ in runs] == [first.attrs["meta"]["run_id"], "0-sorts-first-by-name"]
+    assert [m.run_id for m, _ in runs] == [first.attrs["meta"].run_id, "0-sorts-first-by-name"]
     table = history.headline(runs).set_index(["run", "method"])
     central = first[first["method"] == "central"]
     forward = first[first["method"] == "forward"]
@@ -69,7 +71,7 @@ def _six_runs(base, first, step: bool):
         cells["eval_s"] = cells["eval_s"] * np.exp(rng.normal(0, 0.03, len(cells)))
         if step and i >= 3:
             cells.loc[cells["method"] == "central", "eval_s"] *= 2
-        meta = {**first.attrs["meta"], "run_id": f"run-{i}", "timestamp": f"2999-01-0{i + 1}T00:00:00+00:00"}
+        meta = replace(first.attrs["meta"], run_id=f"run-{i}", timestamp=f"2999-01-0{i + 1}T00:00:00+00:00")
         results.write(cells, first.attrs["points"], meta, base)
     return base
 

@@ -15,6 +15,7 @@ import pytest
 from harness.cli import main
 from harness.runner import journal
 from harness.runner.journal import Journal
+from harness.store.meta import RunMeta
 from harness.store.schema import JOURNAL_SUFFIX, KEY, CellRow
 from tests.conftest import ROOT
 
@@ -100,10 +101,10 @@ def test_resuming_appends_to_its_journal_and_never_rewrites_it(tmp_path):
     reopened with "w" and written anew, which a signal or kill at that moment cut to one line)."""
     path = tmp_path / f"r{JOURNAL_SUFFIX}"
     rows = [_row(i) for i in range(300)]
-    first = Journal(path, {"run_id": "r"}, rows)
+    first = Journal(path, RunMeta(run_id="r"), rows)
     first.close()
     before, inode = path.read_bytes(), path.stat().st_ino
-    again = Journal(path, {"run_id": "r"}, rows, resumed=path)
+    again = Journal(path, RunMeta(run_id="r"), rows, resumed=path)
     assert path.read_bytes() == before and path.stat().st_ino == inode
     again.add(_row(300), [])
     again.close()
@@ -113,10 +114,10 @@ def test_resuming_appends_to_its_journal_and_never_rewrites_it(tmp_path):
 
 def test_a_torn_last_line_is_cut_before_the_resumed_run_appends(tmp_path):
     path = tmp_path / f"r{JOURNAL_SUFFIX}"
-    Journal(path, {"run_id": "r"}, [_row(0), _row(1)]).close()
+    Journal(path, RunMeta(run_id="r"), [_row(0), _row(1)]).close()
     whole = path.read_bytes()
     path.write_bytes(whole + b'{"cell": {"run_id": "r", "ca')  # killed halfway through a line
-    resumed = Journal(path, {"run_id": "r"}, [], resumed=path)
+    resumed = Journal(path, RunMeta(run_id="r"), [], resumed=path)
     resumed.add(_row(2), [])
     resumed.close()
     assert [r.size for r in journal.read(path)[1]] == ["grid=0", "grid=1", "grid=2"]
@@ -137,7 +138,7 @@ def test_a_new_journal_appears_whole_or_not_at_all(tmp_path, monkeypatch):
 
     monkeypatch.setattr(journal, "_line", fails_on_the_fourth)
     with pytest.raises(KeyboardInterrupt):
-        Journal(path, {"run_id": "r"}, rows)
+        Journal(path, RunMeta(run_id="r"), rows)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -147,7 +148,7 @@ def test_a_signal_while_a_cell_is_recorded_is_acted_on_after_it(tmp_path):
     from harness.host.limits import StopRun, StopSignals
 
     path = tmp_path / f"r{JOURNAL_SUFFIX}"
-    log = Journal(path, {"run_id": "r"})
+    log = Journal(path, RunMeta(run_id="r"))
     rows = []
     with StopSignals() as stop, pytest.raises(StopRun):
         with stop.held():
@@ -179,8 +180,8 @@ def test_a_resumed_run_finishes_with_the_cells_of_an_uninterrupted_one(tmp_path)
 
     cells, points, [meta] = read([whole])
     rows = [CellRow(**r) for r in cells.to_dict("records")][: len(cells) // 2]
-    left = tmp_path / "killed" / f"{meta['run_id']}{JOURNAL_SUFFIX}"
-    Journal(left, {**meta, "complete": False}, rows).close()
+    left = tmp_path / "killed" / f"{meta.run_id}{JOURNAL_SUFFIX}"
+    Journal(left, replace(meta, complete=False), rows).close()
     assert main(["run", "--resume", str(left), "--quiet"]) == 0
     (done,) = [p for p in left.parent.glob("*.parquet") if p.name.count(".") == 1]
     assert not left.exists()
@@ -251,7 +252,7 @@ def test_a_resume_never_writes_outside_its_folder(tmp_path, capsys):
     """A journal edited to hold run id "../../y" is refused: its files would land elsewhere."""
     folder = tmp_path / "a" / "b"
     path = folder / f"x{JOURNAL_SUFFIX}"
-    Journal(path, {"run_id": "../../y", "selection": {"cases": "cubic"}}).close()
+    Journal(path, RunMeta(run_id="../../y", selection={"cases": "cubic"})).close()
     assert main(["run", "--resume", str(path)]) == 2
     assert "run id" in capsys.readouterr().err
     assert not list(tmp_path.rglob("y*"))
@@ -262,11 +263,11 @@ def test_a_resume_does_not_write_a_new_journal_over_another(tmp_path, capsys):
     that was killed): refused, B's journal as it was."""
     first = tmp_path / "a" / f"r{JOURNAL_SUFFIX}"
     second = tmp_path / "b" / f"r{JOURNAL_SUFFIX}"
-    Journal(first, {"run_id": "r"}, [_row(0)]).close()
-    Journal(second, {"run_id": "r"}, [_row(0), _row(1)]).close()
+    Journal(first, RunMeta(run_id="r"), [_row(0)]).close()
+    Journal(second, RunMeta(run_id="r"), [_row(0), _row(1)]).close()
     before = second.read_bytes()
     with pytest.raises(Exception, match="exists already"):
-        Journal(second, {"run_id": "r"}, [_row(0)], resumed=first)
+        Journal(second, RunMeta(run_id="r"), [_row(0)], resumed=first)
     assert second.read_bytes() == before
 
 

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 from harness.runner import journal
+from harness.store.meta import RunMeta
 from harness.store.schema import CellRow
 
 
@@ -15,10 +16,10 @@ def _row(method, eval_s):
 def test_a_replaced_row_is_read_back_in_its_place(tmp_path):
     path = tmp_path / "r.journal.jsonl"
     first, second = _row("central", 3.0), _row("forward", 1.0)
-    log = journal.Journal(path, {"run_id": "r"}, [first, second])
+    log = journal.Journal(path, RunMeta(run_id="r"), [first, second])
     log.replace(replace(first, eval_s=2.0, eval_pass_s=[3.0, 2.0]))
     log.close()
     meta, rows, points = journal.read(path)
     assert [(r.method, r.eval_s, r.eval_pass_s) for r in rows] == [("central", 2.0, [3.0, 2.0]),
                                                                   ("forward", 1.0, [1.0])]
-    assert meta == {"run_id": "r"} and points == []
+    assert meta == RunMeta(run_id="r") and points == []

@@ -6,6 +6,7 @@ import pytest
 
 import harness
 from harness.host.environment import gpus
+from harness.measure.timing import TimingSettings
 from harness.model.registry import load_plugin
 from tests.conftest import PLUGINS
 
@@ -69,8 +70,8 @@ def test_gpu_cells_without_a_gpu(fast):
     assert gpu.loc["torch", "status"] == "unavailable" and "CUDA" in gpu.loc["torch", "message"]
     assert (df[df.device == "cpu"].status == "ok").all()
     meta = df.attrs["meta"]
-    assert meta["gpus"] == [] and meta["backends"]["torch"]["cuda_available"] is False
-    assert meta["bandwidth_bytes_per_s"].keys() == {"cpu"}  # no GPU to measure
+    assert meta.gpus == [] and meta.backends["torch"]["cuda_available"] is False
+    assert meta.bandwidth_bytes_per_s.keys() == {"cpu"}  # no GPU to measure
 
 
 def test_python_api_returns_the_table(fast, tmp_path):
@@ -81,7 +82,7 @@ def test_python_api_returns_the_table(fast, tmp_path):
             "max_rel_err", "digits", "setup_s", "eval_s", "eval_iqr_s", "message"} <= set(df.columns)
     assert (df.eval_s > 0).all() and (df.setup_s > 0).all()
     np.testing.assert_array_equal(df.digits, -np.log10(df.max_rel_err).clip(upper=17))
-    assert df.attrs["path"].endswith(".parquet") and df.attrs["meta"]["complete"]
+    assert df.attrs["path"].endswith(".parquet") and df.attrs["meta"].complete
 
 
 def test_a_cases_own_budget_stops_its_cells(faulty, monkeypatch):
@@ -140,16 +141,15 @@ def test_a_cells_output_never_reaches_the_callers(fast, capfd):
     assert "chatter" not in out + err and "C's stdio" not in out + err
 
 
-TWO_PASSES = {"repeats": 5, "min_batch_s": 0.002, "passes": 2}
 # every cell gets its second pass, however slow the machine is today (the cost cap is injected)
-ALWAYS_TWO_PASSES = {**TWO_PASSES, "later_pass_max_s": float("inf")}
+ALWAYS_TWO_PASSES = TimingSettings(repeats=5, min_batch_s=0.002, passes=2, later_pass_max_s=float("inf"))
 
 
 @pytest.mark.parametrize("isolate", [False, True])
 def test_each_cell_is_timed_in_two_passes_and_they_are_pooled(isolate):
     df = harness.run(cases="cubic", methods="central,dual", dtypes="float64", orders="1", sizes="quick",
                      timing=ALWAYS_TWO_PASSES, isolate=isolate)
-    assert df.attrs["meta"]["passes"] == 2 and (df.status == "ok").all() and (df.timing_passes == 2).all()
+    assert df.attrs["meta"].passes == 2 and (df.status == "ok").all() and (df.timing_passes == 2).all()
     for row in df.itertuples():
         d, f = np.array(row.eval_samples_s), np.array(row.primal_samples_s)
         assert len(d) == len(f) == row.timing_repeats == 6  # 3 batches in each pass
@@ -169,7 +169,7 @@ def test_a_pass_slowed_by_a_burst_does_not_decide_the_figure():
     from harness.model.registry import CASES, METHODS
 
     cell = Cell(CASES.all()["cubic"], 1, "float64", "cpu", "derivative")
-    row = measure_cell(METHODS.all()["central"], cell, "r", timing={"repeats": 3, "passes": 1}).row
+    row = measure_cell(METHODS.all()["central"], cell, "r", timing=TimingSettings(repeats=3, passes=1)).row
     burst = replace(row, eval_s=3.1e-6, eval_samples_s=[3.0e-6, 3.1e-6, 3.2e-6], eval_pass_s=[3.1e-6],
                     primal_s=1e-6, primal_samples_s=[1e-6] * 3, bandwidth_share=0.1)
     quiet = Retimed(Timing(2.0e-6, 0.0, 10, 3, [2.1e-6, 2.0e-6, 1.9e-6]),

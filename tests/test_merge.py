@@ -1,6 +1,7 @@
 """``diffbench merge``: shards (and runs from several machines) as one results file."""
 
 import shutil
+from dataclasses import replace
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -42,14 +43,14 @@ def test_merged_shards_equal_the_unsharded_run(runs, tmp_path):
     assert _cells(cells) == _cells(whole)
     assert len(points) == sum(len(s.attrs["points"]) for s in shards)
     # the cells keep their runs; the metadata lists each with its host, devices and shard
-    assert set(cells["run_id"]) == {s.attrs["meta"]["run_id"] for s in shards}
-    assert read_meta["run_id"] == meta["run_id"] not in set(cells["run_id"])
-    assert [p["shard"] for p in read_meta["parts"]] == ["1/3", "2/3", "3/3"]
-    assert all(p["host"] and p["devices"] == ["cpu"] for p in read_meta["parts"])
-    assert merge.hosts(read_meta) == {s.attrs["meta"]["run_id"]: s.attrs["meta"]["host"] for s in shards}
-    assert read_meta["complete"] and "missing_shards" not in read_meta
-    assert read_meta["host"] == whole.attrs["meta"]["host"]  # the same machine: one value
-    assert set(read_meta["methods"]) == {"central", "complex-step", "jax"}
+    assert set(cells["run_id"]) == {s.attrs["meta"].run_id for s in shards}
+    assert read_meta.run_id == meta.run_id not in set(cells["run_id"])
+    assert [p["shard"] for p in read_meta.parts] == ["1/3", "2/3", "3/3"]
+    assert all(p["host"] and p["devices"] == ["cpu"] for p in read_meta.parts)
+    assert read_meta.hosts() == {s.attrs["meta"].run_id: s.attrs["meta"].host for s in shards}
+    assert read_meta.complete and "missing_shards" not in read_meta.to_dict()
+    assert read_meta.host == whole.attrs["meta"].host  # the same machine: one value
+    assert set(read_meta.methods) == {"central", "complex-step", "jax"}
 
 
 def test_the_merged_file_is_read_by_report_and_compare(runs, tmp_path):
@@ -73,7 +74,7 @@ def test_a_missing_shard_is_recorded(runs, tmp_path, capsys):
     assert out.out.strip() == output
     assert "shards missing: 2/3" in out.err
     meta = results.read([tmp_path / "m.parquet"])[2][0]
-    assert meta["missing_shards"] == ["2/3"] and not meta["complete"]
+    assert meta.missing_shards == ["2/3"] and not meta.complete
 
 
 def test_the_same_cell_twice_from_one_host_is_refused(runs, tmp_path, capsys):
@@ -90,8 +91,8 @@ def _copy(path, out_dir, **changes):
     """A copy of a run under a new run_id, with its metadata changed (another machine, an old
     schema version)."""
     cells, points, [meta] = results.read([path])
-    meta = {**meta, "run_id": results.new_run_id(), **changes}
-    cells["run_id"] = points["run_id"] = meta["run_id"]
+    meta = replace(meta, run_id=results.new_run_id(), **changes)
+    cells["run_id"] = points["run_id"] = meta.run_id
     return results.write(cells, points, meta, out_dir)
 
 
@@ -101,10 +102,10 @@ def test_the_same_cells_from_two_hosts_are_kept_apart(runs, tmp_path):
     path, meta = merge.merge([base / "whole", other], tmp_path / "m.parquet")
     cells = results.read([path])[0]
     assert len(cells) == 2 * len(whole)
-    host = cells["run_id"].map(merge.hosts(meta))
-    assert set(host) == {whole.attrs["meta"]["host"], "gpu-node-7"}
-    assert meta["host"] == f"{whole.attrs['meta']['host']} / gpu-node-7"  # the report shows both
-    assert {"name": "H100"} in meta["gpus"]
+    host = cells["run_id"].map(meta.hosts())
+    assert set(host) == {whole.attrs["meta"].host, "gpu-node-7"}
+    assert meta.host == f"{whole.attrs['meta'].host} / gpu-node-7"  # the report shows both
+    assert {"name": "H100"} in meta.gpus
 
 
 def test_mixed_or_unreadable_schema_versions_are_refused(runs, tmp_path):
@@ -129,7 +130,7 @@ def test_a_merged_file_merges_again_and_keeps_step_tables(runs, tmp_path):
     first, _ = merge.merge([parts / "1", base / "shard-2"], tmp_path / "a.parquet")
     assert pq.read_table(tmp_path / f"a{schema.STEPS_SUFFIX}").num_rows == 1
     again, meta = merge.merge([first, base / "shard-3"], tmp_path / "b.parquet")
-    assert [p["shard"] for p in meta["parts"]] == ["1/3", "2/3", "3/3"]  # listed, not nested
+    assert [p["shard"] for p in meta.parts] == ["1/3", "2/3", "3/3"]  # listed, not nested
     assert _cells(results.read([again])[0]) == _cells(whole)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 import harness
 from harness.errors import UsageError
+from harness.measure.timing import TimingSettings
 from harness.model.case import DEFAULT_TIMEOUT_S
 from harness.model.method import Cell
 from harness.model.registry import CASES
@@ -15,7 +16,8 @@ from harness.store.schema import CellKey
 
 
 def test_devices_all_is_every_device_kind():
-    pairs = plan.cells(cases="square", methods="jax", dtypes="float64", devices="all", orders="1")
+    pairs = plan.cells(plan.Selection.of(cases="square", methods="jax", dtypes="float64", devices="all",
+                                         orders="1"))
     assert [cell.device for _, cell in pairs] == ["cpu", "gpu"]
 
 
@@ -44,7 +46,8 @@ def test_a_cell_budget_is_the_runs_else_the_cases_else_the_default():
 
 
 def test_a_planned_cells_key_is_its_rows_key(untimed):
-    planned = plan.cells(cases="tanh,rosenbrock", methods="central,dual", dtypes="float64", sizes="quick")
+    planned = plan.cells(plan.Selection.of(cases="tanh,rosenbrock", methods="central,dual", dtypes="float64",
+                                           sizes="quick"))
     df = harness.run(cases="tanh,rosenbrock", methods="central,dual", dtypes="float64", sizes="quick",
                      timing=untimed)
     assert [p.key for p in planned] == [CellKey.of(r) for r in df.to_dict("records")]
@@ -62,16 +65,39 @@ def test_a_selection_is_recorded_and_read_back_as_it_was(tmp_path):
     assert plan.Selection.from_dict(json.loads(json.dumps(chosen.to_dict()))) == \
         chosen
     assert chosen.given() == ["cases", "methods", "orders", "plugins", "timeout", "timing", "step_sweep"]
-    assert plan.Selection().given() == []
+    assert plan.Selection().given() == [] == plan.Selection.of().given()
+    # each value parsed once, to one type, whatever form it was given in
+    assert chosen.methods == ("central", "j*") and chosen.orders == (1,)
+    assert chosen.timing == TimingSettings(repeats=3) and chosen.threads == 1
+    assert plan.Selection.of(threads="all").threads == "all" and plan.Selection.of(threads="2").threads == 2
+    assert plan.Selection.of(devices="all").devices == ("cpu", "gpu")
+    assert plan.Selection.of(step_sweep="tanh, cubic").step_sweep == ("tanh", "cubic")
+
+
+def test_a_recorded_selection_of_an_older_run_means_what_it_meant():
+    older = {"cases": "tanh", "orders": ["1"], "threads": None, "timing": {"repeats": 3}, "step_sweep": True}
+    read = plan.Selection.from_dict(older)
+    assert (read.cases, read.orders, read.threads) == (("tanh",), (1,), 1)  # None was the default, 1
+    assert read.timing == TimingSettings(repeats=3) and read.step_sweep is True
+
+
+@pytest.mark.parametrize("given, says", [
+    ({"threads": "0"}, "--threads must be at least 1"), ({"timeout": -1.0}, "--timeout"),
+    ({"passes": 11}, "--passes"), ({"orders": "one"}, "whole numbers"), ({"sizes": "huge"}, "profile"),
+    ({"shard": "3/2"}, "shard"), ({"timing": {"repeat": 1}}, "unknown timing setting"),
+])
+def test_a_bad_value_is_one_usage_error_where_the_selection_is_made(given, says):
+    with pytest.raises(UsageError, match=says):
+        plan.Selection.of(**given)
 
 
 def test_build_leaves_out_the_finished_cells_and_keeps_the_quick_timing():
-    chosen = plan.Selection(cases="tanh", methods="central,forward", dtypes="float64", orders="1",
-                            sizes="quick")
+    chosen = plan.Selection.of(cases="tanh", methods="central,forward", dtypes="float64", orders="1",
+                               sizes="quick")
     whole = plan.build(chosen)
     assert whole.timing == plan.QUICK_TIMING and whole.step_sweep is None
     rest = plan.build(chosen, done={whole.cells[0].key})
     assert [p.key for p in rest.cells] == [p.key for p in whole.cells[1:]]
     with_sweep = plan.build(replace(chosen, step_sweep=True, shard="2/2"))
     assert with_sweep.step_sweep is None  # the step sweep goes with the first shard only
-    assert plan.build(replace(chosen, step_sweep=True, shard="1/2")).step_sweep["cases"] == ["tanh"]
+    assert plan.build(replace(chosen, step_sweep=True, shard="1/2")).step_sweep.cases == ("tanh",)

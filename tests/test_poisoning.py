@@ -80,7 +80,7 @@ def test_a_method_that_poisons_its_worker_leaves_the_cells_after_it_clean(monkey
         assert row.status == "ok" and row.digits > 12, (method, row.message)
         assert row.message.startswith(words) and row.message.endswith("its worker was replaced"), row.message
     # a fresh worker after each: the busy thread slowed no later cell
-    assert len(cells.attrs["meta"]["worker_starts_s"]["numpy"]) == 4
+    assert len(cells.attrs["meta"].worker_starts_s["numpy"]) == 4
     assert left == []  # the children went with their worker
 
 
@@ -96,8 +96,8 @@ def test_resume_never_imports_a_plugin_its_command_line_did_not_name(tmp_path, m
     selection = plan.Selection.of(cases="tanh", methods="marked,central", orders="1", dtypes="float64",
                                   sizes="quick", plugins=[MARKER], timing=UNTIMED)
     meta = loop.new_meta(plan.build(selection))
-    path = RunFiles.of(tmp_path, meta["run_id"]).journal
-    path.write_text(json.dumps({"meta": meta}) + "\n")
+    path = RunFiles.of(tmp_path, meta.run_id).journal
+    path.write_text(json.dumps({"meta": meta.to_dict()}) + "\n")
     marker.unlink()  # this process imported it, to plan that run
 
     refused = _diffbench("run", "--resume", path, "--quiet")

@@ -10,6 +10,7 @@ import pytest
 import harness
 from harness.read.report import build_context, fmt_time, render, write_report
 from harness.read.report.pareto import front
+from harness.store.meta import RunMeta
 from harness.store.schema import CELL_COLUMNS, META_KEY, POINT_COLUMNS
 from tests.conftest import run_python
 from tests.test_analysis import cells as synthetic_cells
@@ -114,6 +115,7 @@ import sys
 for name in ("jax", "torch", "sympy"):
     sys.modules[name] = None  # any import of them now raises
 from harness.read.report import write_report
+from harness.store.meta import RunMeta
 write_report([{str(results_file)!r}], __import__("pathlib").Path({str(tmp_path / "r.html")!r}))
 print("ok")
 """
@@ -162,10 +164,11 @@ def synthetic_html():
     rows.append(dict(case="square", size="points=1000000", quantity="derivative", method="jax-nojit",
                      dtype="float32", n_points=10**6, setup_s=0.05, transfer_s=0.01, eval_s=0.02, digits=7.0))
     cells = synthetic_cells(rows).fillna({"setup_s": 0.01, "eval_iqr_s": 0.0})  # for the timing chart
-    meta = {"run_id": "synthetic", "timestamp": "now", "host": "h", "complete": True, "n_cells": len(cells),
-            "versions": {}, "gpus": []}
+    cells.loc[cells["case"].isin(["square"]) & (cells["n_points"] == 10**6), "run_id"] = "seed"
+    meta = RunMeta(run_id="synthetic", timestamp="now", host="h", complete=True, n_cells=len(cells))
+    seed = RunMeta(run_id="seed", selection={"preset": "seed-001"})  # its cells make seed 001's table
     points = pd.DataFrame(columns=POINT_COLUMNS)
-    return render(build_context(cells, points, [meta]))
+    return render(build_context(cells, points, [meta, seed]))
 
 
 def test_measurement_sections_show_the_closed_form_answers(synthetic_html):
@@ -262,7 +265,7 @@ def test_a_gpu_run_gets_its_own_workload_charts():
     rows = [dict(r, device=device) for device in ("cpu", "gpu")
             for r in dim_sweep("jax", lambda n: 4 * primal(n), primal, setup_s=0.05, digits=15.0)]
     cells = synthetic_cells(rows)
-    context = build_context(cells, pd.DataFrame(columns=POINT_COLUMNS), [{"run_id": "g", "versions": {}}])
+    context = build_context(cells, pd.DataFrame(columns=POINT_COLUMNS), [RunMeta(run_id="g")])
     (section,) = context["workload_sections"]
     assert sorted({device for _, device in section["charts"]}) == ["cpu", "gpu"]
     specs = __import__("json").loads(context["specs_json"])

@@ -1,5 +1,7 @@
 """Results files: versioned, tidy, read back as written, and refused clearly when not ours."""
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -20,11 +22,12 @@ def test_roundtrip(written):
     df, out = written
     cells, points, metas = results.read([out])
     pd.testing.assert_frame_equal(cells, df, check_like=True)
-    assert metas[0]["schema_version"] == results.SCHEMA_VERSION
-    assert metas[0]["run_id"] == df.run_id.iloc[0]
+    assert metas[0].schema_version == results.SCHEMA_VERSION
+    assert metas[0].run_id == df.run_id.iloc[0]
     for key in ("timestamp", "git_commit", "host", "cpu", "gpus", "versions", "cases", "methods"):
-        assert key in metas[0]
-    assert metas[0]["versions"]["numpy"]
+        assert key in metas[0].to_dict()
+    assert metas[0].versions["numpy"] and metas[0].cases.keys() == {"abs", "square"}
+    assert metas[0].to_dict() == {**df.attrs["meta"].to_dict(), "schema_version": results.SCHEMA_VERSION}
     # the per-point table: one row per point of each cell that returned values
     # abs: central (sympy failed); square: central, sympy; each 100 grid + 3 seed points
     assert len(points) == 103 * 3
@@ -41,7 +44,7 @@ def test_reference_text_is_kept_per_point(written):
 def test_wrong_schema_version(written, tmp_path, monkeypatch):
     df, _ = written
     monkeypatch.setattr(results, "SCHEMA_VERSION", 99)
-    path = results.write(df, df.attrs["points"], {**df.attrs["meta"], "run_id": "old"}, tmp_path)
+    path = results.write(df, df.attrs["points"], replace(df.attrs["meta"], run_id="old"), tmp_path)
     monkeypatch.undo()
     with pytest.raises(UsageError, match=r"old\.parquet: schema version 99, this diffbench reads 2"):
         results.read([path])

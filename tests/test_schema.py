@@ -9,6 +9,7 @@ import pytest
 
 import harness
 from harness.store import results, schema
+from harness.store.meta import RunMeta
 from harness.store.schema import CellKey, CellRow, RunFiles
 
 ARROW = {"str": pa.large_string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
@@ -44,7 +45,7 @@ def test_every_column_is_stored_as_its_type_whatever_the_rows_hold(tmp_path):
     stopped, measured = row(status="crashed", message="died"), row(eval_s=1e-6, eval_samples_s=[1e-6])
     cells = results.cells_frame([stopped, measured])
     points = results.points_frame([])
-    path = results.write(cells, points, {"run_id": "typed"}, tmp_path)
+    path = results.write(cells, points, RunMeta(run_id="typed"), tmp_path)
     for name, kind in schema.CELL_KINDS.items():
         assert pq.read_schema(path).field(name).type == ARROW[kind], name
     for name, kind in schema.POINT_KINDS.items():

@@ -65,7 +65,7 @@ def test_the_split_is_balanced_disjoint_covering_and_deterministic(n):
 
 
 def test_the_default_matrix_splits_evenly_by_the_model():
-    pairs = plan.cells(devices="cpu")
+    pairs = plan.cells(plan.Selection.of(devices="cpu"))
     for n in (2, 3, 4, 8, 16):
         loads = shard.estimated_loads(pairs, n)
         assert max(loads) <= 1.05 * sum(loads) / n, n
@@ -89,7 +89,7 @@ def test_the_cost_model_orders_cells_sensibly():
 def test_the_split_is_the_same_in_any_interpreter():
     """No hash order, machine or backend import enters the split."""
     code = ("import sys, hashlib; from harness.runner import plan, shard\n"
-            "pairs = plan.cells(devices='cpu,gpu')\n"
+            "pairs = plan.cells(plan.Selection.of(devices='cpu,gpu'))\n"
             "print(hashlib.sha256(repr(shard.assign(pairs, 7)).encode()).hexdigest())\n"
             "print(sorted(m for m in ('jax', 'torch', 'tensorflow', 'sympy') if m in sys.modules))")
     found = []
@@ -120,9 +120,10 @@ def test_a_bad_shard_on_the_command_line_is_one_line_and_exit_2(spec, tmp_path, 
 
 
 def test_run_records_the_shard_and_measures_only_its_cells(untimed):
-    whole = plan.cells(cases="tanh", methods="central,forward", dtypes="float64", sizes="quick")
+    whole = plan.cells(plan.Selection.of(cases="tanh", methods="central,forward", dtypes="float64",
+                                         sizes="quick"))
     mine = shard.select(whole, "2/2")
     df = harness.run(cases="tanh", methods="central,forward", dtypes="float64", sizes="quick",
                      shard=" 2 / 2 ", timing=untimed)
-    assert df.attrs["meta"]["shard"] == "2/2"
+    assert df.attrs["meta"].shard == "2/2"
     assert list(zip(df["method"], df["order"])) == [(m.name, c.order) for m, c in mine]

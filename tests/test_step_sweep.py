@@ -6,8 +6,10 @@ import pytest
 
 from harness.extend import Cell
 from harness.measure import step_sweep
+from harness.measure.step_sweep import StepSweepPlan
 from harness.model.registry import CASES, METHODS, UsageError
 from harness.store import results
+from harness.store.meta import RunMeta
 from harness.store.schema import META_KEY
 
 EPS64 = np.finfo(np.float64).eps
@@ -111,15 +113,15 @@ def _pairs(cases, methods, dtypes):
 
 def test_selection_follows_the_run():
     pairs = _pairs(("tanh", "abs"), ("central", "jax"), ("float32",))
-    assert step_sweep.selection(pairs) == {"cases": ["tanh"], "methods": ["central"], "dtypes": ["float32"]}
+    assert step_sweep.selection(pairs) == StepSweepPlan(("tanh",), ("central",), ("float32",))
     assert step_sweep.selection(_pairs(("abs",), ("central",), ("float64",))) is None  # no chosen case
     assert step_sweep.selection(_pairs(("tanh",), ("jax",), ("float64",))) is None  # no finite difference
-    named = step_sweep.selection(_pairs(("abs",), ("jax",), ("float64",)), "cubic")
-    assert named == {"cases": ["cubic"], "methods": list(step_sweep.STEP_METHODS), "dtypes": ["float64"]}
+    named = step_sweep.selection(_pairs(("abs",), ("jax",), ("float64",)), ("cubic",))
+    assert named == StepSweepPlan(("cubic",), tuple(step_sweep.STEP_METHODS), ("float64",))
     with pytest.raises(UsageError):
-        step_sweep.selection(pairs, "rosenbrock")  # not a scalar case
+        step_sweep.selection(pairs, ("rosenbrock",))  # not a scalar case
     with pytest.raises(UsageError):
-        step_sweep.selection(pairs, "no_such_case")
+        step_sweep.selection(pairs, ("no_such_case",))
 
 
 def test_written_beside_the_results_and_read_back(tmp_path):
@@ -130,7 +132,7 @@ def test_written_beside_the_results_and_read_back(tmp_path):
 
     from harness.store.schema import POINT_COLUMNS, CellRow
 
-    meta = {"run_id": "run-a"}
+    meta = RunMeta(run_id="run-a")
     steps = step_sweep.step_sweep(cases=("softplus",), methods=("central",), dtypes=("float64",),
                                   run_id="run-a")
     # a cell as a run writes it: its key in full (a reader refuses a results file without one)
@@ -140,7 +142,7 @@ def test_written_beside_the_results_and_read_back(tmp_path):
                                          dim=1, n_points=1)])
     no_points = pd.DataFrame(columns=POINT_COLUMNS)
     path = results.write(cells, no_points, meta, tmp_path, steps=steps)
-    results.write(cells.assign(run_id="run-b"), no_points, {"run_id": "run-b"}, tmp_path)
+    results.write(cells.assign(run_id="run-b"), no_points, RunMeta(run_id="run-b"), tmp_path)
     on_disk = tmp_path / "run-a.steps.parquet"
     assert on_disk.exists() and json.loads(pq.read_schema(on_disk).metadata[META_KEY])["run_id"] == "run-a"
     # a folder's companions are never taken for results files

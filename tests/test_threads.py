@@ -37,14 +37,14 @@ def test_every_backend_reads_back_the_setting_inside_a_cell(n):
     if "probe-jax" in seen:
         assert (threads.XLA_SINGLE in seen["probe-jax"]["xla_flags"]) == (n == 1)
     # and the run's metadata records the setting and what each worker's libraries reported
-    assert meta["threads"]["setting"] == n
-    assert {w["threads"] for w in meta["threads"]["workers"].values() if w} == {n}
+    assert meta.threads["setting"] == n
+    assert {w["threads"] for w in meta.threads["workers"].values() if w} == {n}
     if "probe-torch" in seen:
-        assert meta["threads"]["workers"]["torch"]["torch"]["num_threads"] == n
+        assert meta.threads["workers"]["torch"]["torch"]["num_threads"] == n
 
 
 def test_threads_all_leaves_each_library_to_itself_and_says_so():
-    assert threads.parse("all") is None and threads.parse(None) == threads.DEFAULT == 1
+    assert threads.parse("all") == threads.ALL == "all" and threads.parse(None) == threads.DEFAULT == 1
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "two", "1.5"])

@@ -4,8 +4,16 @@ import time
 
 import pytest
 
+from harness.errors import UsageError
 from harness.measure import timing
-from harness.measure.timing import Timing, measure, measure_interleaved, paired_ratio
+from harness.measure.timing import (
+    LoopSettings,
+    Timing,
+    TimingSettings,
+    measure,
+    measure_interleaved,
+    paired_ratio,
+)
 
 
 def test_measure_calls_enough_and_reports_the_median():
@@ -56,11 +64,23 @@ def test_a_long_lead_call_counts_its_calibration_and_takes_fewer_rounds(monkeypa
 
 
 def test_the_batches_are_shared_among_the_passes():
-    assert timing.per_pass(None) == {"repeats": 3, "long_repeats": 2}  # 5 batches, 2 passes
-    assert timing.per_pass({"repeats": 3, "min_batch_s": 0.002, "passes": 1}) == \
-        {"repeats": 3, "min_batch_s": 0.002, "long_repeats": 3}
-    assert timing.per_pass({"repeats": 7, "passes": 3})["repeats"] == 3
-    assert timing.per_pass({"repeats": 1, "passes": 2})["repeats"] == 1  # never more than asked
+    loop = TimingSettings().loop()  # 5 batches, 2 passes
+    assert (loop.repeats, loop.long_repeats, loop.min_batch_s) == (3, 2, timing.MIN_BATCH_S)
+    assert TimingSettings(repeats=3, min_batch_s=0.002, passes=1).loop() == LoopSettings(3, 0.002, 3)
+    assert TimingSettings(repeats=7, passes=3).loop().repeats == 3
+    assert TimingSettings(repeats=1, passes=2).loop().repeats == 1  # never more than asked
+
+
+def test_timing_settings_are_read_once_and_checked():
+    assert TimingSettings.of(None) == TimingSettings() == timing.DEFAULT
+    assert TimingSettings.of({"repeats": 3}) == TimingSettings(repeats=3)
+    assert TimingSettings.of(timing.UNTIMED) is timing.UNTIMED and not timing.UNTIMED.timed
+    assert TimingSettings.of(TimingSettings().to_dict()) == TimingSettings()
+    for bad, says in [({"repeat": 3}, "unknown timing setting 'repeat'"), ({"repeats": -1}, "≥ 0"),
+                      ({"passes": 0}, "passes ≥ 1"), ({"repeats": 2.5}, "whole numbers"),
+                      ({"min_batch_s": "fast"}, "min_batch_s"), ([3], "a mapping")]:
+        with pytest.raises(UsageError, match=says):
+            TimingSettings.of(bad)
 
 
 def test_pooled_passes_give_the_lower_median_and_every_sample_in_order():
@@ -73,14 +93,14 @@ def test_pooled_passes_give_the_lower_median_and_every_sample_in_order():
 
 
 def test_a_cell_too_costly_to_time_again_gets_one_pass_with_every_batch():
-    assert timing.passes_for(None, 0.01, 0.005) == 2  # its setup again and 4 rounds: 0.03 s
-    assert timing.passes_for(None, 0.09, 0.005) == 1  # 0.11 s > LATER_PASS_MAX_S
-    assert timing.passes_for({"passes": 1}, 0.0, 0.0) == 1
-    assert timing.per_pass(None, 1)["repeats"] == timing.REPEATS
+    default = TimingSettings()
+    assert default.passes_for(0.01, 0.005) == 2  # its setup again and 4 rounds: 0.03 s
+    assert default.passes_for(0.09, 0.005) == 1  # 0.11 s > LATER_PASS_MAX_S
+    assert TimingSettings(passes=1).passes_for(0.0, 0.0) == 1
+    assert default.loop(1).repeats == timing.REPEATS
     # the cap is injectable: a test of the pooling must not depend on the machine's speed
-    assert timing.passes_for({"later_pass_max_s": float("inf")}, 10.0, 1.0) == 2
-    assert timing.passes_for({"later_pass_max_s": 0.0}, 0.0, 1e-9) == 1
-    assert "later_pass_max_s" not in timing.per_pass({"later_pass_max_s": 1.0})
+    assert TimingSettings(later_pass_max_s=float("inf")).passes_for(10.0, 1.0) == 2
+    assert TimingSettings(later_pass_max_s=0.0).passes_for(0.0, 1e-9) == 1
 
 
 def test_the_rounds_are_chosen_once_calibrated():
@@ -88,7 +108,7 @@ def test_the_rounds_are_chosen_once_calibrated():
 
     def rounds(round_s):
         seen.append(round_s)
-        return {"repeats": 4, "long_repeats": 4}
+        return LoopSettings(repeats=4, min_batch_s=0.002, long_repeats=4)
 
     lead, other = measure_interleaved([lambda: None, lambda: None], repeats=2, min_batch_s=0.002,
                                       rounds=rounds)

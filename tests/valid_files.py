@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.store.meta import RunMeta
 from harness.store.schema import CellRow, PointRow, StepRow
 
 RUN_ID = "20250101T000000Z-abcdef"
@@ -68,8 +69,8 @@ def write_results(folder: Path) -> Path:
     from harness.store.schema import STEP_COLUMNS
 
     steps = pd.DataFrame(step_rows(), columns=STEP_COLUMNS)
-    return results.write(results.cells_frame(cell_rows()), results.points_frame(point_rows()), dict(META),
-                         folder, steps=steps)
+    return results.write(results.cells_frame(cell_rows()), results.points_frame(point_rows()),
+                         RunMeta(**META), folder, steps=steps)
 
 
 def write_journal(path: Path) -> Path:
@@ -79,7 +80,7 @@ def write_journal(path: Path) -> Path:
     from harness.runner.journal import Journal
 
     rows, points = cell_rows(), point_rows()
-    log = Journal(Path(path), dict(META), rows, points)
+    log = Journal(Path(path), RunMeta(**META), rows, points)
     log.replace(replace(rows[0], eval_s=5e-7, eval_pass_s=[1e-6, 5e-7]))
     log.close()
     return Path(path)

@@ -26,24 +26,29 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from typing import Literal
 
 from harness.errors import UsageError
 
 DEFAULT = 1
+ALL = "all"  # each library's own choice: nothing set, nothing pinned
+Threads = int | Literal["all"]  # a setting as parsed once (parse) and passed on by everything after
 ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
             "TF_NUM_INTEROP_THREADS")
 XLA_SINGLE = "--xla_cpu_multi_thread_eigen=false"
 
-_applied: dict = {"threads": None, "modules": 0}  # this process's setting, and when it was last enforced
+# this process's setting (None until one is applied here), and when it was last enforced
+_applied: dict = {"threads": None, "modules": 0}
 
 
-def parse(text) -> int | None:
-    """``--threads``: a whole number ≥ 1, or "all" (None: each library's own choice)."""
+def parse(text) -> Threads:
+    """``--threads``: a whole number ≥ 1, or "all" (:data:`ALL`); unset (None) is :data:`DEFAULT`.
+    The one place a setting is read: what it returns means the same wherever it goes."""
     if text is None:
         return DEFAULT
-    if str(text).strip().lower() == "all":
-        return None
+    if str(text).strip().lower() == ALL:
+        return ALL
     try:
         n = int(str(text).strip())
     except ValueError:
@@ -56,14 +61,14 @@ def parse(text) -> int | None:
 PRELOADED = ("tensorflow", "torch")  # backends whose thread settings are API calls made at import
 
 
-def apply(n: int | None, backend: str | None = None) -> None:
-    """Set every backend's threads to ``n`` in this process (None: leave them).  Call before
+def apply(n: Threads, backend: str | None = None) -> None:
+    """Set every backend's threads to ``n`` in this process (:data:`ALL`: leave them).  Call before
     the backends load, then :func:`enforce` before each cell for those loaded since.  A
     worker of ``backend`` TensorFlow or PyTorch loads it here and sets it, so that any method
     of that backend (a plugin's too) finds it set: TensorFlow's pools can be sized only before
     its first operation."""
     _applied["threads"] = n
-    if n is None:
+    if n == ALL:
         return
     if hasattr(os, "sched_setaffinity"):
         allowed = sorted(os.sched_getaffinity(0))
@@ -83,11 +88,11 @@ def apply(n: int | None, backend: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def in_process(n: int | None):
+def in_process(n: Threads):
     """``n`` threads for the cells measured in this process (a run without workers, or a cell
     no worker can rebuild), the libraries' settings put back afterwards.  The process is the
     caller's, so it is not pinned: a loaded XLA keeps its own pool here."""
-    if n is None:
+    if n == ALL:
         yield
         return
     saved = dict(_applied)
@@ -114,7 +119,7 @@ def enforce() -> None:
     """Re-apply this process's setting to libraries loaded since it was last applied (a
     method's first cell imports its backend): cheap when nothing new was imported."""
     n = _applied["threads"]
-    if n is None or len(sys.modules) == _applied["modules"]:
+    if n in (None, ALL) or len(sys.modules) == _applied["modules"]:
         return
     _applied["modules"] = len(sys.modules)
     torch = sys.modules.get("torch")

@@ -29,16 +29,16 @@ from harness.host import threads
 from harness.host.capture import Capture, with_output
 from harness.host.environment import load_average
 from harness.host.limits import CellTimeout, StopRun, time_limit
-from harness.measure import memory, primal
+from harness.measure import memory, primal, workloads
 from harness.measure.outcomes import Failed, Measured, Retimed
+from harness.measure.timing import DEFAULT as DEFAULT_TIMING
 from harness.measure.timing import (
+    LoopSettings,
     Timing,
+    TimingSettings,
     measure_interleaved,
     paired_ratio,
-    passes_for,
-    per_pass,
     pooled,
-    timed,
 )
 from harness.model.method import Cell, Method, Unavailable, Unsupported, availability
 from harness.model.quantities import value_shape
@@ -46,6 +46,9 @@ from harness.stats import noise
 from harness.store.schema import SWELL_KEYS, CellKey, CellRow, PointRow
 from harness.truth import accuracy as acc
 from harness.truth.reference import reference
+
+# each workload quantity (harness.store.schema.WORKLOADS) and how one cell of it is measured
+WORKLOAD_MEASURES = {"training": workloads.measure_training}
 
 GRADED_POINTS = 1000  # mpmath references per cell at most; a 10⁷-point sweep is graded on a sample
 
@@ -110,9 +113,9 @@ def check_declared(method: Method, cell: Cell) -> None:
 
 
 def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None = None,
-                 timing: dict | None = None, context: RunContext | None = None) -> Measured:
+                 timing: TimingSettings = DEFAULT_TIMING, context: RunContext | None = None) -> Measured:
     """One cell's row and its per-point rows.  ``budget``: seconds before it is ``timeout``;
-    ``timing`` passes ``repeats`` / ``min_batch_s`` to :func:`harness.measure.timing.measure`."""
+    ``timing``: how its timing loop runs (:class:`harness.measure.timing.TimingSettings`)."""
     context = context or RunContext()
     threads.enforce()  # a backend loaded by an earlier cell gets this process's thread setting
     started = time.perf_counter()
@@ -126,8 +129,9 @@ def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None =
         with output, np.errstate(all="ignore"), warnings.catch_warnings(), time_limit(budget):
             warnings.simplefilter("ignore")
             check_declared(method, cell)
-            if cell.quantity == "training":
-                found.update(_training(method, cell))
+            whole = WORKLOAD_MEASURES.get(cell.quantity)  # a workload, measured as a whole
+            if whole is not None:
+                found.update(whole(method, cell))
             else:
                 for part in _stages(method, cell, run_id, timing, context):
                     if isinstance(part, list):
@@ -158,7 +162,7 @@ def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None =
 DESCRIBE_MAX_CALL_S = 0.02
 
 
-def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext):
+def _stages(method: Method, cell: Cell, run_id: str, timing: TimingSettings, context: RunContext):
     """The pipeline: yields each stage's columns (dicts) and the per-point rows (a list)."""
     case = cell.case
     x64 = case.points()  # once: a 10⁷-point sweep sorts its points to build them
@@ -184,7 +188,7 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     yield {"max_abs_err": a.max_abs_err, "max_rel_err": a.max_rel_err, "digits": a.digits,
            "seed_digits": a.seed_digits, "n_undefined": a.n_undefined,
            "message": _undefined_note(xg, ref) if a.n_undefined else ""}
-    if not timed(timing):  # checked and graded; not timed, nor its primal, memory or swell
+    if not timing.timed:  # checked and graded; not timed, nor its primal, memory or swell
         return
 
     try:
@@ -196,11 +200,11 @@ def _stages(method: Method, cell: Cell, run_id: str, timing, context: RunContext
     chosen = {}
 
     def rounds(round_s):  # one pass with every batch where timing it again would cost too much
-        chosen["passes"] = passes_for(timing, setup["setup_s"] + setup["first_call_s"], round_s)
-        return per_pass(timing, chosen["passes"])
+        chosen["passes"] = timing.passes_for(setup["setup_s"] + setup["first_call_s"], round_s)
+        return timing.loop(chosen["passes"])
 
     probe = memory.host_peak(host)
-    steady, f_timing = _timing_loop(evaluator, xd, f_call, timing, probe=probe, rounds=rounds)
+    steady, f_timing = _timing_loop(evaluator, xd, f_call, timing.loop(), probe=probe, rounds=rounds)
     _check_input_kept(evaluator, xd, original, "its timing loop")
     yield {**timing_figures(steady, f_timing), "timing_passes": chosen["passes"]}
     if f_timing is not None:
@@ -235,11 +239,13 @@ def _ready(method: Method, cell: Cell, x: np.ndarray):
     return evaluator, xd, out, setup
 
 
-def _timing_loop(evaluator, xd, f_call, timing, probe=None, rounds=None) -> tuple[Timing, Timing | None]:
+def _timing_loop(evaluator, xd, f_call, loop: LoopSettings, probe=None,
+                 rounds=None) -> tuple[Timing, Timing | None]:
     """One timing pass: the derivative's batches alternating with f's (when there is an f)."""
     calls = [lambda: evaluator.call(xd)] + ([f_call] if f_call else [])
     shares = (1.0, primal.SHARE)[:len(calls)]
-    steady, *f_timing = measure_interleaved(calls, **per_pass(timing), shares=shares, probe=probe,
+    steady, *f_timing = measure_interleaved(calls, repeats=loop.repeats, min_batch_s=loop.min_batch_s,
+                                            long_repeats=loop.long_repeats, shares=shares, probe=probe,
                                             rounds=rounds)
     return steady, (f_timing[0] if f_timing and f_timing[0].median_s > 0 else None)
 
@@ -259,7 +265,7 @@ def timing_figures(steady: Timing, f_timing: Timing | None) -> dict:
     return found
 
 
-def time_again(method: Method, cell: Cell, timing, n_passes: int, budget: float | None = None,
+def time_again(method: Method, cell: Cell, timing: TimingSettings, n_passes: int, budget: float | None = None,
                context: RunContext | None = None) -> Retimed | Failed:
     """A later timing pass of a cell measured ok: prepared afresh (in a fresh worker process, as the
     loop sends it), its first call made, and only its timing loop run again; not graded again."""
@@ -274,7 +280,7 @@ def time_again(method: Method, cell: Cell, timing, n_passes: int, budget: float 
                 f_call, _ = primal.primal_call(method, cell, evaluator, x, xd)
             except Exception:  # as in the first pass: the derivative is timed without it
                 f_call = None
-            return Retimed(*_timing_loop(evaluator, xd, f_call, {**(timing or {}), "passes": n_passes}))
+            return Retimed(*_timing_loop(evaluator, xd, f_call, timing.loop(n_passes)))
     except StopRun:
         raise
     except CellTimeout as exc:
@@ -365,28 +371,3 @@ def point_rows(key: tuple, x, values, ref, seed_mask, values_lo=0.0) -> list[Poi
     columns = zip(range(n), first, value, ref_hi, ref_lo, ref.text, ref.f.tolist(), abs_err.tolist(),
                   rel_err.tolist(), seed_mask.tolist(), ref.defined.tolist())
     return [PointRow(*key, *c) for c in columns]
-
-
-def _training(method: Method, cell: Cell) -> dict:
-    """Gradient descent driven by the method's gradient, against the closed-form trajectory."""
-    from harness.measure import workloads
-
-    spec = cell.case.training
-    result = workloads.train(method, cell.case, cell.dtype, cell.device, spec.steps, spec.lr,
-                             spec.start, loss_samples=0)
-    ref = workloads.reference_training(cell.case, spec.steps, spec.lr, spec.start, spec.gradient(),
-                                       loss_samples=0)
-    dev = workloads.compare(result, ref.final)
-    score = spec.accuracy(result.final) if spec.accuracy else None
-    detail = {"steps": spec.steps, "lr": spec.lr, "final": result.final.tolist(),
-              "reference_final": ref.final.tolist(), "accuracy": score,
-              "reference_accuracy": spec.accuracy(ref.final) if spec.accuracy else None,
-              "first_step_s": result.first_step_s}
-    return dict(
-        eval_s=result.wall_s, setup_s=result.setup_s, first_call_s=result.first_step_s,
-        max_abs_err=dev["max_abs_dev"], max_rel_err=dev["max_rel_dev"],
-        digits=acc.digits_of(dev["max_rel_dev"]), n_points=1, timing_number=spec.steps, timing_repeats=1,
-        reference="closed-form gradient descent in float64", detail=json.dumps(detail),
-        message=f"{spec.steps} steps in {result.wall_s:.3g} s; final θ off the reference by "
-                f"{dev['max_abs_dev']:.2g}" + (f"; accuracy {score:.3f}" if score is not None else ""),
-    )

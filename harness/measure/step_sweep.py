@@ -17,6 +17,7 @@ the row's error is infinite (0 digits).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -100,17 +101,26 @@ def step_sweep(cases=STEP_CASES, methods=STEP_METHODS, dtypes=DTYPES, run_id: st
     return conform(table, STEP_KINDS)
 
 
-def selection(pairs, chosen=True) -> dict | None:
+@dataclass(frozen=True)
+class StepSweepPlan:
+    """What a run's step sweep covers (:func:`selection`)."""
+
+    cases: tuple[str, ...]
+    methods: tuple[str, ...]
+    dtypes: tuple[str, ...]
+
+
+def selection(pairs, chosen: bool | tuple[str, ...] = True) -> StepSweepPlan | None:
     """What a run's step sweep covers, given the run's (method, cell) pairs: ``chosen=True``
     takes STEP_CASES, finite-difference methods and dtypes that the run itself measures (None
-    when it measures none of them); a list or comma-separated string names the cases instead."""
+    when it measures none of them); names of cases choose those instead."""
     cases = {cell.case.name for _, cell in pairs}
     methods = [m for m in STEP_METHODS if m in {method.name for method, _ in pairs}]
     dtypes = [d for d in DTYPES if d in {cell.dtype for _, cell in pairs}]
     if chosen is True:
         names = [c for c in STEP_CASES if c in cases]
     else:
-        names = [n.strip() for n in (chosen.split(",") if isinstance(chosen, str) else chosen) if n.strip()]
+        names = list(chosen)
         for name in names:
             if CASES.case(name).dim != 1:  # an unknown name raises UsageError, with suggestions
                 raise UsageError(f"the step sweep takes scalar cases; {name} is not one")
@@ -118,4 +128,4 @@ def selection(pairs, chosen=True) -> dict | None:
         dtypes = dtypes or list(DTYPES)
     if not (names and methods and dtypes):
         return None
-    return {"cases": names, "methods": methods, "dtypes": dtypes}
+    return StepSweepPlan(tuple(names), tuple(methods), tuple(dtypes))

@@ -17,18 +17,22 @@ burst of load or an unlucky process slows a pass and never speeds one up (the sa
 1.6 µs in one run and 2.9 µs in the next, each run's batches agreeing within 5 %), and the samples of
 every pass go into its interval, which so spans the run-to-run movement the passes saw.
 
-A run's ``timing={"repeats": 0}`` (:data:`UNTIMED`) checks and grades every cell without
-timing it: what a capability check needs, and nothing the steady-state figures depend on.
+A run's timing settings are one :class:`TimingSettings`; ``timing={"repeats": 0}`` (:data:`UNTIMED`)
+checks and grades every cell without timing it: what a capability check needs, and nothing the
+steady-state figures depend on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import timeit
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from harness.errors import UsageError
 
 # batches of ≥ 5 ms: perf_counter resolves them to well under 0.1 %, and the 5 batches of a cell
 # stay short enough for the default matrix to run in minutes
@@ -45,43 +49,82 @@ PASSES = 2
 # later pass of all 2,704 timed cells of the default run took 5.8 minutes (a compile of seconds,
 # calls of 0.1 s and more), of its 2,050 cheapest about 1.5
 LATER_PASS_MAX_S = 0.1
-# the timing settings' key that overrides it: a test of the two-pass pooling sets it to infinity, so
-# that whether a cell gets its second pass does not depend on how fast the machine is today
-LATER_PASS_MAX_KEY = "later_pass_max_s"
-UNTIMED = {"repeats": 0}  # a run's timing settings for cells checked and graded, not timed
 
 
-def timed(settings: dict | None) -> bool:
-    """Whether a run's timing settings time its cells (all but :data:`UNTIMED`)."""
-    return (settings or {}).get("repeats", REPEATS) > 0
+@dataclass(frozen=True)
+class TimingSettings:
+    """How a run times its cells, read once where the run begins (:meth:`of`) and passed on as is."""
+
+    repeats: int = REPEATS  # batches per cell, shared among its passes; 0: checked and graded, not timed
+    min_batch_s: float = MIN_BATCH_S
+    passes: int = PASSES
+    # a later pass costs at most this, else the cell is timed once (a test of the pooling sets ∞, so
+    # that whether a cell gets its second pass does not depend on how fast the machine is today)
+    later_pass_max_s: float = LATER_PASS_MAX_S
+
+    @classmethod
+    def of(cls, given=None) -> TimingSettings:
+        """Settings from what a user gave: None (the defaults), a mapping of some of the fields (as
+        ``harness.run(timing={"repeats": 3})`` and a recorded selection say it), or settings."""
+        if given is None or isinstance(given, cls):
+            return given or cls()
+        if not isinstance(given, dict):
+            raise UsageError(f"timing settings are a mapping of {', '.join(_FIELDS)}, "
+                             f"not {type(given).__name__}")
+        unknown = [k for k in given if k not in _FIELDS]
+        if unknown:
+            raise UsageError(f"unknown timing setting {unknown[0]!r} (choose from {', '.join(_FIELDS)})")
+        found = cls(**given)
+        for name in _FIELDS:
+            value = getattr(found, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise UsageError(f"the timing setting {name} must be a number ≥ 0, got {value!r}")
+        if found.passes < 1 or found.passes != int(found.passes) or found.repeats != int(found.repeats):
+            raise UsageError("the timing settings' repeats and passes must be whole numbers (passes ≥ 1)")
+        return cls(**{**given, "repeats": int(found.repeats), "passes": int(found.passes)})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @property
+    def timed(self) -> bool:
+        """Whether cells are timed (all but :data:`UNTIMED`)."""
+        return self.repeats > 0
+
+    def with_passes(self, n: int) -> TimingSettings:
+        return dataclasses.replace(self, passes=n)
+
+    def loop(self, n: int | None = None) -> LoopSettings:
+        """The loop of one of ``n`` passes (default: :attr:`passes`): the batches shared among them."""
+        n = max(1, self.passes if n is None else n)
+        return LoopSettings(repeats=max(min(self.repeats, 2), math.ceil(self.repeats / n)),
+                            min_batch_s=self.min_batch_s,
+                            long_repeats=math.ceil(min(LONG_REPEATS, self.repeats) / n))
+
+    def passes_for(self, fixed_s: float, round_s: float) -> int:
+        """How many passes a cell is timed in: :attr:`passes`, or one (with all the batches) where a
+        later pass would cost more than :attr:`later_pass_max_s`: ``fixed_s`` (its setup and first call)
+        again, then a calibration and its rounds of ``round_s`` each."""
+        n = self.passes
+        if n > 1 and fixed_s + (self.loop(n).repeats + 1) * round_s > self.later_pass_max_s:
+            return 1
+        return n
 
 
-def passes(settings: dict | None) -> int:
-    """How many passes a run's timing settings time each cell in."""
-    return int((settings or {}).get("passes", PASSES))
+_FIELDS = tuple(f.name for f in dataclasses.fields(TimingSettings))
 
 
-def per_pass(settings: dict | None, n: int | None = None) -> dict:
-    """The loop settings (``repeats``, ``min_batch_s``, ``long_repeats``) of one of ``n`` passes
-    (default: the run's passes) from a run's."""
-    settings = dict(settings or {})
-    run_passes = settings.pop("passes", PASSES)
-    settings.pop(LATER_PASS_MAX_KEY, None)  # decides the passes (passes_for), not one pass's loop
-    n = max(1, int(run_passes if n is None else n))
-    repeats = settings.pop("repeats", REPEATS)
-    return {**settings, "repeats": max(min(repeats, 2), math.ceil(repeats / n)),
-            "long_repeats": math.ceil(min(LONG_REPEATS, repeats) / n)}
+@dataclass(frozen=True)
+class LoopSettings:
+    """One pass's timing loop (:func:`measure_interleaved`'s keywords)."""
+
+    repeats: int
+    min_batch_s: float
+    long_repeats: int
 
 
-def passes_for(settings: dict | None, fixed_s: float, round_s: float) -> int:
-    """How many passes a cell is timed in: the run's, or one (with all the run's batches) where a
-    later pass would cost more than :data:`LATER_PASS_MAX_S` (or the settings' ``later_pass_max_s``):
-    ``fixed_s`` (its setup and first call) again, then a calibration and its rounds of ``round_s`` each."""
-    n = passes(settings)
-    cap = (settings or {}).get(LATER_PASS_MAX_KEY, LATER_PASS_MAX_S)
-    if n > 1 and fixed_s + (per_pass(settings, n)["repeats"] + 1) * round_s > cap:
-        return 1
-    return n
+UNTIMED = TimingSettings(repeats=0)  # cells checked and graded, not timed
+DEFAULT = TimingSettings()
 
 
 @dataclass
@@ -116,7 +159,8 @@ def measure_interleaved(calls, repeats: int = REPEATS, min_batch_s: float = MIN_
     8 and 14 ms a second apart on this 2-core machine).  ``probe`` (a context manager) is
     entered around the lead's first call, a batch of one: what a cell's peak memory is
     measured on, without a call of its own outside the loop.  ``rounds``, when given, is called
-    with a round's time once calibrated and returns the ``repeats`` and ``long_repeats`` to take."""
+    with a round's time once calibrated and returns the :class:`LoopSettings` whose ``repeats`` and
+    ``long_repeats`` to take."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     shares = [1.0] * len(calls) if shares is None else list(shares)
@@ -128,7 +172,7 @@ def measure_interleaved(calls, repeats: int = REPEATS, min_batch_s: float = MIN_
     samples = [[elapsed / number] for number, elapsed in calibrated]
     if rounds is not None:
         chosen = rounds(sum(elapsed for _, elapsed in calibrated))
-        repeats, long_repeats = chosen["repeats"], chosen["long_repeats"]
+        repeats, long_repeats = chosen.repeats, chosen.long_repeats
     lead_number, lead_elapsed = calibrated[0]
     if lead_number == 1 and lead_elapsed >= LONG_CALL_S:
         repeats = min(repeats, long_repeats)

@@ -7,13 +7,14 @@ whole; :func:`reference_training` runs the same loop with a hand-written
 closed-form gradient in float64 NumPy, independent of every method under test;
 :func:`compare` says how far a method's final θ ends from the reference's.
 
-Only NumPy is imported here: backends come in through ``method.prepare``.  The runner
-measures it for cases with a ``training`` spec (``quantity == "training"``), e.g.
-``diffbench run --cases logistic_iris_training``.
+Only NumPy is imported here: backends come in through ``method.prepare``.
+:func:`measure_training` is one cell of the ``training`` quantity (a case with a ``training`` spec,
+e.g. ``diffbench run --cases logistic_iris_training``): the pipeline hands such cells here.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import numpy as np
 
 from harness.model.case import Case
 from harness.model.method import Cell, Method, Unsupported
+from harness.truth import accuracy as acc
 
 
 @dataclass
@@ -135,3 +137,25 @@ def compare(result: TrainingResult, reference_final: np.ndarray) -> dict:
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(dev == 0, 0.0, dev / scale)
     return dict(max_abs_dev=float(dev.max()), max_rel_dev=float(rel.max()))
+
+
+def measure_training(method: Method, cell: Cell) -> dict:
+    """Gradient descent driven by the method's gradient, against the closed-form trajectory."""
+    spec = cell.case.training
+    result = train(method, cell.case, cell.dtype, cell.device, spec.steps, spec.lr, spec.start,
+                   loss_samples=0)
+    ref = reference_training(cell.case, spec.steps, spec.lr, spec.start, spec.gradient(), loss_samples=0)
+    dev = compare(result, ref.final)
+    score = spec.accuracy(result.final) if spec.accuracy else None
+    detail = {"steps": spec.steps, "lr": spec.lr, "final": result.final.tolist(),
+              "reference_final": ref.final.tolist(), "accuracy": score,
+              "reference_accuracy": spec.accuracy(ref.final) if spec.accuracy else None,
+              "first_step_s": result.first_step_s}
+    return dict(
+        eval_s=result.wall_s, setup_s=result.setup_s, first_call_s=result.first_step_s,
+        max_abs_err=dev["max_abs_dev"], max_rel_err=dev["max_rel_dev"],
+        digits=acc.digits_of(dev["max_rel_dev"]), n_points=1, timing_number=spec.steps, timing_repeats=1,
+        reference="closed-form gradient descent in float64", detail=json.dumps(detail),
+        message=f"{spec.steps} steps in {result.wall_s:.3g} s; final θ off the reference by "
+                f"{dev['max_abs_dev']:.2g}" + (f"; accuracy {score:.3f}" if score is not None else ""),
+    )

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from harness.model.case import Case
-from harness.model.quantities import QUANTITIES
+from harness.model.quantities import QUANTITIES, WORKLOAD
 
 FAMILIES = ("symbolic", "numerical", "automatic")
 MODES = ("forward", "reverse", "forward+reverse", "none")
@@ -148,11 +148,12 @@ class Method:
 
     def unsupported_reason(self, cell: Cell) -> str | None:
         """Why this method cannot measure ``cell``, from its declaration alone."""
-        if cell.quantity == "training":  # driven by the method's gradient
-            if "gradient" not in self.quantities:
-                return f"{self.name} computes no gradient to train with"
-            if cell.dtype != "float64":
-                return "the training workload runs in float64"
+        workload = WORKLOAD.get(cell.quantity)
+        if workload is not None:  # driven by another quantity the method computes
+            if workload.driven_by not in self.quantities:
+                return f"{self.name} computes no {workload.driven_by} to drive {cell.quantity} with"
+            if cell.dtype not in workload.dtypes:
+                return f"the {cell.quantity} workload runs in {' or '.join(workload.dtypes)}"
         elif cell.quantity not in self.quantities:
             return f"{self.name} does not compute a {cell.quantity}"
         if cell.quantity == "derivative" and cell.order > self.max_order:

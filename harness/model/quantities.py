@@ -20,11 +20,27 @@ hvp             2      ∇²f(x)·v, v = ``case.tangent()``             (N, n)
 A case with a ``sparsity`` pattern takes its ``jacobian`` as a scipy.sparse (m, n) matrix per
 point from methods that build one (one point per call).
 
-``training`` is a workload rather than a value: gradient descent on a loss
-driven by the method's gradient (see :mod:`harness.measure.workloads`).
+``training`` is a workload rather than a value (:data:`WORKLOAD`): gradient descent on a loss
+driven by the method's gradient, measured as a whole by :mod:`harness.measure.workloads`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.store.schema import WORKLOADS
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a workload quantity asks of a method: the quantity that drives it, and its dtypes."""
+
+    driven_by: str
+    dtypes: tuple[str, ...]
+
+
+WORKLOAD = {"training": Workload(driven_by="gradient", dtypes=("float64",))}  # one entry per WORKLOADS
+assert tuple(WORKLOAD) == WORKLOADS
 
 QUANTITIES = ("derivative", "gradient", "hessian", "jacobian", "jvp", "vjp", "mixed_partial", "hvp",
               "training")

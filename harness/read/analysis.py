@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.store.schema import KEY, SWELL_KEYS
+from harness.store.schema import KEY, SWELL_KEYS, WORKLOADS
 
 SWEEP_KEYS = [k for k in KEY if k != "size"]  # a cell's key without its size: one sweep's cells
 MIN_SIZES = 3  # a power law through two points has no error estimate
@@ -26,16 +26,13 @@ SEED_001_PUBLISHED_S = {
     ("nested_polynomial", "sympy", "float64"): 357.2826385498047e-3,
     ("nested_polynomial", "jax-nojit", "float32"): 226.11117362976074e-3,
 }
-SEED_001_CASES = ("square", "nested_polynomial")
-SEED_001_METHODS = ("sympy", "np-gradient", "jax-nojit", "jax")
-SEED_001_POINTS = 10**6
-SEED_001_DEPTH = 3  # f_polynomial: three nested calls of 2x³ − 3x² + 5
+SEED_001 = "seed-001"  # the preset that measures it (harness.model.presets): its runs record the name
 
 
 def measured(cells: pd.DataFrame) -> pd.DataFrame:
     """The cells that finished with a steady-state time (training runs are whole workloads)."""
     eval_s = pd.to_numeric(cells["eval_s"], errors="coerce")
-    keep = (cells["status"] == "ok") & (eval_s > 0) & (cells["quantity"] != "training")
+    keep = (cells["status"] == "ok") & (eval_s > 0) & ~cells["quantity"].isin(WORKLOADS)
     return cells[keep.fillna(False)]
 
 
@@ -97,7 +94,7 @@ def scaling(cells: pd.DataFrame) -> pd.DataFrame:
     measured at ≥ 3 sizes; for dimension sweeps also the exponent of ``cost_ratio``
     (finite-difference gradients: ~1, reverse mode: ~0)."""
     ok = measured(cells)
-    ok = ok[ok["size"].fillna("") != ""]
+    ok = ok[ok["size"] != ""]
     rows = []
     for key, g in ok.groupby(SWEEP_KEYS, sort=False, dropna=False):
         axis = sweep_axis(g)
@@ -126,7 +123,7 @@ def swell(cells: pd.DataFrame) -> pd.DataFrame:
     """Expression swell and graph size against a sweep's size parameter, long form:
     one row per (cell, metric) with a value, for case sweeps of ≥ 2 sizes."""
     present = [m for m in SWELL_METRICS if m in cells and cells[m].notna().any()]
-    swept = cells[cells["size"].fillna("") != ""]
+    swept = cells[cells["size"] != ""]
     if not present or swept.empty:
         return pd.DataFrame(columns=SWELL_COLUMNS)
     parts = []
@@ -187,26 +184,28 @@ def _cell_label(r) -> str:
 # --- seed 001 -------------------------------------------------------------------------------------
 
 
-def seed_001_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """The cells that repeat seed 001's measurement: x² and p∘p∘p at 10⁶ points, first derivative."""
-    depth = cells["size"].map(lambda s: size_parameters(s).get("depth"))
-    keep = (cells["case"].isin(SEED_001_CASES) & cells["method"].isin(SEED_001_METHODS)
-            & (cells["quantity"] == "derivative") & (cells["order"] == 1)
-            & (pd.to_numeric(cells["n_points"], errors="coerce") >= SEED_001_POINTS)
-            & ((cells["case"] != "nested_polynomial") | (depth == SEED_001_DEPTH)))
-    return cells[keep.fillna(False)]
+def preset_runs(metas, preset: str) -> set[str]:
+    """The run ids (a merged file's parts included) of the runs that measured ``preset``."""
+    return {run["run_id"] for m in metas for run in m.runs()
+            if isinstance(run.get("selection"), dict) and run["selection"].get("preset") == preset}
+
+
+def seed_001_cells(cells: pd.DataFrame, metas) -> pd.DataFrame:
+    """The cells that repeat seed 001's measurement: those of the runs of its preset, which fixes
+    them (x² and p∘p∘p at 10⁶ points, first derivative, four methods, two dtypes)."""
+    return cells[cells["run_id"].isin(preset_runs(metas, SEED_001))]
 
 
 SEED_001_COLUMNS = ["case", "method", "dtype", "device", "status", "as_seed_s", "derive_s", "compile_s",
                     "transfer_s", "first_call_s", "eval_s", "digits", "published_s"]
 
 
-def seed_001_table(cells: pd.DataFrame) -> pd.DataFrame:
+def seed_001_table(cells: pd.DataFrame, metas) -> pd.DataFrame:
     """Seed 001's timings redone: per case × method × dtype × device, the first call timed as
     the seed timed it (``as_seed_s`` = setup + transfer: derivation, lambdify / tracing /
     compilation, moving the input and the first call) beside the harness's split of it, the
     steady-state call, the digits and the seed's own published figure."""
-    found = seed_001_cells(cells).copy()
+    found = seed_001_cells(cells, metas).copy()
     if found.empty:
         return pd.DataFrame(columns=SEED_001_COLUMNS)
     numeric = ["setup_s", "transfer_s", "derive_s", "compile_s", "first_call_s", "eval_s", "digits"]
@@ -214,10 +213,16 @@ def seed_001_table(cells: pd.DataFrame) -> pd.DataFrame:
     found["as_seed_s"] = found["setup_s"] + found["transfer_s"].fillna(0.0)
     found["published_s"] = [SEED_001_PUBLISHED_S.get(k, np.nan)
                             for k in zip(found["case"], found["method"], found["dtype"])]
-    rank = {"case": SEED_001_CASES, "method": SEED_001_METHODS, "dtype": ("float64", "float32")}
+    # in the preset's order, as its runs list its cases and methods
+    rank = {"case": _listed(metas, "cases"), "method": _listed(metas, "methods"),
+            "dtype": ("float64", "float32")}
     found = found.sort_values(list(rank), key=lambda col: col.map(
         lambda v, order=rank[col.name]: order.index(v) if v in order else len(order)), kind="stable")
     return found[SEED_001_COLUMNS].reset_index(drop=True)
+
+
+def _listed(metas, what: str) -> list[str]:
+    return list(dict.fromkeys(name for m in metas for name in getattr(m, what)))
 
 
 def _pct(part, whole) -> str:
@@ -235,6 +240,8 @@ def seed_001_findings(table: pd.DataFrame) -> list[str]:
     if len(ok):
         ok = ok[ok["device"] == ("cpu" if (ok["device"] == "cpu").any() else ok["device"].iloc[0])]
     at = {(r.case, r.method, r.dtype): r for r in ok.itertuples()}
+    # in the preset's order: x², then p∘p∘p
+    cases, methods = list(dict.fromkeys(table["case"])), list(dict.fromkeys(table["method"]))
     said = []
 
     one_time = ok.assign(share=1 - ok["eval_s"] / ok["as_seed_s"]).groupby("method", sort=False)["share"]
@@ -245,7 +252,7 @@ def seed_001_findings(table: pd.DataFrame) -> list[str]:
                     f"(derivation, lambdify, tracing, compilation, transfer, warm-up) was {shares} "
                     "(medians over the cases and dtypes).")
 
-    for case in reversed(SEED_001_CASES):  # the larger program first
+    for case in reversed(cases):  # the larger program first
         jit, nojit = at.get((case, "jax", "float32")), at.get((case, "jax-nojit", "float32"))
         if jit is not None and nojit is not None and pd.notna(jit.compile_s):
             share = _pct(jit.compile_s, jit.as_seed_s)
@@ -256,18 +263,18 @@ def seed_001_findings(table: pd.DataFrame) -> list[str]:
             break
 
     sympy = ok[(ok["method"] == "sympy") & ok["derive_s"].notna()]
-    if set(SEED_001_CASES) <= set(sympy["case"]):
+    if len(cases) == 2 and set(cases) <= set(sympy["case"]):
         # the cheaper dtype: the first lambdify of a process also pays for imports
         prepare = (sympy["derive_s"] + sympy["compile_s"].fillna(0.0)).groupby(sympy["case"]).min()
         steady = sympy.groupby("case")["eval_s"].max()  # the slower dtype: float64, as the seed ran it
-        small, big = SEED_001_CASES
+        small, big = cases
         said.append(f"SymPy's derivation and lambdify grew from {_ms(prepare[small])} on x² to "
                     f"{_ms(prepare[big])} on p∘p∘p, and its steady-state call from {_ms(steady[small])} to "
                     f"{_ms(steady[big])}: the swell the seed points at.")
 
     per_method = []
-    for m in SEED_001_METHODS:
-        pairs = [(at.get((c, m, "float64")), at.get((c, m, "float32"))) for c in SEED_001_CASES]
+    for m in methods:
+        pairs = [(at.get((c, m, "float64")), at.get((c, m, "float32"))) for c in cases]
         pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
         if pairs:
             ratio = np.median([a.eval_s / b.eval_s for a, b in pairs])

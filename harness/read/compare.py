@@ -61,7 +61,7 @@ FLOOR_QUANTILE = 0.90  # of all cells' A/A movement: the least change that count
 def _keyed(cells):
     """The side's comparable columns, one row per key (the last one read wins)."""
     df = cells.reindex(columns=KEY + _SIDE_COLUMNS).copy()
-    df["size"] = df["size"].fillna("").astype(str)  # unswept cases have no size
+    df["size"] = df["size"].astype(str)
     df["order"] = df["order"].fillna(0).astype(int)
     # a folder may hold several runs: read() concatenates them oldest first
     return df.drop_duplicates(KEY, keep="last")

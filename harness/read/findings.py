@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from harness.read.units import format_time
+from harness.store.schema import WORKLOADS
 from harness.store.text import printable
 
 KINDS = ("elementwise derivatives", "low-dimensional gradients", "high-dimensional gradients",
@@ -44,7 +45,7 @@ def threshold(dtype: str) -> float:
 
 def kind_of(quantity: str, dim: int, sequential: bool = False) -> str:
     """The kind of workload a cell belongs to (one of :data:`KINDS`)."""
-    if quantity == "training":
+    if quantity in WORKLOADS:
         return "training"
     if sequential:
         return "sequential loops"
@@ -96,14 +97,14 @@ def kinds(cells: pd.DataFrame, metas=()) -> list[str]:
     """Each cell's kind of workload (:func:`kind_of`); the runs' metadata says which cases are
     sequential."""
     sequential = {name: bool(case.get("sequential"))
-                  for m in metas for name, case in (m.get("cases") or {}).items()}
+                  for m in metas for name, case in m.cases.items()}
     return [kind_of(q, int(d) if d == d else 1, sequential.get(c, False))
             for q, d, c in zip(cells["quantity"], cells["dim"], cells["case"])]
 
 
 def _cells(cells: pd.DataFrame, metas) -> pd.DataFrame:
     """The cells with their kind, their size's range, and an interval for every time."""
-    cells = cells.assign(size=cells["size"].fillna(""))
+    cells = cells.copy()
     cells.attrs = {}  # harness.run's frames carry DataFrames there, which pandas cannot compare
     of_cell = kinds(cells, metas)
     n = np.where([k == "elementwise derivatives" for k in of_cell], cells["n_points"], cells["dim"])

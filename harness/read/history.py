@@ -14,6 +14,7 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.read.units import format_time
 from harness.stats.steps import MIN_RUNS, find_steps
+from harness.store.meta import RunMeta
 from harness.store.results import read_one, refuse_input_as_output, results_files
 from harness.store.schema import DIGITS_CAP, STATUSES
 from harness.store.text import printable
@@ -54,13 +55,13 @@ cell. The run is the first at the new level.</p>
 """
 
 
-def load_runs(folder) -> list[tuple[dict, object]]:
+def load_runs(folder) -> list[tuple[RunMeta, object]]:
     """(metadata, cells) of each results file under ``folder``, oldest first."""
     runs = []
     for path in results_files([folder]):
         cells, meta = read_one(path)  # cells only: the per-point files are not needed here
         runs.append((meta, cells))
-    return sorted(runs, key=lambda r: (str(r[0].get("timestamp", "")), str(r[0].get("run_id", ""))))
+    return sorted(runs, key=lambda r: (r[0].timestamp or "", r[0].run_id))
 
 
 def headline(runs):
@@ -104,7 +105,7 @@ def detect_steps(runs, threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
         for k, step in enumerate(steps):
             # printed on a terminal too (``diffbench history``): names from the results, made plain
             found.append({"what": printable(what), "at": step.at,
-                          "run_id": printable(runs[step.at][0].get("run_id", "")),
+                          "run_id": printable(runs[step.at][0].run_id),
                           "ratio": round(step.ratio, 3), "before": format_time(step.before),
                           "after": format_time(step.after), "last": k == len(steps) - 1})
     return found
@@ -140,7 +141,7 @@ def figures(runs, steps=()) -> list[dict]:
     from harness.read.report.plots import method_styles, to_svg
 
     # matplotlib escapes its text in the SVG; a control character would still reach it (and its warnings)
-    labels = [printable(str(m.get("timestamp", m.get("run_id", "")))[:16].replace("T", " ")) for m, _ in runs]
+    labels = [printable((m.timestamp or m.run_id)[:16].replace("T", " ")) for m, _ in runs]
     table = headline(runs)
     style = method_styles(list(dict.fromkeys(table["method"])))
     out = []
@@ -195,7 +196,7 @@ def write_history(folder, output: Path = Path("reports/history.html"),
     env = Environment(autoescape=True)  # every string from the results as text; the figures are matplotlib's
     html = env.from_string(PAGE).render(
         folder=str(folder), figures=figures(runs, steps), steps=steps, threshold=threshold, min_runs=MIN_RUNS,
-        runs=[{**meta, "cells": len(cells)} for meta, cells in runs])
+        runs=[{**meta.to_dict(), "cells": len(cells)} for meta, cells in runs])
     from harness.read.report import write_page
 
     return write_page(Path(output), html, "history"), steps

@@ -5,8 +5,9 @@ metadata lists every part under ``parts`` (each part's own metadata — host, GP
 versions, ``shard`` — with ``file`` and ``devices`` added, and without the case and
 method descriptions, which are united at the top level).  A cell's host is its part's:
 :func:`hosts` maps each ``run_id`` to it.  The environment fields at the top level are
-the parts' where they agree, and all their values (``a / b``) where they differ, so a
-report of the merged file shows every machine.
+the parts' where they agree, and where they differ all their texts (``a / b``) and lists (united),
+so a report of the merged file shows every machine; numbers that differ (``cpu_count``) are left
+unset there, each part keeping its own.
 
 A merged file is a part like any other; its parts are then listed, not nested.  Refused
 (UsageError): the same cell (case, size, method, quantity, order, dtype, device) twice
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.store import results
+from harness.store.meta import RunMeta
 from harness.store.schema import KEY, STEP_KINDS, RunFiles, is_companion
 from harness.store.text import printable
 
@@ -28,7 +30,7 @@ _OWN = ("run_id", "schema_version", "timestamp", "complete", "n_cells", "cases",
 
 
 def _combine(values: list):
-    """One value for the parts' values: theirs when they agree, else all of them."""
+    """One value for the parts' values: theirs when they agree, else all of them (None for numbers)."""
     distinct = []
     for v in values:
         if v is not None and v not in distinct:
@@ -43,20 +45,16 @@ def _combine(values: list):
         for v in distinct:
             united += [item for item in v if item not in united]
         return united
-    return " / ".join(map(str, distinct))
+    if all(isinstance(v, str) for v in distinct):
+        return " / ".join(distinct)
+    return None  # numbers, or a mix: no one value says it
 
 
-def _part_entries(meta: dict, path: Path, cells) -> list[dict]:
+def _part_entries(meta: RunMeta, path: Path, cells) -> list[dict]:
     """The ``parts`` entries a results file contributes: itself, or a merged file's own parts."""
-    if meta.get("parts"):
-        return meta["parts"]
-    entry = {k: v for k, v in meta.items() if k not in ("cases", "methods")}
-    return [{**entry, "file": path.name, "devices": sorted(set(cells["device"].dropna()))}]
-
-
-def hosts(meta: dict) -> dict:
-    """run_id → host of the runs in a (merged or single) results file's metadata."""
-    return {p["run_id"]: p.get("host") for p in meta.get("parts") or [meta]}
+    if meta.parts:
+        return meta.parts
+    return [{**meta.runs()[0], "file": path.name, "devices": sorted(set(cells["device"].dropna()))}]
 
 
 def _missing_shards(parts: list[dict]) -> list[str]:
@@ -70,7 +68,7 @@ def _missing_shards(parts: list[dict]) -> list[str]:
 
 def _check_duplicates(cells, files: list[str], host_of: dict) -> None:
     """Refuse a cell measured twice on one host (the device is part of the key)."""
-    keyed = cells[KEY].assign(size=cells["size"].fillna(""), host=cells["run_id"].map(host_of)).astype(str)
+    keyed = cells[KEY].assign(host=cells["run_id"].map(host_of)).astype(str)
     rows: dict = {}
     for i, key in enumerate(keyed.itertuples(index=False, name=None)):
         rows.setdefault(key, []).append(i)
@@ -104,7 +102,7 @@ def merge(parts, output):
     metas = []
     for path in files:
         df, pts, [meta] = results.read([path])
-        versions.setdefault(meta.get("schema_version"), path.name)
+        versions.setdefault(meta.schema_version, path.name)
         cells.append(df)
         points.append(pts)
         origin += [path.name] * len(df)
@@ -117,17 +115,17 @@ def merge(parts, output):
                          + ", ".join(f"{name} is version {v}" for v, name in versions.items()))
     cells = pd.concat(cells, ignore_index=True)
     _check_duplicates(cells, origin, {e["run_id"]: e.get("host") for e in entries})
-    meta = {k: _combine([m.get(k) for m in entries]) for k in dict.fromkeys(k for m in entries for k in m)
-            if k not in _OWN}
+    combined = {k: _combine([m.get(k) for m in entries]) for k in dict.fromkeys(k for m in entries for k in m)
+                if k not in _OWN}
     missing = _missing_shards(entries)
-    meta.update(run_id=results.new_run_id(), schema_version=next(iter(versions)), merged=True,
-                timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                complete=all(m.get("complete", True) for m in entries) and not missing,
-                n_cells=len(cells), cases={k: v for m in metas for k, v in m.get("cases", {}).items()},
-                methods={k: v for m in metas for k, v in m.get("methods", {}).items()}, parts=entries)
-    if missing:
-        meta["missing_shards"] = missing
-    path = _output_path(output, meta["run_id"])
+    meta = RunMeta.from_dict({
+        **combined, "run_id": results.new_run_id(), "schema_version": next(iter(versions)), "merged": True,
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "complete": all(m.get("complete", True) for m in entries) and not missing,
+        "n_cells": len(cells), "cases": {k: v for m in metas for k, v in m.cases.items()},
+        "methods": {k: v for m in metas for k, v in m.methods.items()}, "parts": entries,
+        "missing_shards": missing}, "the merged metadata")
+    path = _output_path(output, meta.run_id)
     results.make_folder(path.parent)
     points = pd.concat(points, ignore_index=True)
     steps = pd.concat(steps, ignore_index=True) if steps else None  # of the parts that ran a step sweep

@@ -21,6 +21,7 @@ import numpy as np
 
 from harness.errors import UsageError
 from harness.store.atomic import replacing
+from harness.store.meta import RunMeta
 from harness.store.schema import JOURNAL_SUFFIX, POINT_COLUMNS, CellKey, CellRow, PointRow, RunFiles
 
 
@@ -38,7 +39,7 @@ class JournalError(UsageError):
 
 
 class Journal:
-    def __init__(self, path: Path, meta: dict, rows=(), points=(), resumed=None):
+    def __init__(self, path: Path, meta: RunMeta, rows=(), points=(), resumed=None):
         """The journal at ``path``, holding ``rows`` already measured: appended to where it is the
         journal the run was resumed from (``resumed``), else a new one, written whole beside it
         and renamed into place.  Either way a journal on disk is never rewritten: a signal or a
@@ -62,11 +63,12 @@ class Journal:
         except OSError as exc:
             raise UsageError(f"cannot write the journal {self.path}: {exc.strerror}") from exc
 
-    def _write_new(self, meta: dict, rows, points) -> None:
+    def _write_new(self, meta: RunMeta, rows, points) -> None:
         by_cell: dict = {}
         for p in points:
             by_cell.setdefault(CellKey.of(p), []).append(p)
-        lines = [_line({"meta": meta})] + [_line(_cell_record(row, by_cell.get(row.key, []))) for row in rows]
+        lines = [_line({"meta": meta.to_dict()})]
+        lines += [_line(_cell_record(row, by_cell.get(row.key, []))) for row in rows]
         with replacing(self.path, "journal") as temporary:  # whole or not at all
             temporary.write_bytes(b"".join(lines))
 
@@ -236,7 +238,7 @@ def _lines(path: Path) -> list[tuple[int, object]]:
     return records
 
 
-def read(path) -> tuple[dict, list[CellRow], list[PointRow]]:
+def read(path) -> tuple[RunMeta, list[CellRow], list[PointRow]]:
     """(metadata, cell rows, point rows) of a journal; a cut-off last line is dropped.
 
     A cell's row appears once: a later record of the same cell (a ``replaced`` row, or the cell's
@@ -247,13 +249,7 @@ def read(path) -> tuple[dict, list[CellRow], list[PointRow]]:
     records = _lines(path)
     if not records or not isinstance(records[0][1], dict) or "meta" not in records[0][1]:
         raise UsageError(f"{path}: not a diffbench journal (no metadata line)")
-    meta = records[0][1]["meta"]
-    if not isinstance(meta, dict):
-        raise UsageError(f"{path}: line 1: the run's metadata is not a JSON object")
-    for name, kind in (("run_id", str), ("selection", dict)):
-        if name in meta and not isinstance(meta[name], kind):
-            raise UsageError(f"{path}: line 1: the run's {name} is {_shown(meta[name])}, not "
-                             f"{'a text' if kind is str else 'a JSON object'}")
+    meta = RunMeta.from_dict(records[0][1]["meta"], f"{path}: line 1: the run's metadata")
     rows: dict = {}  # key → (row, its points): the first record's place, the last record's values
     for number, record in records[1:]:
         try:
@@ -277,7 +273,7 @@ class Resumed:
     """An interrupted run: its metadata, the rows it finished, its output folder, and the journal
     it was read from (None for a results file): the run appends to that journal."""
 
-    meta: dict
+    meta: RunMeta
     rows: list[CellRow]
     points: list[PointRow]
     folder: Path
@@ -299,12 +295,12 @@ def resume_state(path) -> Resumed:
         meta = metas[0]
         rows = [CellRow(**r) for r in cells.to_dict("records")]
         points = [PointRow(**p) for p in table.to_dict("records")]
-        if meta.get("complete"):
+        if meta.complete:
             raise UsageError(f"{path}: this run is complete, there is nothing to resume")
-    if "selection" not in meta:
+    if not meta.selection:
         raise UsageError(f"{path}: written by a diffbench that could not resume runs")
     # the run id names the files the resumed run writes: one edited to hold "../" must not place them
-    if not isinstance(meta.get("run_id"), str) or not RUN_ID.fullmatch(meta["run_id"]):
-        raise UsageError(f"{path}: its run id {str(meta.get('run_id'))[:60]!r} is not one diffbench writes "
+    if not RUN_ID.fullmatch(meta.run_id):
+        raise UsageError(f"{path}: its run id {meta.run_id[:60]!r} is not one diffbench writes "
                          "(letters, digits, '_', '-' and '.')")
     return Resumed(meta, rows, points, path.parent, path if path.name.endswith(JOURNAL_SUFFIX) else None)

@@ -25,13 +25,13 @@ from harness.host.limits import StopRun, StopSignals, armed
 from harness.measure import memory
 from harness.measure.outcomes import Measured, Retimed
 from harness.measure.pipeline import RunContext, measure_cell, skeleton, time_again, with_pass
-from harness.measure.timing import passes, timed
 from harness.runner.journal import Journal, JournalError
 from harness.runner.plan import Plan, describe_cases, describe_methods
 from harness.runner.pool import Pool
 from harness.runner.progress import bar as progress_bar
 from harness.runner.progress import first_line
 from harness.runner.worker import WorkerSettings
+from harness.store.meta import RunMeta
 from harness.store.results import new_run_id
 from harness.store.schema import CellKey, CellRow, PointRow, RunFiles
 
@@ -43,38 +43,37 @@ class Finished:
 
     rows: list[CellRow]
     points: list[PointRow]
-    meta: dict
+    meta: RunMeta
     error: str | None = None  # what stopped the run other than a signal (a journal that could not be written)
 
 
-def new_meta(plan: Plan) -> dict:
+def new_meta(plan: Plan) -> RunMeta:
     """A run's metadata: its id, the machine, its selection, the cases and methods, and the
     measured copy bandwidth of the devices its timed elementwise cells run on (what their
     ``bandwidth_share`` is a share of)."""
-    shared = {cell.device for _, cell in plan.cells if memory.elementwise(cell)} if timed(plan.timing) else ()
+    shared = {cell.device for _, cell in plan.cells if memory.elementwise(cell)} if plan.timing.timed else ()
     bandwidth = memory.bandwidth(sorted(shared))
-    return {"run_id": new_run_id(), **run_metadata(), "selection": plan.selection.to_dict(),
-            "cases": describe_cases(plan.cells), "methods": describe_methods(plan.cells),
-            "bandwidth_bytes_per_s": bandwidth}
+    return RunMeta(run_id=new_run_id(), **run_metadata(), selection=plan.selection.to_dict(),
+                   cases=describe_cases(plan.cells), methods=describe_methods(plan.cells),
+                   bandwidth_bytes_per_s=bandwidth, shard=plan.selection.shard)
 
 
 def unmeasured(selection, resumed=None) -> Finished:
     """A run stopped before its first cell: a resumed run's rows as they were, else none, under
     metadata that says it is not complete (a results file of zero cells is still a results file)."""
     if resumed is not None:
-        meta, rows, points = dict(resumed.meta), list(resumed.rows), list(resumed.points)
+        meta, rows, points = dataclasses.replace(resumed.meta), list(resumed.rows), list(resumed.points)
     else:
-        meta, rows, points = {"run_id": new_run_id(), **run_metadata(), "selection": selection.to_dict(),
-                              "cases": {}, "methods": {}, "bandwidth_bytes_per_s": {}}, [], []
-    meta.update(complete=False, n_cells=len(rows), passes=meta.get("passes", 0),
-                backends=meta.get("backends", {}))
+        meta, rows, points = RunMeta(run_id=new_run_id(), **run_metadata(), selection=selection.to_dict(),
+                                     shard=selection.shard), [], []
+    meta.complete, meta.n_cells = False, len(rows)
     print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
     return Finished(rows, points, meta)
 
 
 def later_pass_due(row: CellRow) -> bool:
     """Whether a finished cell is timed again: timed ok in fewer passes than its first pass planned
-    (:func:`harness.measure.timing.passes_for`)."""
+    (:meth:`harness.measure.timing.TimingSettings.passes_for`)."""
     return (row.status == "ok" and row.eval_samples_s is not None
             and len(row.eval_pass_s or [None]) < (row.timing_passes or 1))
 
@@ -115,7 +114,7 @@ def _later_passes(plan: Plan, rows: list[CellRow], pool, context, progress, log,
             due = [i for i in due if later_pass_due(rows[i])]
 
 
-def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate: bool = False,
+def run_cells(plan: Plan, meta: RunMeta, progress=None, log: bool = False, isolate: bool = False,
               journal_dir=None, done_rows=(), done_points=(), memory_limit: int | None = None,
               resumed_journal=None) -> Finished:
     """Measure ``plan``'s cells under ``meta`` (from :func:`new_meta`, or a resumed run's, with
@@ -128,25 +127,25 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
     ``progress`` is a stream: a progress bar when it is a terminal (not under ``CI``), with
     ``log`` one line per cell.
     """
-    run_id, timing, timeout = meta["run_id"], plan.timing, plan.selection.timeout
+    run_id, timing, timeout = meta.run_id, plan.timing, plan.selection.timeout
     rows, points = list(done_rows), list(done_points)
     journal = pool = error = None
-    backends: dict = {}
     # held throughout: a stop is acted on only where the run waits for a cell (armed) or between
     # cells, never between a finished cell and its record, nor while the run sets up or closes
     with StopSignals(held=True) as stop, stop.held(then_stop=False):
-        context = RunContext(bandwidth=meta.get("bandwidth_bytes_per_s") or {}, output=Capture())
-        meta["complete"] = False
-        n_threads = threads.parse(plan.selection.threads)
-        meta["load_start"] = load_average()
+        context = RunContext(bandwidth=meta.bandwidth_bytes_per_s, output=Capture())
+        meta.complete = False
+        n_threads = plan.selection.threads
+        meta.load_start = load_average()
         try:
             with progress_bar(progress, len(plan.cells), log) as shown, threads.in_process(n_threads):
                 if journal_dir is not None:  # opened whole or not at all (harness.runner.journal)
                     journal = Journal(RunFiles.of(journal_dir, run_id).journal, meta, rows, points,
                                       resumed=resumed_journal)
                 if isolate:
-                    pool = Pool(WorkerSettings(None, tuple(plan.selection.plugins), context.bandwidth, timing,
-                                               memory_limit, n_threads))
+                    pool = Pool(WorkerSettings(backend=None, plugins=plan.selection.plugins,
+                                               bandwidth=context.bandwidth, timing=timing,
+                                               memory_limit=memory_limit, threads=n_threads))
                 for method, cell in plan.cells:
                     if stop.received:  # a stop recorded since the last cell: the run ends here
                         raise StopRun(stop.received)
@@ -170,7 +169,7 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
                     if pool:  # fresh workers: each pass in a process of its own
                         pool.close()
                     _later_passes(plan, rows, pool, context, progress, log, journal, stop)
-                meta["complete"] = True
+                meta.complete = True
         except StopRun:
             print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
         except JournalError as exc:  # e.g. a full disk: the run stops, its cells are written as results
@@ -178,28 +177,27 @@ def run_cells(plan: Plan, meta: dict, progress=None, log: bool = False, isolate:
             print(f"diffbench: {exc}: the run stops here, keeping {len(rows)} finished cells",
                   file=sys.stderr)
         finally:
-            backends = _close(meta, n_threads, pool, journal, context)
-        meta["n_cells"] = len(rows)
-        meta["passes"] = passes(timing) if timed(timing) else 0
-        meta["backends"] = backends
+            meta.backends = _close(meta, n_threads, pool, journal, context)
+        meta.n_cells = len(rows)
+        meta.passes = timing.passes if timing.timed else 0
         return Finished(rows, points, meta, error)
 
 
-def _close(meta: dict, n_threads, pool, journal, context) -> dict:
+def _close(meta: RunMeta, n_threads: threads.Threads, pool, journal, context) -> dict:
     """The run's end: what the backends saw, into ``meta``; the workers stopped, the journal closed."""
     try:
         backends = backend_devices()
-        meta["threads"] = {"setting": "all" if n_threads is None else n_threads,
+        meta.threads = {"setting": n_threads,
                            "this process": threads.settings()}
         if pool:
-            meta["worker_starts_s"] = pool.starts
+            meta.worker_starts_s = pool.starts
             seen = pool.backends()
-            meta["threads"]["workers"] = seen.pop("threads", {})
+            meta.threads["workers"] = seen.pop("threads", {})
             backends.update(seen)
     finally:
         if pool:
             pool.close()
-        meta["load_end"] = load_average()
+        meta.load_end = load_average()
         if journal:
             journal.close()
         context.output.close()

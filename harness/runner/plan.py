@@ -12,27 +12,36 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from harness.errors import UsageError
+from harness.host import threads as threads_setting
 from harness.host.environment import gpus
+from harness.host.threads import Threads
+from harness.measure import step_sweep
+from harness.measure.step_sweep import StepSweepPlan
+from harness.measure.timing import TimingSettings
 from harness.model import presets
 from harness.model.case import PROFILES, CaseSweep
 from harness.model.method import Cell, Method
 from harness.model.quantities import QUANTITIES, tasks
 from harness.model.registry import CASES, METHODS, load_plugin
-from harness.runner import shard
+from harness.runner import shard as sharding
 from harness.store.schema import CellKey
 
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "gpu")
 # The quick profile is a smoke run, not for publishing: every case at its smallest sizes, but
 # only float64, one method per family and main backend, and a shorter timing loop
-QUICK_TIMING = {"repeats": 3, "min_batch_s": 0.002, "passes": 1}
+QUICK_TIMING = TimingSettings(repeats=3, min_batch_s=0.002, passes=1)
 QUICK_METHODS = ("sympy", "central", "dual", "jax", "torch")
 QUICK_DTYPES = ("float64",)
+MAX_PASSES = 10
+
+Names = tuple[str, ...] | None  # names or glob patterns, as given; None: all (the default)
 
 
 class PlannedCell(NamedTuple):
@@ -49,32 +58,33 @@ class PlannedCell(NamedTuple):
 
 @dataclass(frozen=True)
 class Selection:
-    """What a run measures, as the user said it (recorded as the metadata's ``selection``)."""
+    """What a run measures, as the user said it, parsed and checked once (:meth:`of`); recorded as
+    the metadata's ``selection`` and read back by :meth:`from_dict` (``--resume``)."""
 
-    cases: object = None  # names or glob patterns, a list or a comma-separated string; None: all
-    methods: object = None
-    dtypes: object = None
-    devices: object = None
-    orders: object = None
-    quantities: object = None
+    cases: Names = None
+    methods: Names = None
+    dtypes: tuple[str, ...] | None = None  # of DTYPES; None: both (a case's own where it has some)
+    devices: tuple[str, ...] | None = None  # of DEVICES; None: the CPU, and the GPU when one is present
+    orders: tuple[int, ...] | None = None  # None: every order a case declares
+    quantities: tuple[str, ...] | None = None  # of QUANTITIES; None: every one a case declares
     sizes: str = "default"
     preset: str | None = None
-    shard: str | None = None
+    shard: str | None = None  # "i/N", as harness.runner.shard.parse reads it
     input: str | None = None  # a gradbench-format input file for one workload, as an absolute path
-    plugins: tuple = ()  # plugin files, as absolute paths
-    timeout: float | None = None  # every cell's budget (default: its case's own)
-    timing: dict | None = None  # the timing loop's repeats / min_batch_s
-    step_sweep: object = False  # True, or the scalar cases to sweep finite-difference steps on
-    threads: object = None  # every backend's threads: N, or "all"; None: harness.host.threads.DEFAULT
-    passes: int | None = None  # timing passes per cell; None: harness.measure.timing.PASSES (quick: 1)
+    plugins: tuple[str, ...] = ()  # plugin files, as absolute paths
+    timeout: float | None = None  # every cell's budget in seconds (default: its case's own)
+    timing: TimingSettings | None = None  # None: the profile's (QUICK_TIMING for quick, else the defaults)
+    step_sweep: bool | tuple[str, ...] = False  # True: STEP_CASES the run measures; names: those cases
+    threads: Threads = threads_setting.DEFAULT  # every backend's threads: N, or "all"
+    passes: int | None = None  # timing passes per cell, over the timing settings' own
 
     def given(self) -> list[str]:
         """The fields set to something other than their default."""
-        return [f.name for f in dataclasses.fields(self)
-                if getattr(self, f.name) not in (None, False, (), [], "default")]
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != f.default]
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "plugins": list(self.plugins)}
+        """As a run records it: JSON's types (lists, not tuples), so that it reads back equal."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def resumed_with(self, plugins) -> Selection:
         """This recorded selection, resumed with the plugin files the resuming command names (as
@@ -102,13 +112,66 @@ class Selection:
             if name in known and not _recordable(name, value):
                 raise UsageError(f"the recorded selection's {name} is {str(value)[:60]!r}: "
                                  "not what a run records")
-        return cls(**{k: (tuple(v) if k == "plugins" else v) for k, v in recorded.items() if k in known})
+        return cls.of(**{k: v for k, v in recorded.items() if k in known})
 
     @classmethod
-    def of(cls, plugins=(), input=None, **chosen) -> Selection:  # noqa: A002
-        """A selection with its plugin and input files resolved (a resumed run may start elsewhere)."""
-        return cls(plugins=tuple(str(Path(p).resolve()) for p in plugins),
-                   input=str(Path(input).resolve()) if input else None, **chosen)
+    def of(cls, cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
+           sizes="default", preset=None, shard=None, input=None, plugins=(), timeout=None,  # noqa: A002
+           timing=None, step_sweep=False, threads=None, passes=None) -> Selection:
+        """A selection from what a user gave (lists or comma-separated strings; ``threads`` N or
+        "all"; ``timing`` a mapping of :class:`~harness.measure.timing.TimingSettings` fields), each
+        value checked here, its plugin and input files resolved (a resumed run may start elsewhere).
+        Case and method names are checked against the registry when the plan is built, once the
+        plugins are loaded."""
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not 0 < timeout < float("inf")):
+            raise UsageError(f"--timeout must be a finite positive number of seconds, got {timeout!r}")
+        if passes is not None and (isinstance(passes, bool) or not isinstance(passes, int)
+                                   or not 1 <= passes <= MAX_PASSES):
+            raise UsageError(f"--passes must be a whole number from 1 to {MAX_PASSES}, got {passes!r}")
+        if sizes not in PROFILES:
+            raise UsageError(f"unknown sizes profile {sizes!r} (choose from {', '.join(PROFILES)})")
+        if shard is not None:
+            shard = sharding.label(shard)
+        devices = _listed(devices)
+        if devices is not None and "all" in devices:  # without a GPU, gpu cells say unavailable
+            devices = DEVICES
+        sweep = _listed(step_sweep) if isinstance(step_sweep, (str, list, tuple)) else bool(step_sweep)
+        return cls(cases=_listed(cases), methods=_listed(methods), dtypes=_known(dtypes, DTYPES, "dtype"),
+                   devices=_known(devices, DEVICES, "device"), orders=_orders(orders),
+                   quantities=_known(quantities, QUANTITIES, "quantity"), sizes=sizes, preset=preset,
+                   shard=shard, input=str(Path(input).resolve()) if input else None,
+                   plugins=tuple(str(Path(p).resolve()) for p in plugins),
+                   timeout=None if timeout is None else float(timeout),
+                   timing=None if timing is None else TimingSettings.of(timing),
+                   step_sweep=sweep or False,
+                   threads=threads_setting.parse(threads), passes=passes)
+
+
+def _listed(value) -> tuple[str, ...] | None:
+    """A list, or a comma-separated string, as a tuple of its non-empty items."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _known(value, known, what) -> tuple[str, ...] | None:
+    items = _listed(value)
+    for item in items or ():
+        if item not in known:
+            raise UsageError(f"unknown {what} {item!r} (choose from {', '.join(known)})")
+    return items
+
+
+def _orders(value) -> tuple[int, ...] | None:
+    items = _listed(value)
+    if items is None:
+        return None
+    try:
+        return tuple(int(o) for o in items)
+    except ValueError:
+        raise UsageError(f"orders must be whole numbers, got {value!r}") from None
 
 
 def _recordable(name: str, value) -> bool:
@@ -141,43 +204,28 @@ class Plan:
 
     cells: list[PlannedCell]
     selection: Selection
-    timing: dict | None  # the timing loop's settings (the quick profile's shorter loop)
-    step_sweep: dict | None  # what the step sweep covers, or None
+    timing: TimingSettings  # the timing loop's settings, resolved (the quick profile's shorter loop)
+    step_sweep: StepSweepPlan | None  # what the step sweep covers, or None
     done: list = dataclasses.field(default_factory=list)  # a resumed run's cells measured before
 
 
-def device_names(devices) -> list[str]:
-    """``--devices``: names from DEVICES, or ``all`` (without a GPU, gpu cells say unavailable);
-    by default the CPU, and the GPU when one is present."""
-    if devices == "all" or (not isinstance(devices, str) and devices and "all" in devices):
-        return list(DEVICES)
-    return _names(devices or (["cpu", "gpu"] if gpus() else ["cpu"]), DEVICES, "device")
-
-
-def _names(value, known, what) -> list[str]:
-    if value is None:
-        return list(known)
-    items = [v.strip() for v in (value.split(",") if isinstance(value, str) else value)]
-    for item in items:
-        if item not in known:
-            raise UsageError(f"unknown {what} {item!r} (choose from {', '.join(known)})")
-    return items
+def device_names(devices: tuple[str, ...] | None) -> list[str]:
+    """The devices of a selection: by default the CPU, and the GPU when one is present."""
+    return list(devices) if devices is not None else (["cpu", "gpu"] if gpus() else ["cpu"])
 
 
 def expand(entries, profile: str) -> list:
     """Cases, with each sweep expanded to the sizes of ``profile``."""
-    if profile not in PROFILES:
-        raise UsageError(f"unknown sizes profile {profile!r} (choose from {', '.join(PROFILES)})")
     return [c for e in entries for c in (e.cases(profile) if isinstance(e, CaseSweep) else [e])]
 
 
-def input_case(path: str, cases=None):
+def input_case(path: str, cases: Names = None):
     """The workload of a gradbench-format input file: its message's module, else the one case
     named by ``cases``, at the size ``input=FILE``."""
     from cases.gradbench_input import read
 
     module, _ = read(path)
-    names = [module] if module else [n for n in (cases.split(",") if isinstance(cases, str) else cases or [])]
+    names = [module] if module else list(cases or [])
     if len(names) != 1 or names[0] not in CASES.all():
         raise UsageError(f"--input {path}: name its one workload with --cases (the file has no module)")
     sweep = CASES.all()[names[0]]
@@ -186,30 +234,26 @@ def input_case(path: str, cases=None):
     return sweep.at({"input": path})
 
 
-def cells(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
-          sizes="default", input=None) -> list[PlannedCell]:  # noqa: A002
+def cells(s: Selection) -> list[PlannedCell]:
     """Every (method, cell) of a selection, in a stable order: case, task, method, dtype, device."""
-    case_list = [input_case(input, cases)] if input else expand(CASES.select(cases), sizes)
-    quick = sizes == "quick"
-    method_list = METHODS.select(QUICK_METHODS if quick and methods is None else methods)
-    if methods is None:  # opt-in methods (slow to set up) only when asked for by name or pattern
+    if s.preset is not None:
+        return preset_cells(s)
+    case_list = [input_case(s.input, s.cases)] if s.input else expand(CASES.select(s.cases), s.sizes)
+    quick = s.sizes == "quick"
+    method_list = METHODS.select(QUICK_METHODS if quick and s.methods is None else s.methods)
+    if s.methods is None:  # opt-in methods (slow to set up) only when asked for by name or pattern
         method_list = [m for m in method_list if m.default]
-    dtype_list = _names(QUICK_DTYPES if quick and dtypes is None else dtypes, DTYPES, "dtype")
-    device_list = device_names(devices)
-    if orders is not None:
-        try:
-            orders = {int(o) for o in (orders.split(",") if isinstance(orders, str) else orders)}
-        except ValueError:
-            raise UsageError(f"orders must be whole numbers, got {orders!r}") from None
-    quantity_list = _names(quantities, QUANTITIES, "quantity")
+    dtype_list = s.dtypes or (QUICK_DTYPES if quick else DTYPES)
+    device_list = device_names(s.devices)
+    quantity_list = s.quantities or QUANTITIES
     found = [
         PlannedCell(method, Cell(case, order, dtype, device, quantity))
         for case in case_list
         for quantity, order in tasks(case)
-        if (orders is None or order in orders) and quantity in quantity_list
+        if (s.orders is None or order in s.orders) and quantity in quantity_list
         for method in method_list
         # a case's own dtypes where the run names none (a workload measured in float64 only)
-        for dtype in (dtype_list if dtypes is not None or not case.dtypes else
+        for dtype in (dtype_list if s.dtypes is not None or not case.dtypes else
                       [d for d in dtype_list if d in case.dtypes])
         for device in device_list
     ]
@@ -218,49 +262,40 @@ def cells(cases=None, methods=None, dtypes=None, devices=None, orders=None, quan
     return found
 
 
-def preset_cells(name: str, devices=None, **selection) -> list[PlannedCell]:
-    """The cells of preset ``name`` on ``devices`` (default: the CPU, and a GPU if present).
-    Any other ``selection`` (cases=, methods=, …) that is not None clashes."""
-    preset = presets.get(name)
-    clash = [k for k, v in selection.items() if v is not None]
+def preset_cells(s: Selection) -> list[PlannedCell]:
+    """The cells of the selection's preset on its devices (default: the CPU, and a GPU if present).
+    Any other choice of cells (cases, methods, …) clashes."""
+    preset = presets.get(s.preset)
+    fixed = ("cases", "methods", "dtypes", "orders", "quantities", "sizes", "input")
+    clash = [name for name in fixed if name in s.given()]
     if clash:
-        raise UsageError(f"preset {name} fixes the selection: drop {', '.join(clash)}")
-    cases = []
-    for entry in CASES.select(preset.cases):
-        if not isinstance(entry, CaseSweep) or preset.sizes not in entry.profiles:
-            raise UsageError(f"preset {name}: case {entry.name} has no '{preset.sizes}' sizes")
-        cases += entry.cases(preset.sizes)
+        raise UsageError(f"preset {preset.name} fixes the selection: drop {', '.join(clash)}")
+    cases = [CASES.get(name).at(size) for name, sizes in preset.cases for size in sizes]
     return [PlannedCell(method, Cell(case, preset.order, dtype, device, preset.quantity))
             for case in cases for method in METHODS.select(preset.methods)
-            for dtype in preset.dtypes for device in device_names(devices)]
+            for dtype in preset.dtypes for device in device_names(s.devices)]
+
+
+def timing_of(s: Selection) -> TimingSettings:
+    """The timing settings a selection runs with: its own, else its profile's; ``passes`` over them."""
+    timing = s.timing or (QUICK_TIMING if s.sizes == "quick" and s.preset is None else TimingSettings())
+    return timing if s.passes is None else timing.with_passes(s.passes)
 
 
 def build(selection: Selection, done: set | frozenset = frozenset()) -> Plan:
     """The plan of ``selection`` (its plugins loaded), without the cells whose keys are in
     ``done`` (a resumed run's finished cells)."""
-    from harness.measure import step_sweep
-
     s = selection
     for plugin in s.plugins:
         load_plugin(plugin)
-    if s.preset is None:
-        planned = cells(s.cases, s.methods, s.dtypes, s.devices, s.orders, s.quantities, s.sizes, s.input)
-    else:
-        planned = preset_cells(s.preset, s.devices, cases=s.cases, methods=s.methods, dtypes=s.dtypes,
-                               orders=s.orders, quantities=s.quantities,
-                               sizes=None if s.sizes == "default" else s.sizes)
-    timing = s.timing
-    if timing is None and s.sizes == "quick" and s.preset is None:  # a smoke run: shorter timing loops
-        timing = QUICK_TIMING
-    if s.passes is not None:
-        timing = {**(timing or {}), "passes": s.passes}
+    planned = cells(s)
     # chosen from the whole plan, before any cell runs: a bad case name fails at once
     sweep = step_sweep.selection(planned, s.step_sweep) if s.step_sweep else None
     if s.shard is not None:  # one balanced part of the plan; the step sweep goes with the first
-        sweep = sweep if shard.parse(s.shard)[0] == 1 else None
-        planned = shard.select(planned, s.shard)
-    return Plan([p for p in planned if p.key not in done], s, timing, sweep,
-                 [p for p in planned if p.key in done])
+        sweep = sweep if sharding.parse(s.shard)[0] == 1 else None
+        planned = sharding.select(planned, s.shard)
+    return Plan([p for p in planned if p.key not in done], s, timing_of(s), sweep,
+                [p for p in planned if p.key in done])
 
 
 def describe_cases(planned) -> dict:

@@ -38,6 +38,7 @@ from harness.measure.outcomes import Crashed, Measured, Outcome, Retimed, TimedO
 from harness.measure.pipeline import cell_reference
 from harness.model.registry import METHODS, PLUGIN_PREFIX
 from harness.runner.worker import AskBackends, Job, Ready, Tainted, WorkerSettings, rebuild, serve
+from harness.store.schema import WORKLOADS
 
 GRACE_S = 10.0  # at most, beyond the cell's budget, before the parent stops waiting
 START_S = 120.0  # a worker's start and first imports (JAX, TensorFlow) on a slow machine
@@ -193,7 +194,7 @@ def shared_reference(method, cell, budget):
     """The cell's reference, computed (and cached) here so that the workers of the backends
     share it; None where there is none to share (the worker then meets the same error, or the
     same timeout, itself)."""
-    if cell.quantity == "training" or method.unsupported_reason(cell):
+    if cell.quantity in WORKLOADS or method.unsupported_reason(cell):
         return None
     try:
         with time_limit(budget), np.errstate(all="ignore"):

@@ -104,7 +104,7 @@ def summary(cells, elapsed_s: float, paths=()) -> str:
     """Counts by status, the slowest cells, the workers' starts and where the files are."""
     import pandas as pd
 
-    meta = getattr(cells, "attrs", {}).get("meta") or {}
+    meta = getattr(cells, "attrs", {}).get("meta")
     cells = pd.DataFrame(cells.to_dict("list"))  # without harness.run's attrs (DataFrames)
     counts = cells["status"].value_counts()
     lines = [f"{len(cells)} cells in {elapsed_s / 60:.1f} min: "
@@ -114,7 +114,7 @@ def summary(cells, elapsed_s: float, paths=()) -> str:
         lines.append("slowest cells:")
         lines += [f"  {r['cell_s']:7.1f} s  {cell_name(r)}  ({printable(r['status'])})"
                   for r in slow.to_dict("records")]
-    starts = meta.get("worker_starts_s") or {}
+    starts = meta.worker_starts_s if meta is not None else {}
     if starts:  # the workers' starts, with their backends' imports: in no cell's time
         slowest = sorted(starts.items(), key=lambda kv: -max(kv[1]))
         lines.append("worker starts, imports included (in no cell's time): " + ", ".join(

@@ -17,6 +17,7 @@ import re
 
 from harness.errors import UsageError
 from harness.model.case import DEFAULT_TIMEOUT_S
+from harness.store.schema import WORKLOADS
 
 # ---- The cost model, in seconds of cell_s --------------------------------------------------------
 # Calibrated on the default matrix on the 2-core reference machine (results file
@@ -90,7 +91,7 @@ def cost(method, cell) -> float:
         per_point = max(per_point, LOOP_POINT_S)
     k = entries(cell.quantity, cell.order, case, method.family == "symbolic")
     weight = CASE_WEIGHT.get(case.name, 1.0) * swell(case)
-    if cell.quantity == "training":  # calibrated on 1000 steps of a 3-parameter logistic regression
+    if cell.quantity in WORKLOADS:  # calibrated on 1000 steps of a 3-parameter logistic regression
         return min(fixed + per_step * case.training.steps, budget)
     points = case.grid + len(case.seed_points)
     if case.work is not None:  # a workload: its arithmetic, not the per-entry fit of small cases

@@ -27,8 +27,11 @@ from harness.host import threads
 from harness.host.capture import Capture, with_output
 from harness.host.leftovers import Watch, note, own_session
 from harness.host.limits import STOP_SIGNALS
+from harness.host.threads import DEFAULT as DEFAULT_THREADS
+from harness.host.threads import Threads
 from harness.measure.outcomes import Failed, Measured, Retimed
 from harness.measure.pipeline import RunContext, describe, graded_x, measure_cell, time_again
+from harness.measure.timing import TimingSettings
 from harness.model.case import CaseSweep
 from harness.model.method import Cell
 from harness.model.registry import CASES, METHODS, load_plugin
@@ -145,9 +148,9 @@ class WorkerSettings:
     backend: str | None  # the library it imports before its first cell
     plugins: tuple[str, ...] = ()  # plugin files, absolute paths
     bandwidth: dict = dataclasses.field(default_factory=dict)  # bytes/s per device (bandwidth_share)
-    timing: dict | None = None  # the timing loop's settings
+    timing: TimingSettings = TimingSettings()  # the timing loop's settings
     memory_limit: int | None = None  # bytes of address space; None: no cap
-    threads: int | None = 1  # every backend's threads (harness.host.threads.parse: None is "all")
+    threads: Threads = DEFAULT_THREADS  # every backend's threads: N, or "all" (harness.host.threads)
 
 
 def serve(conn, settings: WorkerSettings, output_path=None) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.store.atomic import replacing
+from harness.store.meta import RunMeta
 from harness.store.schema import (
     CELL_COLUMNS,
     CELL_KINDS,
@@ -42,10 +43,13 @@ def new_run_id() -> str:
 
 def conform(df, kinds: dict):
     """``df`` with exactly the columns of ``kinds``, in order, each of its stored type (an absent
-    column — an older schema — is all missing)."""
+    column — an older schema — is all missing), and a cell's ``size`` "" where its case is not swept
+    (never missing: every reader keys cells by it)."""
     import numpy as np
 
     df = df.reindex(columns=list(kinds))
+    if "size" in kinds:
+        df["size"] = df["size"].fillna("")
     for name, kind in kinds.items():
         if kind == "float":
             df[name] = df[name].astype("float64")
@@ -79,7 +83,7 @@ def _arrow_schema(kinds: dict):
     return pa.schema([(name, types[kind]) for name, kind in kinds.items()])
 
 
-def _table(df, kinds: dict, meta: dict):
+def _table(df, kinds: dict, meta: RunMeta):
     import pyarrow as pa
 
     df = conform(df, kinds)
@@ -87,11 +91,11 @@ def _table(df, kinds: dict, meta: dict):
     schema = _arrow_schema(kinds)
     # a run that finished no cell (an empty shard, a stop before the first) is a file of zero rows
     table = pa.Table.from_pandas(df, schema=schema, preserve_index=False) if len(df) else schema.empty_table()
-    payload = json.dumps({"schema_version": SCHEMA_VERSION, **meta}).encode()
+    payload = json.dumps({"schema_version": SCHEMA_VERSION, **meta.to_dict()}).encode()
     return table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: payload})
 
 
-def write_files(files: RunFiles, cells, points, meta: dict, steps=None) -> Path:
+def write_files(files: RunFiles, cells, points, meta: RunMeta, steps=None) -> Path:
     """Write a run's tables as ``files`` (its folder must exist); returns the cells file's path.
     Each file is written beside its place and renamed onto it (:mod:`harness.store.atomic`): a full disk
     leaves the files as they were, and says so in one line."""
@@ -120,10 +124,10 @@ def make_folder(folder) -> Path:
     return folder
 
 
-def write(cells, points, meta: dict, out_dir: str | Path, steps=None) -> Path:
+def write(cells, points, meta: RunMeta, out_dir: str | Path, steps=None) -> Path:
     """Write a run's tables into ``out_dir`` (``steps``: its step sweep, if any); returns the
     cells file's path."""
-    return write_files(RunFiles.of(make_folder(out_dir), meta["run_id"]), cells, points, meta, steps)
+    return write_files(RunFiles.of(make_folder(out_dir), meta.run_id), cells, points, meta, steps)
 
 
 def results_files(paths) -> list[Path]:
@@ -190,9 +194,9 @@ def _shown(value) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _metadata(path, table) -> dict:
-    """A results file's run metadata, checked: a JSON object of a readable schema version, with the
-    keys every reader takes as given (``run_id``) and those it takes apart of the types it expects."""
+def _metadata(path, table) -> RunMeta:
+    """A results file's run metadata, checked: a JSON object of a readable schema version, each field
+    of its declared type (:class:`harness.store.meta.RunMeta`)."""
     name = META_KEY.decode()
     raw = (table.schema.metadata or {}).get(META_KEY)
     if raw is None:
@@ -207,19 +211,7 @@ def _metadata(path, table) -> dict:
     if type(version) is not int or version not in READABLE_VERSIONS:
         said = "no schema version" if version is None else f"schema version {_shown(version)}"
         raise UsageError(f"{path}: {said}, this diffbench reads {', '.join(map(str, READABLE_VERSIONS))}")
-    if not isinstance(meta.get("run_id"), str):
-        raise UsageError(f"{path}: its '{name}' metadata has no run_id")
-    for key in ("cases", "methods"):  # name → description
-        found = meta.get(key, {})
-        if not (isinstance(found, dict) and all(isinstance(v, dict) for v in found.values())):
-            raise UsageError(f"{path}: its '{name}' metadata's {key} is not an object of objects")
-    if not isinstance(meta.get("selection", {}), dict):
-        raise UsageError(f"{path}: its '{name}' metadata's selection is not an object")
-    parts = meta.get("parts", [])  # a merged file's runs
-    if not (isinstance(parts, list) and all(isinstance(p, dict) and isinstance(p.get("run_id"), str)
-                                            for p in parts)):
-        raise UsageError(f"{path}: its '{name}' metadata's parts are not a list of runs")
-    return meta
+    return RunMeta.from_dict(meta, f"{path}: its '{name}' metadata")
 
 
 _HOLDS = {"str": "text", "int": "whole numbers", "float": "numbers", "bool": "true or false",

@@ -19,6 +19,9 @@ META_KEY = b"diffbench"  # the Parquet key-value metadata holding the run's meta
 
 Status = Literal["ok", "failed", "unsupported", "unavailable", "out_of_range", "timeout", "crashed"]
 STATUSES: tuple[str, ...] = get_args(Status)
+# quantities whose cell is a whole workload run (harness.measure.workloads), not a value at points: its
+# eval_s is the run's wall time and timing_number its steps, so no reader takes it for a call's time
+WORKLOADS: tuple[str, ...] = ("training",)
 
 # −log10(max_rel_err) is capped here: 17 digits means "exact at every point"
 DIGITS_CAP = 17.0

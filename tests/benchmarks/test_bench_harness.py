@@ -35,7 +35,7 @@ import pytest
 
 import harness.truth.reference
 from harness.measure import pipeline as measuring
-from harness.measure.timing import measure, measure_interleaved
+from harness.measure.timing import TimingSettings, measure, measure_interleaved
 from harness.model.method import Cell
 from harness.model.registry import CASES, METHODS
 
@@ -126,7 +126,8 @@ def test_cell_overhead(benchmark, timed_loop, monkeypatch):
 
     def one_cell():
         t0 = time.perf_counter()
-        measured = measuring.measure_cell(method, cell, "bench", timing={"repeats": 1, "min_batch_s": 1e-4},
+        measured = measuring.measure_cell(method, cell, "bench",
+                                          timing=TimingSettings(repeats=1, min_batch_s=1e-4),
                                           context=context)
         cells.append((time.perf_counter() - t0, measured.row, len(measured.points)))
 

@@ -16,6 +16,7 @@ from harness.errors import UsageError
 from harness.read.report import plots, sections
 from harness.read.units import format_bytes, format_number, format_percent, format_time
 from harness.store.results import read, refuse_input_as_output
+from harness.store.schema import WORKLOADS
 
 TEMPLATE = "report.html.j2"
 NOT_MEASURED = ["unsupported", "unavailable", "out_of_range"]  # the statuses of cells no method ran in
@@ -40,7 +41,7 @@ def _kink_table(points, methods):
 def _training_table(cells) -> list[dict]:
     """The gradient-descent workloads: time, per-step cost, drift and accuracy per method."""
     rows = []
-    measured = (cells["quantity"] == "training") & ~cells["status"].isin(NOT_MEASURED)
+    measured = cells["quantity"].isin(WORKLOADS) & ~cells["status"].isin(NOT_MEASURED)
     for r in cells[measured].itertuples():  # what was not measured is listed under "Not measured"
         detail = json.loads(r.detail) if isinstance(r.detail, str) and r.status == "ok" else {}
         rows.append({"case": r.case, "size": r.size, "method": r.method, "status": r.status,
@@ -91,11 +92,11 @@ def build_context(cells, points, metas) -> dict:
     skipped = skipped.groupby(["method", "status", "message"], sort=False).size().reset_index(name="cells")
     cases, method_info = {}, {}
     for m in metas:
-        cases.update(m.get("cases", {}))
-        method_info.update(m.get("methods", {}))
+        cases.update(m.cases)
+        method_info.update(m.methods)
     found = find.findings(cells, metas)
     table = charts.cell_table(cells, metas)
-    built = sections.build(cells, methods)
+    built = sections.build(cells, methods, metas)
     swept = _swept_kinds(table)
     ok_pairs = cells.loc[cells["status"] == "ok", ["dtype", "device"]].drop_duplicates()
     pairs = list(ok_pairs.itertuples(index=False))
@@ -126,8 +127,8 @@ def build_context(cells, points, metas) -> dict:
         "cases": cases,
         "method_info": method_info,
         # the cases and methods are listed under "Cases and methods"
-        "meta_json": [json.dumps({k: v for k, v in m.items() if k not in ("cases", "methods")}, indent=1,
-                                 default=str) for m in metas],
+        "meta_json": [json.dumps({k: v for k, v in m.to_dict().items() if k not in ("cases", "methods")},
+                                 indent=1, default=str) for m in metas],
         "status_counts": cells["status"].value_counts().to_dict(),
         "findings": _findings_rows(found),
         "sentences": find.sentences(cells, metas, found),
@@ -211,7 +212,7 @@ def write_report(results, output: Path | None = None, baseline=None) -> Path:
     old = read(baseline) if baseline else None  # before the slow part: a bad path fails at once
     if output is None:
         # the run id of a file edited by hand may hold anything, a "../" too: only its plain characters
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(metas[-1].get("run_id") or "report")).lstrip(".")
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(metas[-1].run_id or "report")).lstrip(".")
         output = Path("reports") / f"{name or 'report'}.html"
     try:  # before the slow part too: an unwritable folder fails at once
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -66,7 +66,6 @@ def cell_table(cells: pd.DataFrame, metas) -> dict:
     each string column as indices into ``strings``."""
     from harness.read.report.plots import sample_quartiles, task_label
 
-    cells = cells.assign(size=cells["size"].fillna(""))
     kinds = cell_kinds(cells, metas)
     n, axis = _size_axes(cells, kinds)
     q1, q3 = (np.vectorize(_short, otypes=[object])(q) for q in sample_quartiles(cells))
@@ -259,7 +258,6 @@ def curve_table(points: pd.DataFrame, methods: list[str]) -> dict:
 
     p = points[(points["quantity"] == "derivative") & (points["dtype"] == "float64")
                & (points["device"] == "cpu")]
-    p = p.assign(size=p["size"].fillna(""))
     largest = p.drop_duplicates(["case", "size"]).groupby("case", sort=False)["size"].last()
     p = p[p["size"] == p["case"].map(largest)]
     tasks = []

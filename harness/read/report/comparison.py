@@ -20,7 +20,7 @@ def build(old_cells, new_cells, old_metas, **options) -> dict:
     changed = changed.sort_values(["regression", "rank", "ratio"], ascending=[False, True, False])
     counts = compared["verdict"].value_counts()
     return {
-        "baseline": [m["run_id"] for m in old_metas],
+        "baseline": [m.run_id for m in old_metas],
         "options": {**DEFAULTS, **options},
         "rows": changed.drop(columns="rank").to_dict("records"),
         "counts": {v: int(counts[v]) for v in VERDICTS if v in counts},

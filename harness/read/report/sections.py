@@ -134,8 +134,8 @@ def memory_section(cells: pd.DataFrame) -> dict | None:
     return {"dtype": dtype, "metrics": present, "rows": table.to_dict("records")}
 
 
-def seed_001_section(cells: pd.DataFrame) -> dict | None:
-    table = analysis.seed_001_table(cells)
+def seed_001_section(cells: pd.DataFrame, metas) -> dict | None:
+    table = analysis.seed_001_table(cells, metas)
     if table.empty:
         return None
     return {"rows": table.to_dict("records"), "findings": analysis.seed_001_findings(table)}
@@ -148,10 +148,10 @@ def step_sweep_table(cells: pd.DataFrame) -> pd.DataFrame | None:
     return read_steps(files) if files else None
 
 
-def build(cells: pd.DataFrame, methods: list[str], steps: pd.DataFrame | None = None) -> dict:
+def build(cells: pd.DataFrame, methods: list[str], metas=(), steps: pd.DataFrame | None = None) -> dict:
     steps = step_sweep_table(cells) if steps is None else steps
     return {"steps": step_section(steps, methods),
             "cost": cost_section(cells, methods), "scaling": scaling_section(cells, methods),
             "workloads": workloads_section(cells, methods),
             "setup": setup_section(cells), "swell": swell_section(cells),
-            "memory": memory_section(cells), "seed_001": seed_001_section(cells)}
+            "memory": memory_section(cells), "seed_001": seed_001_section(cells, metas)}
