@@ -4,7 +4,12 @@ Host: Linux keeps a process's peak resident set (``VmHWM``) and lets the process
 reset it to the current RSS (``echo 5 > /proc/self/clear_refs``), so the peak
 of one call, less the RSS before it, is what that call needed on top of what
 was already resident — every allocator counted (NumPy, XLA, PyTorch, native
-libraries), not only Python's.  Elsewhere the figure is absent.
+libraries), not only Python's.  Elsewhere the figure is absent.  In a worker reused
+across cells that holds only when the allocator's free memory is handed back before the
+call (:func:`host_peak`) and every thread allocates from one arena
+(:data:`PROCESS_ENVIRONMENT`); the calls measured are their own, after the timing loop
+(:func:`call_peak`: three of a cheap call, the median kept); TensorFlow, which keeps what
+it frees, is measured by its own allocator's peak.
 
 Device: PyTorch's CUDA allocator keeps a resettable peak; for JAX the compiled
 program's own memory analysis (arguments + outputs + temporaries) is used.
@@ -17,6 +22,9 @@ so ``bytes / eval_s / bandwidth`` is the share of that limit it reaches.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
+import gc
 import re
 import sys
 import time
@@ -43,20 +51,103 @@ class HostPeak:
     peak_bytes: int | None = None
 
 
+# The environment a measuring process starts with: every thread allocates from glibc's main arena.
+# Memory a thread's own arena frees is handed back with madvise, which the kernel's peak (VmHWM)
+# never records, and malloc_trim leaves the top of such an arena resident: with more than one arena,
+# the peak of a call whose arrays XLA's threads allocate read 0–4 kB in every second cell.  The main
+# arena shrinks with brk and unmaps its large blocks, both of which update the peak.  It has to be
+# set before the process starts its first thread (glibc fixes its number of arenas then), so the
+# pool starts its workers with it (a user's own MALLOC_ARENA_MAX wins); other C libraries ignore it.
+PROCESS_ENVIRONMENT = {"MALLOC_ARENA_MAX": "1"}
+
+
+def release_free_memory() -> None:
+    """Hand the memory the C allocator holds free back to the system (glibc's ``malloc_trim``): a
+    call that reuses what an earlier call freed then adds to the resident set as it touches it, as
+    it would in a fresh process.  Without it a worker reused across cells read 0 B for 88 % of a
+    default run's cells: its peak moved only when a cell beat every earlier one.  1–4 ms in a
+    worker after a few dozen cells.  A no-op where the C library has no ``malloc_trim``."""
+    trim = _libc_function("malloc_trim")
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _libc_function(name: str):
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
+        return None
+
+
 @contextlib.contextmanager
 def host_peak(result: HostPeak | None = None):
     """Peak resident memory added by the body, in bytes (None where Linux's counters are absent),
-    as ``result.peak_bytes`` (a new :class:`HostPeak` unless given one)."""
+    as ``result.peak_bytes`` (a new :class:`HostPeak` unless given one): the free memory released
+    (:func:`release_free_memory`), the peak reset to the resident set, the body run with the garbage
+    collector off (memory an earlier cell left to the collector, freed in the window, would be
+    reused unseen: jax-fwd's tanh′ read 0 B so), the peak read back."""
     result = HostPeak() if result is None else result
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        _CLEAR_REFS.write_text("5")  # peak RSS := current RSS
-        before = _status_kib("VmRSS")
-    except OSError:
-        before = None
-    yield result
+        release_free_memory()
+        try:
+            _CLEAR_REFS.write_text("5")  # peak RSS := current RSS
+            before = _status_kib("VmRSS")
+        except OSError:
+            before = None
+        yield result
+    finally:
+        if collecting:
+            gc.enable()
     peak = _status_kib("VmHWM") if before is not None else None
     if peak is not None:
         result.peak_bytes = max(peak - before, 0) * 1024
+
+
+# a call cheaper than this is measured in PEAK_PROBES calls after its timing loop, the median peak
+# kept: what else the process allocates in the window (a runtime's own buffers) adds to one reading,
+# and a page an earlier call left resident takes a little off another (jax-fwd's tanh′ at 10⁶ points,
+# 8 MB of output, read 7.05–7.63 MiB in six cells); a dearer call is measured in one
+AGAIN_BELOW_S = 0.1
+PEAK_PROBES = 3
+
+
+def call_peak(call, call_s: float, backend: str | None = None) -> int | None:
+    """The memory one ``call`` needs on top of what is resident, measured after its timing loop: the
+    median peak of :data:`PEAK_PROBES` calls (one for a call of :data:`AGAIN_BELOW_S` or more).
+    TensorFlow keeps the memory it frees for itself (the resident set of its calls never grows
+    after its first), so its calls are measured by its own CPU allocator's peak instead."""
+    probes = PEAK_PROBES if call_s < AGAIN_BELOW_S else 1
+    if backend == "tensorflow":
+        return _tensorflow_peak(call, probes)
+    peaks = []
+    for _ in range(probes):
+        with host_peak() as probe:
+            call()
+        if probe.peak_bytes is None:
+            return None
+        peaks.append(probe.peak_bytes)
+    return int(np.median(peaks))
+
+
+def _tensorflow_peak(call, probes: int) -> int | None:
+    """The median peak of ``probes`` calls by TensorFlow's own CPU allocator, less what it held before
+    each (None where this TensorFlow keeps no such statistics)."""
+    experimental = getattr(getattr(sys.modules.get("tensorflow"), "config", None), "experimental", None)
+    if experimental is None:
+        return None
+    peaks = []
+    try:
+        for _ in range(probes):
+            experimental.reset_memory_stats("CPU:0")
+            before = experimental.get_memory_info("CPU:0")["current"]
+            call()
+            peaks.append(experimental.get_memory_info("CPU:0")["peak"] - before)
+    except (ValueError, RuntimeError, KeyError, AttributeError):  # no statistics for the CPU here
+        return None
+    return max(int(np.median(peaks)), 0)
 
 
 def device_peak(method, cell, evaluator, xd) -> int | None:

@@ -196,21 +196,20 @@ def _stages(method: Method, cell: Cell, run_id: str, timing: TimingSettings, con
     except Exception as e:  # the derivative is still timed; the row says why f was not
         f_call, f_backend = None, None
         yield {"message": f"the function itself failed, so no cost_ratio: {type(e).__name__}: {e}"}
-    host = memory.HostPeak()  # around the loop's first call: no call of its own (a 0.9-s stencil's)
     chosen = {}
 
     def rounds(round_s):  # one pass with every batch where timing it again would cost too much
         chosen["passes"] = timing.passes_for(setup["setup_s"] + setup["first_call_s"], round_s)
         return timing.loop(chosen["passes"])
 
-    probe = memory.host_peak(host)
-    steady, f_timing = _timing_loop(evaluator, xd, f_call, timing.loop(), probe=probe, rounds=rounds)
+    steady, f_timing = _timing_loop(evaluator, xd, f_call, timing.loop(), rounds=rounds)
     _check_input_kept(evaluator, xd, original, "its timing loop")
     yield {**timing_figures(steady, f_timing), "timing_passes": chosen["passes"]}
     if f_timing is not None:
         yield {"primal_backend": f_backend}
 
-    yield {"peak_host_bytes": host.peak_bytes,
+    yield {"peak_host_bytes": memory.call_peak(lambda: evaluator.call(xd), steady.median_s,
+                                               backend=method.backend),
            "peak_device_bytes": memory.device_peak(method, cell, evaluator, xd)}
 
     if evaluator.describe is not None and steady.median_s <= DESCRIBE_MAX_CALL_S:
@@ -239,13 +238,12 @@ def _ready(method: Method, cell: Cell, x: np.ndarray):
     return evaluator, xd, out, setup
 
 
-def _timing_loop(evaluator, xd, f_call, loop: LoopSettings, probe=None,
-                 rounds=None) -> tuple[Timing, Timing | None]:
+def _timing_loop(evaluator, xd, f_call, loop: LoopSettings, rounds=None) -> tuple[Timing, Timing | None]:
     """One timing pass: the derivative's batches alternating with f's (when there is an f)."""
     calls = [lambda: evaluator.call(xd)] + ([f_call] if f_call else [])
     shares = (1.0, primal.SHARE)[:len(calls)]
     steady, *f_timing = measure_interleaved(calls, repeats=loop.repeats, min_batch_s=loop.min_batch_s,
-                                            long_repeats=loop.long_repeats, shares=shares, probe=probe,
+                                            long_repeats=loop.long_repeats, shares=shares,
                                             rounds=rounds)
     return steady, (f_timing[0] if f_timing and f_timing[0].median_s > 0 else None)
 

@@ -24,7 +24,6 @@ steady-state figures depend on.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import timeit
@@ -147,7 +146,7 @@ def measure(call, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S) -> T
 
 
 def measure_interleaved(calls, repeats: int = REPEATS, min_batch_s: float = MIN_BATCH_S,
-                        shares=None, probe=None, long_repeats: int = LONG_REPEATS,
+                        shares=None, long_repeats: int = LONG_REPEATS,
                         rounds=None) -> list[Timing]:
     """Time several calls in alternating batches, round by round: the first call (the lead)
     as :func:`measure` would, the others right after each of its batches, each with its own
@@ -156,17 +155,14 @@ def measure_interleaved(calls, repeats: int = REPEATS, min_batch_s: float = MIN_
     A burst of load on a shared machine lasts longer than a round, so the calls of one
     round see the machine in the same state: the ratio of their times round by round
     (:func:`paired_ratio`) holds where two loops run apart do not (a NumPy LSTM timed at
-    8 and 14 ms a second apart on this 2-core machine).  ``probe`` (a context manager) is
-    entered around the lead's first call, a batch of one: what a cell's peak memory is
-    measured on, without a call of its own outside the loop.  ``rounds``, when given, is called
+    8 and 14 ms a second apart on this 2-core machine).  ``rounds``, when given, is called
     with a round's time once calibrated and returns the :class:`LoopSettings` whose ``repeats`` and
     ``long_repeats`` to take."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     shares = [1.0] * len(calls) if shares is None else list(shares)
     timers = [timeit.Timer(call) for call in calls]
-    calibrated = [_calibrate(timer, min_batch_s * share, probe if i == 0 else None)
-                  for i, (timer, share) in enumerate(zip(timers, shares))]
+    calibrated = [_calibrate(timer, min_batch_s * share) for timer, share in zip(timers, shares)]
     numbers = [number for number, _ in calibrated]
     # round 1: each call's last calibration batch, already of the loop's size and timed the same way
     samples = [[elapsed / number] for number, elapsed in calibrated]
@@ -199,11 +195,9 @@ def pooled(timings) -> Timing:
                   medians)
 
 
-def _calibrate(timer: timeit.Timer, target_s: float, probe=None) -> tuple[int, float]:
-    """timeit's autorange, with our own batch target: (calls per batch, the last batch's time);
-    ``probe`` around the first batch, of one call."""
-    with probe or contextlib.nullcontext():
-        elapsed = timer.timeit(1)
+def _calibrate(timer: timeit.Timer, target_s: float) -> tuple[int, float]:
+    """timeit's autorange, with our own batch target: (calls per batch, the last batch's time)."""
+    elapsed = timer.timeit(1)
     number = 1
     while True:
         if elapsed >= target_s:

@@ -34,6 +34,7 @@ import numpy as np
 from harness.host.capture import anonymous_file, tail_of, with_output
 from harness.host.leftovers import end_tree
 from harness.host.limits import CellTimeout, armed, time_limit
+from harness.measure import memory
 from harness.measure.outcomes import Crashed, Measured, Outcome, Retimed, TimedOut
 from harness.measure.pipeline import cell_reference
 from harness.model.registry import METHODS, PLUGIN_PREFIX
@@ -107,7 +108,8 @@ class WorkerProcess:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=serve, daemon=True, args=(child, settings))
         try:
-            self.process.start()
+            with _environment_of_child(memory.PROCESS_ENVIRONMENT):
+                self.process.start()
         except BaseException:  # no worker: nothing may stay open for it
             os.close(self.output)
             self.conn.close()
@@ -188,6 +190,19 @@ class WorkerProcess:
         if self.output >= 0:
             os.close(self.output)
             self.output = -1
+
+
+@contextlib.contextmanager
+def _environment_of_child(variables: dict):
+    """``variables`` in the environment a process spawned now starts with (the spawn copies this
+    process's), where the user has not set them; this process's own put back at once."""
+    added = {k: v for k, v in variables.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def shared_reference(method, cell, budget):
