@@ -12,7 +12,7 @@ from harness.errors import UsageError
 def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
         sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None, preset=None,
         step_sweep=False, shard=None, log=False, isolate=False, resume=None, memory_limit=None,
-        input=None, threads=None, passes=None):  # noqa: A002
+        input=None, threads=None, passes=None, reference_cache=True):  # noqa: A002
     """Measure a matrix and return its cells as a pandas DataFrame.
 
     Every choice is read and checked once, here (:meth:`harness.runner.plan.Selection.of`): a bad
@@ -43,6 +43,9 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     (default 1: :mod:`harness.host.threads`); the metadata records what each library reported.
     ``passes`` is how many times each cell is timed (default 2, the quick profile 1:
     :mod:`harness.measure.timing`), the later passes once every cell has run.
+    ``reference_cache`` (default True) takes each cell's reference from the disk cache where an
+    earlier run computed it (:mod:`harness.truth.cache`); False computes every one afresh (and
+    caches that in its place); each row's ``reference_cached`` says which.
     ``isolate`` measures each cell in a worker process per backend (a crash is then a
     ``crashed`` row; ``memory_limit`` bytes caps each worker's address space).  With ``out``
     every finished cell is also appended to ``<run-id>.journal.jsonl`` there at once;
@@ -62,7 +65,8 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
         selection = plan.Selection.of(cases=cases, methods=methods, dtypes=dtypes, devices=devices,
                                       orders=orders, quantities=quantities, sizes=sizes, preset=preset,
                                       shard=shard, plugins=plugins, timeout=timeout, timing=timing,
-                                      step_sweep=step_sweep, input=input, threads=threads, passes=passes)
+                                      step_sweep=step_sweep, input=input, threads=threads, passes=passes,
+                                      reference_cache=reference_cache)
         if resume is not None:
             given = [name for name in selection.given() if name != "plugins"]  # plugins: compared
             if given:
@@ -95,7 +99,7 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
                 with armed():
                     sweep = planned.step_sweep
                     steps = step_sweep.step_sweep(sweep.cases, sweep.methods, sweep.dtypes,
-                                                  run_id=meta.run_id)
+                                                  run_id=meta.run_id, reuse=selection.reference_cache)
             except StopRun:  # the cells stand; the run is not complete without its sweep
                 meta.complete = False
         cells, points = results.cells_frame(finished.rows), results.points_frame(finished.points)

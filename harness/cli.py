@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--passes", type=int, metavar="N",
                      help="time each cell in N passes, the later ones once every cell has run, each in fresh "
                           "worker processes; its figure is the lowest pass median (default 2; quick sizes 1)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="compute every reference afresh rather than take the one an earlier run cached "
+                          "on disk (each is cached in its place; DIFFBENCH_CACHE_DIR moves the cache)")
     run.add_argument("--memory-limit", type=float, metavar="GB",
                      help="cap each worker's address space (JAX reserves a lot: allow for it)")
     run.add_argument("--report", action="store_true",
@@ -163,7 +166,7 @@ def _run_in(args, harness) -> int:
         step_sweep=None if args.resume else not args.no_step_sweep and (args.step_sweep or True),
         memory_limit=int(args.memory_limit * 2**30) if args.memory_limit else None,
         progress=None if args.quiet else sys.stderr, log=args.log, input=args.input, threads=args.threads,
-        passes=args.passes,
+        passes=args.passes, reference_cache=not args.no_cache,
     )
     if "path" not in df.attrs:  # a resumed run stopped before it read its own files: nothing changed
         print("interrupted before any cell was measured: the run's files are as they were", file=sys.stderr)

@@ -56,10 +56,12 @@ GRADED_POINTS = 1000  # mpmath references per cell at most; a 10⁷-point sweep 
 @dataclass
 class RunContext:
     """What the cells of one run (in one process) share: the measured copy bandwidth per device,
-    and the file the cells' output goes into (None: left where it is)."""
+    the file the cells' output goes into (None: left where it is), and whether a reference cached
+    on disk by an earlier run may be taken (False: ``--no-cache``, each computed afresh)."""
 
     bandwidth: dict = field(default_factory=dict)
     output: Capture | None = None
+    reference_cache: bool = True
 
 
 def graded_points(case, x: np.ndarray) -> np.ndarray:
@@ -77,9 +79,10 @@ def graded_x(cell: Cell, x64: np.ndarray, graded: np.ndarray | None = None) -> n
     return x64[graded].astype(cell.dtype).astype(np.float64)
 
 
-def cell_reference(cell: Cell):
-    """The cell's reference, as its measurement computes (and caches) it."""
-    return reference(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity)
+def cell_reference(cell: Cell, reuse: bool = True):
+    """The cell's reference, as its measurement computes (and caches) it; ``reuse=False``: not
+    taken from the disk cache (:func:`harness.truth.reference.reference`)."""
+    return reference(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity, reuse=reuse)
 
 
 def skeleton(method: Method, cell: Cell, run_id: str, status: str, message: str, **figures) -> CellRow:
@@ -169,9 +172,10 @@ def _stages(method: Method, cell: Cell, run_id: str, timing: TimingSettings, con
     x = x64.astype(cell.dtype)
     graded = graded_points(case, x64)  # all points, or a fixed sample of a huge sweep
     xg, seeds = x[graded], case.seed_mask(x64)[graded]
-    ref = reference(case, cell.order, xg.astype(np.float64), cell.quantity)  # as graded_x gives them
+    ref = reference(case, cell.order, xg.astype(np.float64), cell.quantity,  # as graded_x gives them
+                    reuse=context.reference_cache)
     sampled = f" at {len(graded)} of {len(x)} points" if len(graded) < len(x) else ""
-    yield {"reference": ref.kind + sampled}
+    yield {"reference": ref.kind + sampled, "reference_cached": ref.from_cache}
     beyond = acc.beyond_range(ref, cell.dtype, cell.quantity)
     if beyond:
         raise acc.OutOfRange(beyond)

@@ -62,14 +62,14 @@ def chosen_step(method: str, case, dtype: str) -> float:
     return float(found.group(1)) if found else float("nan")
 
 
-def sweep_case(case, methods=STEP_METHODS, dtypes=DTYPES, steps=STEPS) -> list[dict]:
+def sweep_case(case, methods=STEP_METHODS, dtypes=DTYPES, steps=STEPS, reuse: bool = True) -> list[dict]:
     """The sweep's rows for one scalar case (first derivatives over its points)."""
     f = stencils.case_function(Cell(case, 1, "float64", "cpu"))
     x64 = case.points()
     rows = []
     for dtype in dtypes:
         x = x64.astype(dtype)
-        ref = reference(case, 1, x.astype(np.float64))  # what the runner grades against (cached)
+        ref = reference(case, 1, x.astype(np.float64), reuse=reuse)  # what the runner grades against
         seeds = case.seed_mask(x64)
         for method in methods:
             chosen, optimal = chosen_step(method, case, dtype), optimal_step(method, dtype)
@@ -84,8 +84,9 @@ def sweep_case(case, methods=STEP_METHODS, dtypes=DTYPES, steps=STEPS) -> list[d
     return rows
 
 
-def step_sweep(cases=STEP_CASES, methods=STEP_METHODS, dtypes=DTYPES, run_id: str = ""):
-    """The sweep over ``cases`` (names of scalar cases; a sweep's first size) as a DataFrame."""
+def step_sweep(cases=STEP_CASES, methods=STEP_METHODS, dtypes=DTYPES, run_id: str = "", reuse: bool = True):
+    """The sweep over ``cases`` (names of scalar cases; a sweep's first size) as a DataFrame;
+    ``reuse=False``: no reference taken from the disk cache (``--no-cache``)."""
     import pandas as pd
 
     from harness.store.results import conform
@@ -95,7 +96,7 @@ def step_sweep(cases=STEP_CASES, methods=STEP_METHODS, dtypes=DTYPES, run_id: st
         case = CASES.case(name)
         if case.dim != 1:
             continue
-        rows += sweep_case(case, methods, dtypes)
+        rows += sweep_case(case, methods, dtypes, reuse=reuse)
     table = pd.DataFrame(rows, columns=STEP_COLUMNS)
     table["run_id"] = run_id
     return conform(table, STEP_KINDS)

@@ -133,7 +133,8 @@ def run_cells(plan: Plan, meta: RunMeta, progress=None, log: bool = False, isola
     # held throughout: a stop is acted on only where the run waits for a cell (armed) or between
     # cells, never between a finished cell and its record, nor while the run sets up or closes
     with StopSignals(held=True) as stop, stop.held(then_stop=False):
-        context = RunContext(bandwidth=meta.bandwidth_bytes_per_s, output=Capture())
+        context = RunContext(bandwidth=meta.bandwidth_bytes_per_s, output=Capture(),
+                             reference_cache=plan.selection.reference_cache)
         meta.complete = False
         n_threads = plan.selection.threads
         meta.load_start = load_average()
@@ -145,7 +146,8 @@ def run_cells(plan: Plan, meta: RunMeta, progress=None, log: bool = False, isola
                 if isolate:
                     pool = Pool(WorkerSettings(backend=None, plugins=plan.selection.plugins,
                                                bandwidth=context.bandwidth, timing=timing,
-                                               memory_limit=memory_limit, threads=n_threads))
+                                               memory_limit=memory_limit, threads=n_threads,
+                                               reference_cache=plan.selection.reference_cache))
                 for method, cell in plan.cells:
                     if stop.received:  # a stop recorded since the last cell: the run ends here
                         raise StopRun(stop.received)

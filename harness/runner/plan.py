@@ -77,6 +77,7 @@ class Selection:
     step_sweep: bool | tuple[str, ...] = False  # True: STEP_CASES the run measures; names: those cases
     threads: Threads = threads_setting.DEFAULT  # every backend's threads: N, or "all"
     passes: int | None = None  # timing passes per cell, over the timing settings' own
+    reference_cache: bool = True  # take references cached on disk by earlier runs (False: --no-cache)
 
     def given(self) -> list[str]:
         """The fields set to something other than their default."""
@@ -117,10 +118,11 @@ class Selection:
     @classmethod
     def of(cls, cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
            sizes="default", preset=None, shard=None, input=None, plugins=(), timeout=None,  # noqa: A002
-           timing=None, step_sweep=False, threads=None, passes=None) -> Selection:
+           timing=None, step_sweep=False, threads=None, passes=None, reference_cache=True) -> Selection:
         """A selection from what a user gave (lists or comma-separated strings; ``threads`` N or
-        "all"; ``timing`` a mapping of :class:`~harness.measure.timing.TimingSettings` fields), each
-        value checked here, its plugin and input files resolved (a resumed run may start elsewhere).
+        "all"; ``timing`` a mapping of :class:`~harness.measure.timing.TimingSettings` fields;
+        ``reference_cache`` True or False: :mod:`harness.truth.cache`), each value checked here, its
+        plugin and input files resolved (a resumed run may start elsewhere).
         Case and method names are checked against the registry when the plan is built, once the
         plugins are loaded."""
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
@@ -129,6 +131,8 @@ class Selection:
         if passes is not None and (isinstance(passes, bool) or not isinstance(passes, int)
                                    or not 1 <= passes <= MAX_PASSES):
             raise UsageError(f"--passes must be a whole number from 1 to {MAX_PASSES}, got {passes!r}")
+        if not isinstance(reference_cache, bool):
+            raise UsageError(f"reference_cache must be True or False, got {reference_cache!r}")
         if sizes not in PROFILES:
             raise UsageError(f"unknown sizes profile {sizes!r} (choose from {', '.join(PROFILES)})")
         if shard is not None:
@@ -145,7 +149,7 @@ class Selection:
                    timeout=None if timeout is None else float(timeout),
                    timing=None if timing is None else TimingSettings.of(timing),
                    step_sweep=sweep or False,
-                   threads=threads_setting.parse(threads), passes=passes)
+                   threads=threads_setting.parse(threads), passes=passes, reference_cache=reference_cache)
 
 
 def _listed(value) -> tuple[str, ...] | None:
@@ -183,6 +187,8 @@ def _recordable(name: str, value) -> bool:
         return strings(value)
     if name in ("timeout",):
         return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    if name == "reference_cache":
+        return isinstance(value, bool)
     if name == "passes":
         return value is None or (isinstance(value, int) and not isinstance(value, bool))
     if name == "timing":

@@ -205,15 +205,15 @@ def _environment_of_child(variables: dict):
             os.environ.pop(name, None)
 
 
-def shared_reference(method, cell, budget):
+def shared_reference(method, cell, budget, reuse: bool = True):
     """The cell's reference, computed (and cached) here so that the workers of the backends
     share it; None where there is none to share (the worker then meets the same error, or the
-    same timeout, itself)."""
+    same timeout, itself).  ``reuse=False``: not taken from the disk cache (``--no-cache``)."""
     if cell.quantity in WORKLOADS or method.unsupported_reason(cell):
         return None
     try:
         with time_limit(budget), np.errstate(all="ignore"):
-            return cell_reference(cell)
+            return cell_reference(cell, reuse=reuse)
     except (Exception, CellTimeout):  # a failed reference, or its timeout
         return None
 
@@ -236,7 +236,7 @@ class Pool:
             return None
         started = time.perf_counter()
         with armed():  # the reference may take long: a stop need not wait for it
-            reference = shared_reference(method, cell, budget)
+            reference = shared_reference(method, cell, budget, self.settings.reference_cache)
         job = Job.of(method, cell, run_id, budget, reference)
         reference_s = time.perf_counter() - started
         outcome = self._send(method.backend, job)

@@ -151,6 +151,7 @@ class WorkerSettings:
     timing: TimingSettings = TimingSettings()  # the timing loop's settings
     memory_limit: int | None = None  # bytes of address space; None: no cap
     threads: Threads = DEFAULT_THREADS  # every backend's threads: N, or "all" (harness.host.threads)
+    reference_cache: bool = True  # a reference cached on disk may be taken (False: --no-cache)
 
 
 def serve(conn, settings: WorkerSettings, output_path=None) -> None:
@@ -167,7 +168,9 @@ def serve(conn, settings: WorkerSettings, output_path=None) -> None:
     for plugin in plugins:
         load_plugin(plugin)
     _preload(backend)
-    context, cases = RunContext(bandwidth=settings.bandwidth, output=output), {}
+    context = RunContext(bandwidth=settings.bandwidth, output=output,
+                         reference_cache=settings.reference_cache)
+    cases = {}
     watch = Watch()  # the modules as the cells must leave them
     conn.send(Ready())
     while True:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args, get_origin, get_type_hints
 
-SCHEMA_VERSION = 5
-READABLE_VERSIONS = (2, 3, 4, 5)  # older files lack the newer columns: they read as missing
+SCHEMA_VERSION = 6
+READABLE_VERSIONS = (2, 3, 4, 5, 6)  # older files lack the newer columns: they read as missing
 META_KEY = b"diffbench"  # the Parquet key-value metadata holding the run's metadata
 
 Status = Literal["ok", "failed", "unsupported", "unavailable", "out_of_range", "timeout", "crashed"]
@@ -135,6 +135,9 @@ class CellRow:
     # pass's median, in the order timed (eval_s is the lowest; harness.measure.timing)
     timing_passes: int | None = None
     eval_pass_s: list[float] | None = None
+    # schema 6: whether the cell's reference was read from the disk cache (computed by an earlier
+    # run: harness.truth.cache) rather than computed by this run; None where it had none
+    reference_cached: bool | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:

@@ -17,11 +17,16 @@ kink the derivative does not exist: the reference says so.
 Values are handed on as double-double pairs (``hi + lo``) so that an error
 against a float64 result is exact to far below float64's resolution, and as
 text with ``TEXT_DIGITS`` significant digits for anyone re-checking a figure.
+
+Each reference computed is kept on disk (:mod:`harness.truth.cache`), keyed by everything it
+depends on, and a later run at the same points takes it from there instead of computing it
+again (``reuse=False``: computed afresh, and kept in its place).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,7 +37,7 @@ from harness.model.case import Case
 from harness.model.namespaces import namespace
 from harness.model.partials import select_output, sympy_derivatives
 from harness.model.quantities import value_shape
-from harness.truth import directional
+from harness.truth import cache, directional
 
 DPS = 60
 AGREE_DIGITS = 40
@@ -64,6 +69,8 @@ class Reference:
     # a method's values at these points → (hi, lo) of the numbers graded, when the reference
     # grades projections (directional derivatives, sampled entries) rather than every entry
     project: Callable | None = None
+    # read from the disk cache (computed by an earlier run) rather than computed in this run
+    from_cache: bool = False
 
 
 class NoReference(RuntimeError):
@@ -165,14 +172,27 @@ def remember(case: Case, order: int, x: np.ndarray, quantity: str, ref: Referenc
     _cache[_key(case, order, x, quantity)] = ref
 
 
-def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative") -> Reference:
-    """The reference ``quantity`` (of ``order`` for a derivative) at each of the points ``x``."""
+def reference(case: Case, order: int, x: np.ndarray, quantity: str = "derivative",
+              reuse: bool = True) -> Reference:
+    """The reference ``quantity`` (of ``order`` for a derivative) at each of the points ``x``: the
+    one cached on disk by an earlier run where there is one (:mod:`harness.truth.cache`), else
+    computed here and cached.  ``reuse=False`` takes none from the disk, computes it afresh and
+    caches that in its place (a reference this process computed itself is still shared)."""
 
     x = np.asarray(x, dtype=np.float64)
     key = _key(case, order, x, quantity)
-    if key in _cache:
-        return _cache[key]
-    ref = _reference(case, order, x, quantity)
+    found = _cache.get(key)
+    if found is not None and (reuse or not found.from_cache):
+        return found
+    # None: a case with no source file is not cached
+    entry = cache.entry(case, order, x, quantity, cache.settings(sys.modules[__name__]))
+    fields = cache.load(entry, x) if reuse and entry is not None else None
+    if fields is not None:
+        ref = Reference(x, **fields, from_cache=True)
+    else:
+        ref = _reference(case, order, x, quantity)
+        if entry is not None:
+            cache.save(entry, ref)
     _cache[key] = ref
     return ref
 
