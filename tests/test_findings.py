@@ -58,25 +58,28 @@ def test_the_tied_fastest_the_next_and_the_tiers():
     assert [m["method"] for m in f.tied] == ["jax", "torch"]  # their intervals overlap; tf's do not
     assert f.tied[0]["eval_s"] == pytest.approx(1.5e-3)  # the median over the two tasks
     assert f.next["method"] == "tf"
-    # jax: 50 ms + 1.5 ms a call; tf: 10 ms + 3 ms a call → equal after 40 / 1.5 = 26.7 calls
-    assert f.payback_calls == pytest.approx(0.040 / 1.5e-3)
+    # per task: jax 50 ms + 1 ms (2 ms) a call, tf 10 ms + 2 ms (4 ms): equal after 40 and 20 calls
+    assert f.paybacks == pytest.approx([0.040 / 1e-3, 0.040 / 2e-3])
+    assert F.payback_words(f.paybacks) == "after 20–40 calls"
     assert f.tiers == [("≥ 13 digits", ["jax", "tf", "torch"]), ("< 8 digits", ["central", "sloppy"])]
 
 
-def test_a_tie_needs_overlapping_intervals():
+def test_a_tie_needs_the_ratios_interval_to_reach_below_five_percent():
     rows = two_tasks()
     torch = rows["method"] == "torch"
-    rows.loc[torch, "eval_ci_lo_s"] = rows.loc[torch, "eval_s"] * 1.06 / 1.02  # above jax's upper end
+    # 1.3× jax's time: its interval's low end over jax's high end is 1.24/1.05 = 1.18, beyond 1.05
+    rows.loc[torch, ["eval_s", "eval_ci_lo_s", "eval_ci_hi_s"]] = \
+        rows.loc[torch, ["eval_s"]].to_numpy() * [[1.3 / 1.02, 1.3 * 0.95 / 1.02, 1.3 * 1.05 / 1.02]]
     (f,) = F.findings(rows)
     assert [m["method"] for m in f.tied] == ["jax"] and f.next["method"] == "torch"
 
 
 def test_the_sentences_are_read_off_the_cells():
     (sentence, payback) = F.sentences(two_tasks())
-    assert sentence == ("For high-dimensional gradients of ≤ 10³ parameters, reverse mode (jax, torch) tie "
-                        "for fastest: jax is 50–100× faster than central differences and 8 digits more "
-                        "accurate.")
-    assert payback == "There jax's setup (50 ms, against tf's 10 ms) pays for itself after 27 calls."
+    assert sentence == ("For high-dimensional gradients of ≤ 10³ parameters (2 tasks), reverse mode (jax, "
+                        "torch) tie for fastest (torch on 2 of 2 tasks, 1.02×): jax is 50–100× faster than "
+                        "central differences on both tasks, and 8 digits more accurate.")
+    assert payback == "There jax's setup (50 ms, against tf's 10 ms) pays for itself after 20–40 calls."
     assert F.verdict_lines(two_tasks()) == [sentence]
 
 
@@ -85,3 +88,76 @@ def test_no_accurate_method_leaves_the_tiers_alone():
     (f,) = F.findings(rows)
     assert f.tied == [] and f.next is None and f.tiers == [("< 8 digits", ["sloppy"])]
     assert F.sentences(rows) == []
+
+
+# --- known answers where the rules must say no (each failed on the rules before them) -------------
+
+
+def test_wide_intervals_tie_no_method_four_times_slower():
+    """The default run's `> 10⁵ points` row: nine methods "tied" because one noisy leader's interval
+    (1.245–11.0 ms around 1.305 ms) overlapped theirs, though autograd was 1.9–19.6× slower."""
+    slower = {"autograd": (3.9, 10.5, 19.6, 1.9), "torch-func": (5.5, 19.0, 8.0, 12.0),
+              "close": (1.02, 0.99, 1.03, 1.01)}  # a method the run truly cannot tell apart
+    rows = []
+    for i, task in enumerate("abcd"):
+        rows.append(cell("jax", task, 1.305e-3, lo=1.245e-3, hi=30e-3))  # a burst: a noisy leader
+        rows += [cell(m, task, 1.305e-3 * r[i]) for m, r in slower.items()]
+    rows += [cell("mygrad", t, 1.305e-3 * r) for t, r in (("a", 4.4), ("b", 2.3))]  # half the tasks
+    (f,) = F.findings(synthetic_cells(rows))
+    assert [m["method"] for m in f.tied] == ["jax", "close"]
+    assert f.next["method"] not in ("jax", "close")
+    autograd = F.against_leader(*(synthetic_cells(rows).pipe(F._cells, ()).query("method == @m")
+                                  .set_index(F.TASK) for m in ("autograd", "jax")))
+    # its interval reaches the leader's on every task: only the geometric mean tells it apart
+    assert autograd["tied_tasks"] == 4 and autograd["geomean"] > 5 and not autograd["tied"]
+
+
+def test_payback_is_per_task_and_never_only_where_it_never_pays():
+    """"sympy-cse pays back after 2,220 calls" was one figure from medians over different tasks;
+    per task it was 396–10,936 calls, and never on 7 of 17."""
+    rows = []
+    for task, lead_s, next_s in (("a", 1e-6, 2e-6), ("b", 1e-6, 5e-6), ("c", 4e-6, 3e-6)):
+        rows += [cell("lead", task, lead_s, setup_s=0.5), cell("next", task, next_s, setup_s=0.1)]
+        rows.append(cell("slow", task, 1e-3))
+    (f,) = F.findings(synthetic_cells(rows))
+    assert (f.tied[0]["method"], f.next["method"]) == ("lead", "next")
+    assert f.paybacks == pytest.approx([0.4 / 1e-6, 0.4 / 4e-6, math.inf])
+    assert F.payback_words(f.paybacks) == "after 100,000–400,000 calls on 2 of 3 tasks, never on 1 of 3 " \
+        "tasks (no cheaper call)"
+    assert F.payback_words([math.inf, math.inf]) == \
+        "never (its calls are no cheaper on any of the 2 tasks both ran)"
+
+
+def test_never_is_not_said_when_the_shared_task_pays_back():
+    """The quick run's "jax never pays back against sympy (25.9 µs a call)" held jax's median over
+    lstm and ode against sympy's over ode alone; on ode, the one task both ran, jax was 3× faster."""
+    rows = [cell("jax", "lstm", 40e-6, setup_s=1.0), cell("jax", "ode", 5e-6, setup_s=1.0),
+            cell("sympy", "ode", 15e-6, setup_s=0.2)]
+    (f,) = F.findings(synthetic_cells(rows))
+    assert (f.tied[0]["method"], f.next["method"]) == ("jax", "sympy")
+    assert f.paybacks == pytest.approx([0.8 / 10e-6]) and "never" not in F.payback_words(f.paybacks)
+
+
+def test_a_claim_resting_on_one_task_says_so():
+    """"jax is 2,847× faster than central differences" for 10³–10⁵ parameters came from 1 of 5 tasks."""
+    rows = [cell("jax", t, 1e-5) for t in "abcde"]
+    rows.append(cell("central", "a", 2.847e-2, family="numerical", mode="none"))
+    (sentence,) = F.sentences(synthetic_cells(rows))
+    assert "2,847× faster than central differences on the one task both ran" in sentence
+    assert "(5 tasks)" in sentence
+
+
+def test_a_training_run_timed_once_names_no_fastest():
+    """The training row's winner beat the next by 2.5 % on one sample with no interval."""
+    rows = [{**cell(m, "logistic", s, timing_repeats=1, lo=s, hi=s), "quantity": "training", "dim": 3}
+            for m, s in (("jax", 1.0), ("torch", 1.025))]
+    (f,) = F.findings(synthetic_cells(rows))
+    assert f.kind == "training" and f.tied == [] and "one run" in f.note
+    assert f.tiers and F.sentences(synthetic_cells(rows)) == []
+
+
+def test_a_row_of_mostly_noisy_cells_says_so():
+    rows = two_tasks()
+    rows["noisy"] = rows["method"] != "central"  # 8 of 10
+    (sentence, _) = F.sentences(rows)
+    assert sentence.endswith("(80% of these cells' times are noisy).")

@@ -82,7 +82,7 @@ def test_the_findings_name_the_tied_fastest_and_the_tiers(html):
     assert "elementwise derivatives" in body and "≤ 10³ points" in body
     assert re.search(r'<span class="chip" style="background:#[0-9a-f]{6}">(central|jax|sympy)</span>', body)
     assert "digits</b>: " in body  # the accuracy tiers
-    assert "<li>For elementwise derivatives of ≤ 10³ points, " in body  # a sentence read off the run
+    assert "<li>For elementwise derivatives of ≤ 10³ points (" in body  # a sentence read off the run
 
 
 def test_the_curves_hold_the_signed_function(html):

@@ -108,10 +108,12 @@ def host_peak(result: HostPeak | None = None):
 
 # a call cheaper than this is measured in PEAK_PROBES calls after its timing loop, the median peak
 # kept: what else the process allocates in the window (a runtime's own buffers) adds to one reading,
-# and a page an earlier call left resident takes a little off another (jax-fwd's tanh′ at 10⁶ points,
-# 8 MB of output, read 7.05–7.63 MiB in six cells); a dearer call is measured in one
+# and memory freed in the window — a runtime's deferred free of an earlier output (XLA's, on its own
+# thread) — lets the call reuse it unseen and takes from another (jax's tanh′ at 10⁶ points, 8 MB of
+# output, read 4 kB in one cell in a loaded test suite); each probe's output is kept until the next
+# has run, so that no probe frees one in another's window.  A dearer call is measured in one.
 AGAIN_BELOW_S = 0.1
-PEAK_PROBES = 3
+PEAK_PROBES = 5
 
 
 def call_peak(call, call_s: float, backend: str | None = None) -> int | None:
@@ -122,13 +124,15 @@ def call_peak(call, call_s: float, backend: str | None = None) -> int | None:
     probes = PEAK_PROBES if call_s < AGAIN_BELOW_S else 1
     if backend == "tensorflow":
         return _tensorflow_peak(call, probes)
-    peaks = []
+    peaks, kept = [], None
     for _ in range(probes):
         with host_peak() as probe:
-            call()
+            output = call()
+        kept = output  # the previous one freed now, outside every window
         if probe.peak_bytes is None:
             return None
         peaks.append(probe.peak_bytes)
+    del kept
     return int(np.median(peaks))
 
 

@@ -7,11 +7,19 @@ tied for fastest, what they cost and how accurate everything is, then a few plai
   Sizes are points per call for elementwise derivatives, parameters otherwise, in the ranges
   of :data:`EDGES`.
 * **Tied for fastest**: among the methods accurate to the dtype's threshold (:data:`THRESHOLDS`)
-  in at least half of the group's tasks, the leader has the lowest geometric mean, over its
-  tasks, of its time over the task's fastest; a method is tied with it when, in at least half of
-  the tasks both ran, the two medians' intervals (:mod:`harness.stats.noise`) overlap: the run cannot
-  tell them apart there.  Setup is paid once: :func:`payback_calls` is the number of calls after
-  which the leader's lower time per call has paid for its setup against the next-fastest method.
+  in at least half of the group's tasks and timed with an interval (a training run, timed once,
+  has none: no fastest is named among such cells), the leader has the lowest geometric mean, over
+  its tasks, of its time over the task's fastest.  Everything else compares two methods task by
+  task, over the tasks both ran (:func:`task_ratio`: their time ratio with an interval, from the
+  medians' intervals of :mod:`harness.stats.noise`).  On a task, a method is tied with the leader
+  when its ratio's interval reaches below :data:`TIE_RATIO`; it is tied for the row when it is tied
+  on more than half of the tasks both ran **and** the geometric mean of its ratios to the leader
+  there is below :data:`ROW_TIE_GEOMEAN` — wide intervals alone tie no method 4× slower.
+* **Payback**: setup is paid once; :func:`payback_calls` is, per task both ran, the number of calls
+  after which the leader's lower time per call has paid for its setup against the next-fastest
+  method; a row gives their range and on how many tasks it never pays back.
+* **Evidence**: every sentence says on how many tasks it rests, and a row most of whose cells'
+  times are noisy says so.
 * **Accuracy tiers**: every method that finished in the group, by its median digits.
 
 Only pandas and NumPy are imported: the report and the end of ``diffbench run`` both read this.
@@ -35,6 +43,9 @@ HIGH_DIM = 100
 EDGES = (1_000, 100_000)  # size ranges: up to 10³, 10³ to 10⁵, beyond
 # "accurate": a few digits short of each type's resolution (16 and 7 digits)
 THRESHOLDS = {"float64": 10.0, "float32": 5.0}
+TIE_RATIO = 1.05  # on a task: tied when the interval of a method's time over the leader's reaches below
+ROW_TIE_GEOMEAN = 1.5  # for a row: the geometric mean of its ratios to the leader must stay below it
+MOSTLY_NOISY = 0.5  # a row with more noisy cells than this says so
 TASK = ["case", "size", "quantity", "order"]
 FD_METHOD = "central"  # what the sentences hold the others against: the textbook finite difference
 
@@ -79,8 +90,12 @@ class Finding:
     tasks: int
     tied: list = field(default_factory=list)  # dicts: method, family, mode, digits, eval_s, per_point_s, …
     next: dict | None = None  # the fastest method not tied
-    payback_calls: float | None = None  # calls after which the leader's setup has paid for itself
+    # per task the leader and the next both ran: calls after which the leader's setup has paid for
+    # itself against the next's (inf: never, its calls being no cheaper there)
+    paybacks: list = field(default_factory=list)
     tiers: list = field(default_factory=list)  # (label, [methods]), most accurate first
+    noisy_share: float | None = None  # of the row's timed ok cells, the share flagged noisy
+    note: str = ""  # why no fastest is named, where none is
 
 
 def payback_calls(lead_setup: float, lead_call: float, other_setup: float, other_call: float) -> float:
@@ -130,13 +145,42 @@ def _tiers(group: pd.DataFrame, dtype: str) -> list:
     return [(label, methods) for label, methods in found.items() if methods]
 
 
-def _overlap_share(a: pd.DataFrame, b: pd.DataFrame) -> float:
-    """The share of the tasks both ran where their medians' intervals overlap."""
-    both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"))
-    if both.empty:
-        return 0.0
-    overlap = (both["lo_a"] <= both["hi_b"]) & (both["lo_b"] <= both["hi_a"])
-    return float(overlap.mean())
+def task_ratio(a: pd.Series, b: pd.Series) -> tuple[float, float, float]:
+    """Method a's time over method b's on one task, with an interval: (ratio, low, high).  Timed
+    apart, the interval is the widest the two medians' intervals allow."""
+    return (a["eval_s"] / b["eval_s"], a["lo"] / b["hi"], a["hi"] / b["lo"])
+
+
+def _shared(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Two methods' cells side by side (``_a``, ``_b``) on the tasks both ran."""
+    return a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"))
+
+
+def _ratios(both: pd.DataFrame) -> pd.DataFrame:
+    """Per shared task, a's ratio to b with its interval (:func:`task_ratio`)."""
+    return pd.DataFrame({"ratio": both["eval_s_a"] / both["eval_s_b"],
+                         "lo": both["lo_a"] / both["hi_b"], "hi": both["hi_a"] / both["lo_b"]},
+                        index=both.index)
+
+
+def against_leader(method: pd.DataFrame, leader: pd.DataFrame) -> dict:
+    """How a method compares with the leader over the tasks both ran: how many, on how many it is
+    tied (:data:`TIE_RATIO`), the geometric mean and range of its ratios, and whether it is tied for
+    the row."""
+    ratios = _ratios(_shared(method, leader))
+    n = len(ratios)
+    tied_tasks = int((ratios["lo"] < TIE_RATIO).sum())
+    geomean = float(np.exp(np.log(ratios["ratio"]).mean())) if n else math.inf
+    return {"shared": n, "tied_tasks": tied_tasks, "geomean": geomean,
+            "range": (float(ratios["ratio"].min()), float(ratios["ratio"].max())) if n else None,
+            "tied": n > 0 and tied_tasks > n / 2 and geomean < ROW_TIE_GEOMEAN}
+
+
+def _timed_with_interval(group: pd.DataFrame) -> pd.Series:
+    """The cells whose time has an interval: more than one sample (a training run is timed once)."""
+    repeats = pd.to_numeric(group.get("timing_repeats"), errors="coerce") if "timing_repeats" in group \
+        else pd.Series(np.nan, index=group.index)
+    return ~(repeats <= 1)
 
 
 def _finding(key, group: pd.DataFrame) -> Finding | None:
@@ -144,27 +188,76 @@ def _finding(key, group: pd.DataFrame) -> Finding | None:
     finding = Finding(kind, sizes, dtype, device, group[TASK].drop_duplicates().shape[0])
     ok = group[(group["status"] == "ok") & (group["eval_s"] > 0)]
     finding.tiers = _tiers(ok, dtype)
+    if "noisy" in ok and ok["noisy"].notna().any():
+        finding.noisy_share = float(ok["noisy"].dropna().astype(bool).mean())
     accurate = ok[ok["digits"] >= threshold(dtype)]
     if accurate.empty:
         return finding
+    once = ~_timed_with_interval(accurate)
+    if once.all():
+        finding.note = "each timed in one run, with no interval: no fastest is named"
+        return finding
+    accurate = accurate[~once]
     fastest = accurate.groupby(TASK)["eval_s"].transform("min")
     accurate = accurate.assign(ratio=accurate["eval_s"] / fastest)
     by_method = accurate.groupby("method")
     coverage = by_method.size() / finding.tasks
     ranked = coverage[coverage >= 0.5].index if (coverage >= 0.5).any() else coverage.index
     score = by_method["ratio"].apply(lambda r: float(np.exp(np.log(r).mean()))).loc[ranked].sort_values()
-    per_task = {m: g.set_index(TASK)[["lo", "hi"]] for m, g in by_method}
+    per_task = {m: g.set_index(TASK)[["eval_s", "lo", "hi", "setup_s"]] for m, g in by_method}
     leader = score.index[0]
-    tied = [m for m in score.index if m == leader or _overlap_share(per_task[leader], per_task[m]) >= 0.5]
+    compared = {m: against_leader(per_task[m], per_task[leader]) for m in score.index if m != leader}
+    tied = [leader] + [m for m in score.index if m != leader and compared[m]["tied"]]
     rows = {m: _summary(g, score.get(m)) for m, g in by_method}
+    for m in tied[1:]:
+        rows[m].update(against=compared[m])
     finding.tied = [rows[m] for m in tied]
     others = [m for m in score.index if m not in tied]
     if others:
-        finding.next = rows[others[0]]
-        lead = rows[leader]
-        finding.payback_calls = payback_calls(lead["setup_s"], lead["eval_s"], finding.next["setup_s"],
-                                              finding.next["eval_s"])
+        finding.next = {**rows[others[0]], "against": compared[others[0]]}
+        both = _shared(per_task[leader], per_task[others[0]])
+        finding.paybacks = [payback_calls(r.setup_s_a, r.eval_s_a, r.setup_s_b, r.eval_s_b)
+                            for r in both.itertuples()]
     return finding
+
+
+def payback_summary(paybacks: list) -> dict | None:
+    """A row's paybacks (one per shared task) as {"tasks", "never", "at_once", "lo", "hi"}: ``lo``
+    and ``hi`` the range over the tasks where it pays back after some calls (None where none)."""
+    if not paybacks:
+        return None
+    finite = [p for p in paybacks if math.isfinite(p) and p > 0]
+    return {"tasks": len(paybacks), "never": sum(math.isinf(p) for p in paybacks),
+            "at_once": sum(p == 0 for p in paybacks), "lo": min(finite) if finite else None,
+            "hi": max(finite) if finite else None}
+
+
+def payback_words(paybacks: list) -> str:
+    """When the leader's setup pays for itself, task by task: "after 27 calls", "after 396–10,936
+    calls on 10 of 17 tasks, never on 7", "never (its calls are no cheaper on any of the 3 tasks)"."""
+    found = payback_summary(paybacks)
+    if found is None:
+        return ""
+    n, never, at_once = found["tasks"], found["never"], found["at_once"]
+    if never == n:
+        return "never (its calls are no cheaper on " + ("the one task both ran)" if n == 1 else
+                                                        f"any of the {n} tasks both ran)")
+    parts = []
+    if found["lo"] is not None:
+        lo, hi = _calls(found["lo"]), _calls(found["hi"])
+        counted = n - never - at_once
+        span = lo if lo == hi else f"{lo}–{hi}"
+        parts.append(f"after {span} call{'s' if found['hi'] > 1 else ''}"
+                     + (f" on {_of(counted, n)}" if counted < n else ""))
+    if at_once:
+        parts.append(f"at once on {_of(at_once, n)} (no dearer setup)")
+    if never:
+        parts.append(f"never on {_of(never, n)} (no cheaper call)")
+    return ", ".join(parts)
+
+
+def _of(k: int, n: int) -> str:
+    return f"{k} of {n} tasks" if n > 1 else "the one task"
 
 
 def _summary(g: pd.DataFrame, score) -> dict:
@@ -243,8 +336,13 @@ def _sentences(table: pd.DataFrame, found: list[Finding], paybacks: bool = True)
                       & (table["device"] == f.device) & (table["status"] == "ok")]
         lead = f.tied[0]
         names = ", ".join(m["method"] for m in f.tied[:4]) + (", …" if len(f.tied) > 4 else "")
-        where = f"For {f.kind} of {f.sizes}" + (f" on the {f.device.upper()}" if f.device != "cpu" else "")
-        tie = "tie for fastest" if len(f.tied) > 1 else "is fastest"
+        where = (f"For {f.kind} of {f.sizes}" + (f" on the {f.device.upper()}" if f.device != "cpu" else "")
+                 + f" ({_count(f.tasks)})")
+        if len(f.tied) > 1:
+            shared = min(m["against"]["shared"] for m in f.tied[1:])
+            tie = f"tie for fastest ({'on the one task they share' if shared == 1 else _ties(f.tied[1:])})"
+        else:
+            tie = "is fastest" + (" (on the one task it ran)" if lead["tasks"] == 1 else "")
         sentence = f"{where}, {describe(f.tied)} ({names}) {tie}"
         against = _comparator(group, lead["method"])
         held = group[group["method"] == against].set_index(TASK)
@@ -258,17 +356,45 @@ def _sentences(table: pd.DataFrame, found: list[Finding], paybacks: bool = True)
                       f"{_ratio(min(ratios))}× to {_ratio(max(ratios))}× as fast as {name}")
             accuracy = (f"{gain:.0f} digits more accurate" if gain >= 0.5 else
                         f"{-gain:.0f} digits less accurate" if gain <= -0.5 else "as accurate")
-            sentence += f": {lead['method']} is {faster} and {accuracy}"
+            evidence = _evidence(len(both), f.tasks)
+            sentence += f": {lead['method']} is {faster} {evidence}, and {accuracy}"
+        if f.noisy_share is not None and f.noisy_share > MOSTLY_NOISY:
+            sentence += f" ({f.noisy_share:.0%} of these cells' times are noisy)"
         out.append(sentence + ".")
-        if paybacks and f.next is not None and f.payback_calls and math.isfinite(f.payback_calls):
+        if paybacks and f.next is not None and f.paybacks and any(p > 0 for p in f.paybacks):
             out.append(f"There {lead['method']}'s setup ({format_time(lead['setup_s'])}, against "
-                       f"{f.next['method']}'s {format_time(f.next['setup_s'])}) pays for itself after "
-                       f"{_calls(f.payback_calls)} call{'s' if f.payback_calls > 1 else ''}.")
+                       f"{f.next['method']}'s {format_time(f.next['setup_s'])}) pays for itself "
+                       f"{payback_words(f.paybacks)}.")
     return out
 
 
+def _evidence(k: int, n: int) -> str:
+    """On how many of a row's ``n`` tasks a comparison rests (``k``: those both methods ran)."""
+    if k == 1:
+        return "on the one task both ran" if n > 1 else "on its one task"
+    if k == n:
+        return "on both tasks" if n == 2 else f"on all {n} tasks"
+    return f"on the {k} of {n} tasks both ran"
+
+
+def _count(n: int) -> str:
+    return "one task" if n == 1 else f"{n} tasks"
+
+
+def _ties(others: list) -> str:
+    """The evidence of a tie: on how many of the shared tasks each is tied, and how far apart."""
+    parts = []
+    for m in others:
+        a = m["against"]
+        lo, hi = a["range"]
+        apart = f"{lo:.3g}×" if hi < 1.05 * lo else f"{lo:.3g}–{hi:.3g}×"
+        parts.append(f"{m['method']} on {a['tied_tasks']} of {a['shared']} tasks, {apart}")
+    return "; ".join(parts)
+
+
 def _calls(n: float) -> str:
-    return f"{math.ceil(n):,}" if n < 1e6 else f"{n:.2g}"
+    whole = math.ceil(n * (1 - 1e-12))  # 0.4 s / 1 µs is 400,000 calls, not the 400,001 rounding gives
+    return f"{whole:,}" if n < 1e6 else f"{n:.2g}"
 
 
 def verdict_lines(cells: pd.DataFrame, metas=(), lines: int = 3) -> list[str]:

@@ -8,7 +8,6 @@ figures with matplotlib, and fills a Jinja2 template; it never imports a differe
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 
@@ -64,19 +63,12 @@ def _noise_summary(cells) -> dict | None:
     return {"noisy": int(timed["noisy"].astype(bool).sum()), "timed": len(timed), "threshold": NOISY}
 
 
-def _payback_text(calls) -> str:
-    if calls is None:
-        return ""
-    if calls == 0:
-        return "at once (no dearer setup),"
-    if math.isinf(calls):
-        return "never (no cheaper call),"
-    return f"after {math.ceil(calls):,} call{'s' if calls > 1 else ''},"
-
-
 def _findings_rows(found) -> list[dict]:
+    from harness.read import findings as find
+
     return [{"kind": f.kind, "sizes": f.sizes, "dtype": f.dtype, "device": f.device, "tasks": f.tasks,
-             "tied": f.tied, "next": f.next, "payback_text": _payback_text(f.payback_calls), "tiers": f.tiers}
+             "tied": f.tied, "next": f.next, "tiers": f.tiers, "note": f.note, "noisy_share": f.noisy_share,
+             "payback_text": find.payback_words(f.paybacks) if f.paybacks else ""}
             for f in found]
 
 
