@@ -161,3 +161,10 @@ def test_a_row_of_mostly_noisy_cells_says_so():
     rows["noisy"] = rows["method"] != "central"  # 8 of 10
     (sentence, _) = F.sentences(rows)
     assert sentence.endswith("(80% of these cells' times are noisy).")
+
+
+def test_a_leader_slower_than_an_inaccurate_comparator_is_said_plainly():
+    rows = [cell("five-point", "a", 4e-3, family="numerical", mode="none"),
+            cell("central", "a", 1e-3, digits=8.0, family="numerical", mode="none")]  # below 10 digits
+    (sentence,) = F.sentences(synthetic_cells(rows))
+    assert "five-point is 0.25× as fast as central differences on its one task" in sentence

@@ -353,7 +353,7 @@ def _sentences(table: pd.DataFrame, found: list[Finding], paybacks: bool = True)
             gain = float((both["digits_l"] - both["digits_c"]).median())
             name = "central differences" if against == FD_METHOD else against
             faster = (f"{_range_of(ratios)} faster than {name}" if min(ratios) >= 1 else
-                      f"{_ratio(min(ratios))}× to {_ratio(max(ratios))}× as fast as {name}")
+                      f"{_range_of(ratios).replace('–', '× to ')} as fast as {name}")
             accuracy = (f"{gain:.0f} digits more accurate" if gain >= 0.5 else
                         f"{-gain:.0f} digits less accurate" if gain <= -0.5 else "as accurate")
             evidence = _evidence(len(both), f.tasks)
