@@ -56,6 +56,17 @@ def fuzz(session):
 
 
 @nox.session
+def fairness(session):
+    """Whether diffbench's one formulation per workload handicaps JAX or PyTorch: its `jax` and `torch`
+    cells timed against idiomatic implementations of each field workload at the default sizes,
+    interleaved in one process on one thread (benchmarks/fairness/run.py); e.g.
+    `nox -s fairness -- --cases lstm,kmeans --out fairness.md`."""
+    install_backends(session)
+    session.install("-e", project("test"))
+    session.run("python", "benchmarks/fairness/run.py", *session.posargs)
+
+
+@nox.session
 def bench(session):
     """Run the default matrix into results/ and write its report into reports/."""
     install_backends(session)
