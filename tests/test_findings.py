@@ -57,6 +57,9 @@ def test_the_tied_fastest_the_next_and_the_tiers():
                                                              "float64", "cpu", 2)
     assert [m["method"] for m in f.tied] == ["jax", "torch"]  # their intervals overlap; tf's do not
     assert f.tied[0]["eval_s"] == pytest.approx(1.5e-3)  # the median over the two tasks
+    # shown with the medians of its interval over them (±5 % here) and how many tasks
+    assert (f.tied[0]["lo_s"], f.tied[0]["hi_s"], f.tied[0]["tasks"]) == \
+        (pytest.approx(1.5e-3 * 0.95), pytest.approx(1.5e-3 * 1.05), 2)
     assert f.next["method"] == "tf"
     # per task: jax 50 ms + 1 ms (2 ms) a call, tf 10 ms + 2 ms (4 ms): equal after 40 and 20 calls
     assert f.paybacks == pytest.approx([0.040 / 1e-3, 0.040 / 2e-3])

@@ -264,6 +264,8 @@ def _summary(g: pd.DataFrame, score) -> dict:
     first = g.iloc[0]
     return {"method": first["method"], "family": first["family"], "mode": first["mode"],
             "digits": float(g["digits"].median()), "eval_s": float(g["eval_s"].median()),
+            # the medians, over its tasks, of its time's interval: what the row's time is shown with
+            "lo_s": float(g["lo"].median()), "hi_s": float(g["hi"].median()),
             "per_point_s": float((g["eval_s"] / g["n_points"].astype(float)).median()),
             "setup_s": float(g["setup_s"].median()), "ratio": None if score is None else float(score),
             "tasks": len(g)}
