@@ -178,9 +178,7 @@ def against_leader(method: pd.DataFrame, leader: pd.DataFrame) -> dict:
 
 def _timed_with_interval(group: pd.DataFrame) -> pd.Series:
     """The cells whose time has an interval: more than one sample (a training run is timed once)."""
-    repeats = pd.to_numeric(group.get("timing_repeats"), errors="coerce") if "timing_repeats" in group \
-        else pd.Series(np.nan, index=group.index)
-    return ~(repeats <= 1)
+    return ~(pd.to_numeric(group["timing_repeats"], errors="coerce") <= 1)  # every results table has it
 
 
 def _finding(key, group: pd.DataFrame) -> Finding | None:

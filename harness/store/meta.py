@@ -15,6 +15,7 @@ import typing
 from dataclasses import dataclass, field
 
 from harness.errors import UsageError
+from harness.store.text import shown
 
 PART_OWN = ("cases", "methods")  # what a merged file's part does not repeat (the file lists them once)
 MERGED_ONLY = ("merged", "parts", "missing_shards", "devices", "file")  # written where they say something
@@ -91,7 +92,7 @@ class RunMeta:
             elif value is None and name != "run_id":
                 continue  # unset: its default
             elif not isinstance(value, TYPES[name]) or (isinstance(value, bool) and bool not in TYPES[name]):
-                raise UsageError(f"{where}'s {name} is {_shown(value)}, not {_WORDS[TYPES[name]]}")
+                raise UsageError(f"{where}'s {name} is {shown(value)}, not {_WORDS[TYPES[name]]}")
             else:
                 known[name] = value
         for name in PART_OWN:  # name → description
@@ -115,8 +116,3 @@ def _types(name: str) -> tuple:
 TYPES = {f.name: _types(f.name) for f in FIELDS}
 _WORDS = {kinds: {str: "a text", int: "a whole number", float: "a number", bool: "true or false",
                   list: "a list", dict: "a JSON object"}[kinds[0]] for kinds in TYPES.values()}
-
-
-def _shown(value) -> str:
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 40 else text[:39] + "…"

@@ -34,6 +34,7 @@ from harness.store.schema import (
     RunFiles,
     is_companion,
 )
+from harness.store.text import shown
 
 
 def new_run_id() -> str:
@@ -189,11 +190,6 @@ def _one_line(text) -> str:
     return " ".join(str(text).split())
 
 
-def _shown(value) -> str:
-    text = _one_line(repr(value))
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
 def _metadata(path, table) -> RunMeta:
     """A results file's run metadata, checked: a JSON object of a readable schema version, each field
     of its declared type (:class:`harness.store.meta.RunMeta`)."""
@@ -209,7 +205,7 @@ def _metadata(path, table) -> RunMeta:
         raise UsageError(f"{path}: its '{name}' metadata is not a JSON object")
     version = meta.get("schema_version")
     if type(version) is not int or version not in READABLE_VERSIONS:
-        said = "no schema version" if version is None else f"schema version {_shown(version)}"
+        said = "no schema version" if version is None else f"schema version {shown(version)}"
         raise UsageError(f"{path}: {said}, this diffbench reads {', '.join(map(str, READABLE_VERSIONS))}")
     return RunMeta.from_dict(meta, f"{path}: its '{name}' metadata")
 
@@ -244,7 +240,7 @@ def _frame(path, table, names: list[str], kinds: dict):
 
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise UsageError(f"{path}: column {_shown(twice[0])} appears more than once")
+        raise UsageError(f"{path}: column {shown(twice[0])} appears more than once")
     required = [c for c in (*KEY, "status") if c in kinds and c != "size"]  # an old file's size: ""
     missing = [c for c in required if c not in names]
     if missing:
@@ -260,7 +256,7 @@ def _frame(path, table, names: list[str], kinds: dict):
     if "status" in kinds:
         strange = sorted(set(table.column("status").to_pylist()) - set(STATUSES))
         if strange:
-            raise UsageError(f"{path}: column status holds {_shown(strange[0])}, not one of "
+            raise UsageError(f"{path}: column status holds {shown(strange[0])}, not one of "
                              f"{', '.join(STATUSES)}")
     try:
         known = table.select([n for n in names if n in kinds]).replace_schema_metadata(None)

@@ -21,6 +21,12 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u
 _BREAK = re.compile("[\t\n\r\u2028\u2029]+")  # one line: a line break or tab becomes a space
 
 
+def shown(value, width: int = 40) -> str:
+    """``repr(value)`` on one line, cut to ``width`` characters: a bad value named in an error."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def printable(value) -> str:
     """``value`` as one line of plain text: escape sequences and control characters removed, line
     breaks and tabs turned into spaces."""
