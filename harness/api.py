@@ -12,7 +12,7 @@ from harness.errors import UsageError
 def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
         sizes="default", out=None, plugins=(), timeout=None, progress=None, timing=None, preset=None,
         step_sweep=False, shard=None, log=False, isolate=False, resume=None, memory_limit=None,
-        input=None, threads=None, passes=None, reference_cache=True):  # noqa: A002
+        input=None, threads=None, rounds=None, reference_cache=True):  # noqa: A002
     """Measure a matrix and return its cells as a pandas DataFrame.
 
     Every choice is read and checked once, here (:meth:`harness.runner.plan.Selection.of`): a bad
@@ -26,9 +26,9 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     table is ``df.attrs["points"]`` and the run metadata ``df.attrs["meta"]``
     (a :class:`harness.store.meta.RunMeta`).
     With ``out`` (a folder) the run is also written there; ``df.attrs["path"]``
-    is the results file.  ``timing`` (e.g. ``{"repeats": 5, "min_batch_s": 0.01}``, or a
-    :class:`harness.measure.timing.TimingSettings`) tunes the timing loop (``sizes="quick"``
-    defaults to ``plan.QUICK_TIMING``: 3 batches of ≥ 2 ms, a smoke run; ``{"repeats": 0}``
+    is the results file.  ``timing`` (e.g. ``{"rounds": 5, "min_batch_s": 0.01}``, or a
+    :class:`harness.measure.timing.TimingSettings`) tunes the timing rounds (``sizes="quick"``
+    defaults to ``plan.QUICK_TIMING``: 5 rounds of batches of ≥ 2 ms, a smoke run; ``{"rounds": 0}``
     checks and grades every cell without timing it, as the capability matrix's test does);
     ``progress`` is a stream: a progress bar when it is a terminal (not under ``CI``), with
     ``log`` one line per cell.
@@ -41,8 +41,9 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     ``timeout`` is each cell's budget in seconds (default: the case's own, else 120).
     ``threads`` (N, or "all") is every backend's thread count where the cells are measured
     (default 1: :mod:`harness.host.threads`); the metadata records what each library reported.
-    ``passes`` is how many times each cell is timed (default 2, the quick profile 1:
-    :mod:`harness.measure.timing`), the later passes once every cell has run.
+    ``rounds`` is how many rounds the methods of each task are timed in, side by side, one batch of
+    each per round (default 10, the quick profile 5; fewer where a task's rounds pass 3 s:
+    :mod:`harness.runner.rounds`).
     ``reference_cache`` (default True) takes each cell's reference from the disk cache where an
     earlier run computed it (:mod:`harness.truth.cache`); False computes every one afresh (and
     caches that in its place); each row's ``reference_cached`` says which.
@@ -65,7 +66,7 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
         selection = plan.Selection.of(cases=cases, methods=methods, dtypes=dtypes, devices=devices,
                                       orders=orders, quantities=quantities, sizes=sizes, preset=preset,
                                       shard=shard, plugins=plugins, timeout=timeout, timing=timing,
-                                      step_sweep=step_sweep, input=input, threads=threads, passes=passes,
+                                      step_sweep=step_sweep, input=input, threads=threads, rounds=rounds,
                                       reference_cache=reference_cache)
         if resume is not None:
             given = [name for name in selection.given() if name != "plugins"]  # plugins: compared

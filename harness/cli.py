@@ -64,9 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="threads of every backend (BLAS, OpenMP, PyTorch, XLA, TensorFlow) where the cells "
                           "are measured, the process pinned to N CPUs: a whole number, or 'all' for each "
                           "library's own choice (default: 1, every backend single-threaded)")
-    run.add_argument("--passes", type=int, metavar="N",
-                     help="time each cell in N passes, the later ones once every cell has run, each in fresh "
-                          "worker processes; its figure is the lowest pass median (default 2; quick sizes 1)")
+    run.add_argument("--rounds", type=int, metavar="N",
+                     help="time every method of a task side by side in N rounds, one batch of each per "
+                          "round in a shuffled order (fewer where a task's rounds pass 3 s; default 10, "
+                          "quick sizes 5)")
     run.add_argument("--no-cache", action="store_true",
                      help="compute every reference afresh rather than take the one an earlier run cached "
                           "on disk (each is cached in its place; DIFFBENCH_CACHE_DIR moves the cache)")
@@ -150,7 +151,7 @@ def _run_in(args, harness) -> int:
                                       devices=args.devices, orders=args.orders, quantities=args.quantities,
                                       sizes=args.sizes, preset=args.preset, shard=args.shard,
                                       plugins=args.plugin, input=args.input, timeout=args.timeout,
-                                      threads=args.threads, passes=args.passes)
+                                      threads=args.threads, rounds=args.rounds)
         print("\n".join(dry_run.lines(selection)))
         return 0
     if args.report:  # an unwritable reports folder is known before anything is measured
@@ -166,7 +167,7 @@ def _run_in(args, harness) -> int:
         step_sweep=None if args.resume else not args.no_step_sweep and (args.step_sweep or True),
         memory_limit=int(args.memory_limit * 2**30) if args.memory_limit else None,
         progress=None if args.quiet else sys.stderr, log=args.log, input=args.input, threads=args.threads,
-        passes=args.passes, reference_cache=not args.no_cache,
+        rounds=args.rounds, reference_cache=not args.no_cache,
     )
     if "path" not in df.attrs:  # a resumed run stopped before it read its own files: nothing changed
         print("interrupted before any cell was measured: the run's files are as they were", file=sys.stderr)

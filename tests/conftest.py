@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 EXAMPLE_PLUGIN = ROOT / "examples" / "my_plugin.py"
 
-# A short timing loop: the tests check what is measured, not how fast.
-FAST = TimingSettings(repeats=5, min_batch_s=0.002, passes=1)  # one pass: tests/test_measure.py times two
+# Short timing rounds: the tests check what is measured, not how fast.
+FAST = TimingSettings(rounds=5, min_batch_s=0.002)
 
 
 @pytest.fixture(scope="session")

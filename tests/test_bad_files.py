@@ -194,8 +194,10 @@ RESULTS = [
     ("order-holds-strings", dict(table=_column("order", ["1", "x", "1"]), meta=_KEEP), ["column order"]),
     ("eval-s-holds-strings", dict(table=_column("eval_s", ["fast", "", None]), meta=_KEEP),
      ["column eval_s"]),
-    ("eval-pass-s-not-lists", dict(table=_column("eval_pass_s", ["a", "b", None]), meta=_KEEP),
-     ["column eval_pass_s"]),
+    ("eval-round-ids-not-lists", dict(table=_column("eval_round_ids", ["a", "b", None]), meta=_KEEP),
+     ["column eval_round_ids"]),
+    ("timing-rounds-holds-strings", dict(table=_column("timing_rounds", ["ten", "", None]), meta=_KEEP),
+     ["column timing_rounds"]),
     ("key-column-missing-a-value", dict(table=_column("case", ["cubic", None, "cubic"]), meta=_KEEP),
      ["column case"]),
     ("duplicate-column", dict(table=_duplicate("dtype"), meta=_KEEP), ["dtype"]),
@@ -347,7 +349,7 @@ def test_resume_from_a_bad_journal(good_journal, tmp_path, refused):
     assert str(path) in line and "line 2" in line
     path.write_text('{"meta": {"run_id": "r", "selection": 5}}\n')
     assert str(path) in refused(["run", "--resume", path])
-    for field, value in (("cases", 5), ("timing", [1]), ("plugins", "x.py"), ("passes", "two")):
+    for field, value in (("cases", 5), ("timing", [1]), ("plugins", "x.py"), ("rounds", "two")):
         path.write_text(json.dumps({"meta": {"run_id": "r", "selection": {field: value}}}) + "\n")
         assert f"selection's {field}" in refused(["run", "--resume", path])
 

@@ -29,7 +29,7 @@ ANSI = "\x1b[2J\x1b[31mred\x1b[0m\r\x07"
 PAYLOAD = f"{SCRIPT}{IMG}{COMMENT}{QUOTE}"
 # what must never appear in a page outside the vendored Vega: markup that runs
 ACTIVE = ["<script>document.title", "<img src=x", "<svg onload", "<!--<script>", 'onmouseover="document']
-FAST = {"repeats": 5, "min_batch_s": 0.002, "passes": 1}
+FAST = {"rounds": 5, "min_batch_s": 0.002}
 TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # \n ends lines, nothing else
 
 

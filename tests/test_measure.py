@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import harness
+from harness.host.capture import Capture
 from harness.host.environment import gpus
+from harness.measure import memory
 from harness.measure.timing import TimingSettings
 from harness.model.registry import load_plugin
 from tests.conftest import PLUGINS
@@ -145,53 +147,37 @@ def test_a_cells_output_never_reaches_the_callers(fast, capfd):
     assert "chatter" not in out + err and "C's stdio" not in out + err
 
 
-# every cell gets its second pass, however slow the machine is today (the cost cap is injected)
-ALWAYS_TWO_PASSES = TimingSettings(repeats=5, min_batch_s=0.002, passes=2, later_pass_max_s=float("inf"))
+# every round is run, however slow the machine is today (the time cap is injected)
+EVERY_ROUND = TimingSettings(rounds=6, min_batch_s=0.002, rounds_max_s=float("inf"))
 
 
-@pytest.mark.parametrize("isolate", [False, True])
-def test_each_cell_is_timed_in_two_passes_and_they_are_pooled(isolate):
-    df = harness.run(cases="cubic", methods="central,dual", dtypes="float64", orders="1", sizes="quick",
-                     timing=ALWAYS_TWO_PASSES, isolate=isolate)
-    assert df.attrs["meta"].passes == 2 and (df.status == "ok").all() and (df.timing_passes == 2).all()
-    for row in df.itertuples():
-        d, f = np.array(row.eval_samples_s), np.array(row.primal_samples_s)
-        assert len(d) == len(f) == row.timing_repeats == 6  # 3 batches in each pass
-        assert list(row.eval_pass_s) == [np.median(d[:3]), np.median(d[3:])]
-        assert row.eval_s == min(row.eval_pass_s)  # the less disturbed pass
-        assert row.eval_ci_lo_s == d.min() and row.eval_ci_hi_s == d.max()  # 6 samples: 96.9 % coverage
-        assert row.cost_ratio == pytest.approx(np.median(d / f), rel=1e-12)  # rounds still paired
-
-
-def test_a_pass_slowed_by_a_burst_does_not_decide_the_figure():
-    from dataclasses import replace
-
-    from harness.measure.outcomes import Retimed
-    from harness.measure.pipeline import measure_cell, with_pass
-    from harness.measure.timing import Timing
+def test_a_cell_alone_is_timed_in_rounds_of_its_own_then_finished(capfd):
+    from harness.measure.pipeline import RunContext, measure_cell
     from harness.model.method import Cell
     from harness.model.registry import CASES, METHODS
 
-    cell = Cell(CASES.all()["cubic"], 1, "float64", "cpu", "derivative")
-    row = measure_cell(METHODS.all()["central"], cell, "r", timing=TimingSettings(repeats=3, passes=1)).row
-    burst = replace(row, eval_s=3.1e-6, eval_samples_s=[3.0e-6, 3.1e-6, 3.2e-6], eval_pass_s=[3.1e-6],
-                    primal_s=1e-6, primal_samples_s=[1e-6] * 3, bandwidth_share=0.1)
-    quiet = Retimed(Timing(2.0e-6, 0.0, 10, 3, [2.1e-6, 2.0e-6, 1.9e-6]),
-                    Timing(1e-6, 0.0, 10, 3, [1e-6] * 3))
-    pooled = with_pass(burst, quiet)
-    assert pooled.eval_s == 2.0e-6 and pooled.eval_pass_s == [3.1e-6, 2.0e-6]
-    assert (pooled.eval_ci_lo_s, pooled.eval_ci_hi_s) == (1.9e-6, 3.2e-6)  # the interval spans both passes
-    assert pooled.noisy and pooled.eval_noise == pytest.approx(1.3e-6 / 2.0e-6)
-    assert pooled.cost_ratio == pytest.approx(2.55)  # the median of the six rounds' ratios
-    assert pooled.bandwidth_share == pytest.approx(0.1 * 3.1 / 2.0)  # the same bytes in less time
+    load_plugin(PLUGINS / "unruly.py")
+    context = RunContext(output=Capture())
+    try:
+        cell = Cell(CASES.all()["cubic"], 1, "float64", "cpu", "derivative")
+        row = measure_cell(METHODS.all()["central"], cell, "r", timing=EVERY_ROUND, context=context).row
+        chatty = measure_cell(METHODS.all()["chatty"], cell, "r", timing=EVERY_ROUND, context=context).row
+    finally:
+        context.output.close()
+    for r in (row, chatty):
+        d, f = np.array(r.eval_samples_s), np.array(r.primal_samples_s)
+        assert (r.status, r.message) == ("ok", "") and r.timing_rounds == 6
+        assert r.eval_round_ids == list(range(6)) and len(d) == len(f) == r.timing_repeats == 6
+        assert r.eval_s == np.median(d) and r.cost_ratio == pytest.approx(np.median(d / f), rel=1e-12)
+        assert r.peak_host_bytes is not None or memory._status_kib("VmHWM") is None  # finished: measured
+    out, err = capfd.readouterr()  # what it printed in its rounds went into the run's file too
+    assert "chatter" not in out + err
 
 
-def test_a_failed_later_pass_leaves_the_first_and_says_so():
-    load_plugin(PLUGINS / "prepares_once.py")
+@pytest.mark.parametrize("isolate", [False, True])
+def test_a_cell_is_prepared_once_for_all_its_rounds(isolate):
     df = harness.run(cases="cubic", methods="prepares-once", dtypes="float64", orders="1", sizes="quick",
-                     timing=ALWAYS_TWO_PASSES)
+                     timing=EVERY_ROUND, plugins=[PLUGINS / "prepares_once.py"], isolate=isolate)
     row = df.iloc[0]
-    assert row.status == "ok" and len(row.eval_pass_s) == 1 == row.timing_passes
-    assert len(row.eval_samples_s) == 3
-    assert row.message == ("timed in 1 pass(es): its later timing pass failed: "
-                           "RuntimeError: prepared once already")
+    assert (row.status, row.message) == ("ok", "")  # never prepared again to be timed again
+    assert row.timing_rounds == 6 and len(row.eval_samples_s) == 6 == row.timing_repeats

@@ -20,10 +20,10 @@ def test_what_is_written_reads_back_equal_and_unknown_keys_are_kept():
 
 def test_an_older_file_lacking_fields_gets_their_defaults():
     meta = RunMeta.from_dict({"run_id": "old", "timestamp": "2025-01-01T00:00:00+00:00"}, "old.parquet")
-    assert (meta.complete, meta.n_cells, meta.cases, meta.parts, meta.passes) == (False, 0, {}, [], 0)
+    assert (meta.complete, meta.n_cells, meta.cases, meta.parts, meta.rounds) == (False, 0, {}, [], 0)
     assert meta.runs() == [{"run_id": "old", "timestamp": "2025-01-01T00:00:00+00:00", "gpus": [],
                             "versions": {}, "selection": {}, "bandwidth_bytes_per_s": {}, "complete": False,
-                            "n_cells": 0, "passes": 0, "threads": {}, "backends": {}, "worker_starts_s": {}}]
+                            "n_cells": 0, "rounds": 0, "threads": {}, "backends": {}, "worker_starts_s": {}}]
 
 
 @pytest.mark.parametrize("found, says", [

@@ -60,7 +60,7 @@ def test_a_selection_is_recorded_and_read_back_as_it_was(tmp_path):
     plugin = tmp_path / "mine.py"
     plugin.write_text("")
     chosen = plan.Selection.of(cases="tanh", methods=["central", "j*"], orders="1", timeout=3.0,
-                               plugins=[plugin], timing={"repeats": 3}, step_sweep=True)
+                               plugins=[plugin], timing={"rounds": 3}, step_sweep=True)
     assert chosen.plugins == (str(plugin.resolve()),)
     assert plan.Selection.from_dict(json.loads(json.dumps(chosen.to_dict()))) == \
         chosen
@@ -68,7 +68,7 @@ def test_a_selection_is_recorded_and_read_back_as_it_was(tmp_path):
     assert plan.Selection().given() == [] == plan.Selection.of().given()
     # each value parsed once, to one type, whatever form it was given in
     assert chosen.methods == ("central", "j*") and chosen.orders == (1,)
-    assert chosen.timing == TimingSettings(repeats=3) and chosen.threads == 1
+    assert chosen.timing == TimingSettings(rounds=3) and chosen.threads == 1
     assert plan.Selection.of(threads="all").threads == "all" and plan.Selection.of(threads="2").threads == 2
     assert plan.Selection.of(devices="all").devices == ("cpu", "gpu")
     assert plan.Selection.of(step_sweep="tanh, cubic").step_sweep == ("tanh", "cubic")
@@ -78,13 +78,31 @@ def test_a_recorded_selection_of_an_older_run_means_what_it_meant():
     older = {"cases": "tanh", "orders": ["1"], "threads": None, "timing": {"repeats": 3}, "step_sweep": True}
     read = plan.Selection.from_dict(older)
     assert (read.cases, read.orders, read.threads) == (("tanh",), (1,), 1)  # None was the default, 1
-    assert read.timing == TimingSettings(repeats=3) and read.step_sweep is True
+    assert read.timing == TimingSettings(rounds=3) and read.step_sweep is True  # repeats: rounds' old name
+    # the timing passes are retired: a run that recorded them is read (and resumed) without them
+    with_passes = {"cases": "tanh", "passes": 2,
+                   "timing": {"repeats": 5, "min_batch_s": 0.002, "passes": 2, "later_pass_max_s": 0.1}}
+    read = plan.Selection.from_dict(with_passes)
+    assert read.timing == TimingSettings(rounds=5, min_batch_s=0.002) and read.rounds is None
+    assert plan.timing_of(read).rounds == 5
+
+
+def test_rounds_over_the_timing_settings():
+    assert plan.timing_of(plan.Selection.of()) == TimingSettings()
+    assert plan.timing_of(plan.Selection.of(sizes="quick")) == plan.QUICK_TIMING
+    quick = plan.Selection.of(sizes="quick", rounds=7)
+    assert plan.timing_of(quick) == TimingSettings(rounds=7, min_batch_s=0.002)
+    given = plan.Selection.of(timing={"rounds": 4, "rounds_max_s": 1.0}, rounds=2)
+    assert plan.timing_of(given) == TimingSettings(rounds=2, rounds_max_s=1.0)
+    assert plan.Selection.from_dict(given.to_dict()) == given  # rounds recorded and read back
 
 
 @pytest.mark.parametrize("given, says", [
     ({"threads": "0"}, "--threads must be at least 1"), ({"timeout": -1.0}, "--timeout"),
-    ({"passes": 11}, "--passes"), ({"orders": "one"}, "whole numbers"), ({"sizes": "huge"}, "profile"),
+    ({"rounds": 0}, "--rounds must be a whole number from 1"), ({"rounds": 1001}, "--rounds"),
+    ({"rounds": 2.0}, "--rounds"), ({"orders": "one"}, "whole numbers"), ({"sizes": "huge"}, "profile"),
     ({"shard": "3/2"}, "shard"), ({"timing": {"repeat": 1}}, "unknown timing setting"),
+    ({"timing": {"passes": 2}}, "unknown timing setting 'passes'"),
 ])
 def test_a_bad_value_is_one_usage_error_where_the_selection_is_made(given, says):
     with pytest.raises(UsageError, match=says):

@@ -5,7 +5,7 @@ import pytest
 
 import harness
 
-FAST = {"repeats": 3, "min_batch_s": 0.002, "passes": 1}
+FAST = {"rounds": 3, "min_batch_s": 0.002}
 
 
 def test_sympy_derives_once_and_every_cell_reports_it():
@@ -26,10 +26,11 @@ def test_primal_and_cost_ratio():
     pytest.importorskip("jax")
     df = harness.run(cases="rosenbrock", methods="central,jax", dtypes="float64", sizes="quick",
                      quantities="gradient", timing=FAST).set_index("method")
-    assert (df.primal_s > 0).all()
+    assert (df.primal_s > 0).all() and df.timing_rounds.nunique() == 1  # one task: its rounds are shared
     for _, row in df.iterrows():  # the function timed round by round with the derivative
         f, d = np.array(row.primal_samples_s), np.array(row.eval_samples_s)
         assert len(f) == len(d) == row.timing_repeats and row.primal_s == np.median(f)
+        assert list(row.eval_round_ids) == list(range(int(row.timing_rounds)))
         assert row.cost_ratio == pytest.approx(np.median(d / f), rel=1e-12)
     assert df.loc["central", "primal_backend"] == "numpy" and df.loc["jax", "primal_backend"] == "jax"
     assert df.loc["jax", "compile_s"] > 0 and df.loc["jax", "graph_nodes"] > 0

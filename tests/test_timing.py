@@ -1,4 +1,4 @@
-"""The timing loop: structure, not speed (timed assertions would be flaky)."""
+"""The timing of prepared calls: structure, not speed (timed assertions would be flaky)."""
 
 import time
 
@@ -6,14 +6,7 @@ import pytest
 
 from harness.errors import UsageError
 from harness.measure import timing
-from harness.measure.timing import (
-    LoopSettings,
-    Timing,
-    TimingSettings,
-    measure,
-    measure_interleaved,
-    paired_ratio,
-)
+from harness.measure.timing import Batches, TimingSettings, calibrate, measure, timing_of
 
 
 def test_measure_calls_enough_and_reports_the_median():
@@ -37,80 +30,60 @@ def test_repeats(repeats):
     assert measure(lambda: None, repeats=repeats, min_batch_s=0.001).repeats == repeats
 
 
-def test_interleaved_calls_alternate_batch_by_batch():
+class _Timer:
+    """A timeit.Timer whose every call takes ``per_call_s``: calibration without a clock."""
+
+    def __init__(self, per_call_s):
+        self.per_call_s, self.asked = per_call_s, []
+
+    def timeit(self, number):
+        self.asked.append(number)
+        return number * self.per_call_s
+
+
+def test_calibration_aims_straight_for_the_target():
+    timer = _Timer(1e-4)
+    assert calibrate(timer, 0.005) == (60, pytest.approx(0.006))  # 1 call: 0.1 ms; then 0.005/1e-4 · 1.2
+    assert timer.asked == [1, 60]
+    slow = _Timer(0.01)
+    assert calibrate(slow, 0.005) == (1, 0.01) and slow.asked == [1]  # one call is already enough
+
+
+def test_batches_are_calibrated_once_then_one_batch_of_each_call_in_order():
     order = []
-    lead, other = measure_interleaved([lambda: order.append("a"), lambda: order.append("b")],
-                                      repeats=4, min_batch_s=0.002, shares=(1.0, 0.5))
-    assert lead.repeats == other.repeats == 4
-    # round 1 is each call's last calibration batch; then each round is a batch of a, then of b
-    timed = order[len(order) - 3 * (lead.number + other.number):]
-    assert timed == (["a"] * lead.number + ["b"] * other.number) * 3
+    batches = Batches([lambda: order.append("a"), lambda: order.append("b")], min_batch_s=0.002,
+                      shares=(1.0, 0.5))
+    numbers = list(batches.numbers)
+    assert all(n >= 1 for n in numbers)
+    for _ in range(3):
+        order.clear()
+        per_call = batches.batch()
+        assert order == ["a"] * numbers[0] + ["b"] * numbers[1]  # the derivative's batch, then f's
+        assert len(per_call) == 2 and all(t > 0 for t in per_call)
+    assert batches.numbers == numbers  # not calibrated again
 
 
-def test_interleaved_ratio_is_taken_round_by_round():
-    # a burst of load that doubles both calls in one round moves the medians' ratio, not the rounds'
-    a = Timing(0.0, 0.0, 1, 3, [2.0, 4.0, 8.0])
-    b = Timing(0.0, 0.0, 1, 3, [1.0, 2.0, 4.0])
-    assert paired_ratio(a, b) == 2.0
+def test_a_batch_of_slow_calls_is_one_call_each_and_its_time_per_call():
+    batches = Batches([lambda: time.sleep(0.003)], min_batch_s=0.002)
+    assert batches.numbers == [1]
+    assert batches.batch()[0] >= 0.003  # sleep guarantees a lower bound
 
 
-def test_a_long_lead_call_counts_its_calibration_and_takes_fewer_rounds(monkeypatch):
-    monkeypatch.setattr(timing, "LONG_CALL_S", 0.005)
-    calls = []
-    lead, other = measure_interleaved([lambda: (calls.append(1), time.sleep(0.006)), lambda: None],
-                                      repeats=5, min_batch_s=0.001)
-    assert lead.number == 1 and lead.repeats == other.repeats == timing.LONG_REPEATS
-    assert len(calls) == timing.LONG_REPEATS  # the calibration run was round 1's batch
-
-
-def test_the_batches_are_shared_among_the_passes():
-    loop = TimingSettings().loop()  # 5 batches, 2 passes
-    assert (loop.repeats, loop.long_repeats, loop.min_batch_s) == (3, 2, timing.MIN_BATCH_S)
-    assert TimingSettings(repeats=3, min_batch_s=0.002, passes=1).loop() == LoopSettings(3, 0.002, 3)
-    assert TimingSettings(repeats=7, passes=3).loop().repeats == 3
-    assert TimingSettings(repeats=1, passes=2).loop().repeats == 1  # never more than asked
+def test_a_timing_is_the_median_and_spread_of_its_samples():
+    t = timing_of([3.0, 1.0, 2.0, 5.0, 4.0], 7)
+    assert (t.median_s, t.iqr_s, t.number, t.repeats) == (3.0, 2.0, 7, 5)
+    assert t.samples_s == [3.0, 1.0, 2.0, 5.0, 4.0]  # in the order timed: round by round
 
 
 def test_timing_settings_are_read_once_and_checked():
     assert TimingSettings.of(None) == TimingSettings() == timing.DEFAULT
-    assert TimingSettings.of({"repeats": 3}) == TimingSettings(repeats=3)
+    assert (timing.DEFAULT.rounds, timing.DEFAULT.rounds_max_s) == (timing.ROUNDS, timing.ROUNDS_MAX_S)
+    assert TimingSettings.of({"rounds": 3}) == TimingSettings(rounds=3)
     assert TimingSettings.of(timing.UNTIMED) is timing.UNTIMED and not timing.UNTIMED.timed
     assert TimingSettings.of(TimingSettings().to_dict()) == TimingSettings()
-    for bad, says in [({"repeat": 3}, "unknown timing setting 'repeat'"), ({"repeats": -1}, "≥ 0"),
-                      ({"passes": 0}, "passes ≥ 1"), ({"repeats": 2.5}, "whole numbers"),
+    assert TimingSettings().to_dict() == {"rounds": 10, "min_batch_s": 0.005, "rounds_max_s": 3.0}
+    for bad, says in [({"round": 3}, "unknown timing setting 'round'"), ({"rounds": -1}, "≥ 0"),
+                      ({"rounds": 2.5}, "whole number"), ({"rounds_max_s": -1.0}, "rounds_max_s"),
                       ({"min_batch_s": "fast"}, "min_batch_s"), ([3], "a mapping")]:
         with pytest.raises(UsageError, match=says):
             TimingSettings.of(bad)
-
-
-def test_pooled_passes_give_the_lower_median_and_every_sample_in_order():
-    burst = Timing(3.1, 0.1, 10, 3, [3.0, 3.1, 3.2])  # a pass the machine slowed
-    quiet = Timing(2.0, 0.1, 12, 3, [2.1, 2.0, 1.9])
-    both = timing.pooled([burst, quiet])
-    assert both.median_s == 2.0 and both.pass_medians_s == [3.1, 2.0]
-    assert both.samples_s == [3.0, 3.1, 3.2, 2.1, 2.0, 1.9] and both.repeats == 6
-    assert timing.pooled([both, Timing(2.5, 0.0, 1, 1, [2.5])]).pass_medians_s == [3.1, 2.0, 2.5]
-
-
-def test_a_cell_too_costly_to_time_again_gets_one_pass_with_every_batch():
-    default = TimingSettings()
-    assert default.passes_for(0.01, 0.005) == 2  # its setup again and 4 rounds: 0.03 s
-    assert default.passes_for(0.09, 0.005) == 1  # 0.11 s > LATER_PASS_MAX_S
-    assert TimingSettings(passes=1).passes_for(0.0, 0.0) == 1
-    assert default.loop(1).repeats == timing.REPEATS
-    # the cap is injectable: a test of the pooling must not depend on the machine's speed
-    assert TimingSettings(later_pass_max_s=float("inf")).passes_for(10.0, 1.0) == 2
-    assert TimingSettings(later_pass_max_s=0.0).passes_for(0.0, 1e-9) == 1
-
-
-def test_the_rounds_are_chosen_once_calibrated():
-    seen = []
-
-    def rounds(round_s):
-        seen.append(round_s)
-        return LoopSettings(repeats=4, min_batch_s=0.002, long_repeats=4)
-
-    lead, other = measure_interleaved([lambda: None, lambda: None], repeats=2, min_batch_s=0.002,
-                                      rounds=rounds)
-    assert lead.repeats == other.repeats == 4
-    assert len(seen) == 1 and seen[0] >= 2 * 0.002  # a batch of each call, each of at least its target

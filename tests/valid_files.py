@@ -42,12 +42,13 @@ def write_input(path: Path, data, module: str | None = None) -> Path:
 
 
 def cell_rows() -> list[CellRow]:
+    timed = dict(eval_s=1e-6, eval_samples_s=[1e-6] * 3, eval_round_ids=[0, 1, 2], timing_rounds=3,
+                 noisy=False)
     return [CellRow(run_id=RUN_ID, case="cubic", size="", method=method, family="numerical", mode="",
                     batched="yes", quantity="derivative", order=1, dtype="float64", device="cpu",
                     status=status, message="" if status == "ok" else "no", dim=1, n_points=2,
                     max_rel_err=1e-10 if status == "ok" else None, digits=10.0 if status == "ok" else None,
-                    eval_s=1e-6 if status == "ok" else None, eval_pass_s=[1e-6] if status == "ok" else None,
-                    noisy=False if status == "ok" else None)
+                    **(timed if status == "ok" else {}))
             for method, status in (("central", "ok"), ("forward", "ok"), ("complex_step", "failed"))]
 
 
@@ -74,13 +75,14 @@ def write_results(folder: Path) -> Path:
 
 
 def write_journal(path: Path) -> Path:
-    """A journal of the cells and their points, the first cell's row replaced by a later pass."""
+    """A journal of the cells and their points, the first cell's row written again (read back in
+    its place)."""
     from dataclasses import replace
 
     from harness.runner.journal import Journal
 
     rows, points = cell_rows(), point_rows()
     log = Journal(Path(path), RunMeta(**META), rows, points)
-    log.replace(replace(rows[0], eval_s=5e-7, eval_pass_s=[1e-6, 5e-7]))
+    log.replace(replace(rows[0], eval_s=5e-7, eval_samples_s=[1e-6, 5e-7, 5e-7]))
     log.close()
     return Path(path)

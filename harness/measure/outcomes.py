@@ -4,8 +4,7 @@ A cell measured in this process or a worker is :class:`Measured` (its row holds 
 ok, failed, unsupported, unavailable or timeout).  A worker that could not measure it at
 all reports :class:`Failed`; a worker that had to be stopped is :class:`TimedOut`; one that
 died is :class:`Crashed`.  The last three become rows that say what the cell was and why
-it has no figures.  A later timing pass of a measured cell ends :class:`Retimed`, or in one
-of the last three, and the row keeps its first pass.
+it has no figures.
 """
 
 from __future__ import annotations
@@ -43,15 +42,6 @@ class TimedOut:
 class Crashed:
     message: str
     status = "crashed"
-
-
-@dataclass(frozen=True)
-class Retimed:
-    """A later timing pass of a measured cell: its derivative's loop and its function's (None
-    where f could not be timed), to be pooled with the row's (:func:`harness.measure.pipeline.with_pass`)."""
-
-    derivative: object  # harness.measure.timing.Timing
-    primal: object | None
 
 
 Outcome = Measured | Failed | TimedOut | Crashed

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -30,16 +29,9 @@ from harness.host.capture import Capture, with_output
 from harness.host.environment import load_average
 from harness.host.limits import CellTimeout, StopRun, time_limit
 from harness.measure import memory, primal, workloads
-from harness.measure.outcomes import Failed, Measured, Retimed
+from harness.measure.outcomes import Measured
 from harness.measure.timing import DEFAULT as DEFAULT_TIMING
-from harness.measure.timing import (
-    LoopSettings,
-    Timing,
-    TimingSettings,
-    measure_interleaved,
-    paired_ratio,
-    pooled,
-)
+from harness.measure.timing import Batches, TimingSettings, timing_of
 from harness.model.method import Cell, Method, Unavailable, Unsupported, availability
 from harness.model.quantities import value_shape
 from harness.stats import noise
@@ -115,15 +107,19 @@ def check_declared(method: Method, cell: Cell) -> None:
         raise Unsupported(reason)
 
 
-def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None = None,
-                 timing: TimingSettings = DEFAULT_TIMING, context: RunContext | None = None) -> Measured:
-    """One cell's row and its per-point rows.  ``budget``: seconds before it is ``timeout``;
-    ``timing``: how its timing loop runs (:class:`harness.measure.timing.TimingSettings`)."""
+def prepare_cell(method: Method, cell: Cell, run_id: str, budget: float | None = None,
+                 timing: TimingSettings = DEFAULT_TIMING,
+                 context: RunContext | None = None) -> tuple[Measured, Held | None]:
+    """A cell measured up to its timing: prepared, first call, checked, graded and its calls
+    calibrated.  Its row so far with its per-point rows, and the live cell to time in its task's
+    rounds (None where the row is final: any status but ok, an untimed run, a workload).
+    ``budget``: seconds before it is ``timeout``."""
     context = context or RunContext()
     threads.enforce()  # a backend loaded by an earlier cell gets this process's thread setting
     started = time.perf_counter()
     found: dict = {"load_start": load_average()}
     points: list[PointRow] = []
+    held = None
     status, message = "ok", ""
     output = context.output.cell() if context.output else contextlib.nullcontext()
     try:
@@ -139,25 +135,159 @@ def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None =
                 for part in _stages(method, cell, run_id, timing, context):
                     if isinstance(part, list):
                         points = part
-                    else:
-                        found.update(part)
+                    elif isinstance(part, Held):
+                        held = part
+                    else:  # a stage's notes are added to the earlier ones
+                        notes = "; ".join(filter(None, [found.get("message"), part.get("message")]))
+                        found.update(part, **({"message": notes} if notes else {}))
     except StopRun:
         raise
-    except Unavailable as exc:
-        status, message = "unavailable", str(exc)
-    except Unsupported as exc:
-        status, message = "unsupported", str(exc)
-    except acc.OutOfRange as exc:
-        status, message = "out_of_range", str(exc)
-    except CellTimeout as exc:
-        status, message = "timeout", f"{exc} (stopped after {time.perf_counter() - started:.3g} s)"
     except BaseException as exc:  # the method's failure is a result, whatever it raised
-        tail = context.output.tail() if context.output else ""
-        status, message = "failed", with_output(describe(exc), tail)
-    note = found.pop("message", "")
-    row = skeleton(method, cell, run_id, status, note if status == "ok" else message,
+        status, message = outcome_of(exc, started, context)
+        held = None
+    notes = found.pop("message", "")
+    row = skeleton(method, cell, run_id, status, notes if status == "ok" else message,
                    cell_s=time.perf_counter() - started, load_end=load_average(), **found)
-    return Measured(row, points)
+    return Measured(row, points), held
+
+
+def outcome_of(exc: BaseException, started: float, context: RunContext | None = None) -> tuple[str, str]:
+    """(status, message) of a cell whose measurement raised ``exc``."""
+    if isinstance(exc, Unavailable):
+        return "unavailable", str(exc)
+    if isinstance(exc, Unsupported):
+        return "unsupported", str(exc)
+    if isinstance(exc, acc.OutOfRange):
+        return "out_of_range", str(exc)
+    if isinstance(exc, CellTimeout):
+        return "timeout", f"{exc} (stopped after {time.perf_counter() - started:.3g} s)"
+    tail = context.output.tail() if context and context.output else ""
+    return "failed", with_output(describe(exc), tail)
+
+
+def measure_cell(method: Method, cell: Cell, run_id: str, budget: float | None = None,
+                 timing: TimingSettings = DEFAULT_TIMING, context: RunContext | None = None) -> Measured:
+    """One cell measured alone: prepared (:func:`prepare_cell`), timed in rounds of its own and
+    finished; its row and its per-point rows.  A run times the methods of a task in shared rounds
+    instead (:mod:`harness.runner.rounds`)."""
+    started = time.perf_counter()
+    measured, held = prepare_cell(method, cell, run_id, budget, timing, context)
+    if held is None:
+        return measured
+    samples: list[list[float]] = []
+    extras, failure = {}, None
+    try:
+        left = None if budget is None else max(budget - measured.row.cell_s, 1e-3)
+        with _output(context), np.errstate(all="ignore"), warnings.catch_warnings(), time_limit(left):
+            warnings.simplefilter("ignore")
+            rounds_started = time.perf_counter()
+            while timing.more_rounds(len(samples), time.perf_counter() - rounds_started):
+                samples.append(held.batch())
+            extras = held.finish(float(np.median([s[0] for s in samples])), context)
+    except StopRun:
+        raise
+    except BaseException as exc:
+        failure = outcome_of(exc, started, context)
+    row = timed_row(measured.row, held.numbers, samples, list(range(len(samples))), len(samples),
+                    extras, failure, time.perf_counter() - started - measured.row.cell_s)
+    return Measured(row, measured.points)
+
+
+def guarded(work, budget: float | None, context: RunContext | None = None):
+    """``work()`` on a held cell within ``budget`` s, its warnings and NaNs kept quiet and what it
+    prints kept off the caller's output (as its preparation's is, :func:`prepare_cell`): (its value,
+    None), or (None, (status, message)) where it failed (:func:`outcome_of`)."""
+    started = time.perf_counter()
+    try:
+        with _output(context), np.errstate(all="ignore"), warnings.catch_warnings(), time_limit(budget):
+            warnings.simplefilter("ignore")
+            return work(), None
+    except StopRun:
+        raise
+    except BaseException as exc:  # the method's failure is a result, whatever it raised
+        return None, outcome_of(exc, started, context)
+
+
+def _output(context: RunContext | None):
+    """Where a held cell's batch or finish prints: the run's output file, emptied first (its last
+    lines then go with its failure), or where it is (no file)."""
+    return context.output.cell() if context and context.output else contextlib.nullcontext()
+
+
+class Held:
+    """A cell prepared and calibrated, held by the process that measures it across its task's
+    rounds: its evaluator, its input on its device, and its calls' batches (the derivative's, and
+    f's where f could be timed)."""
+
+    def __init__(self, method: Method, cell: Cell, evaluator, xd, original: np.ndarray, f_call,
+                 timing: TimingSettings, n_points: int):
+        self.method, self.cell, self.evaluator, self.xd, self.original = method, cell, evaluator, xd, original
+        self.n_points = n_points
+        calls = [lambda: evaluator.call(xd)] + ([f_call] if f_call else [])
+        self.batches = Batches(calls, timing.min_batch_s, (1.0, primal.SHARE)[:len(calls)])
+
+    @property
+    def numbers(self) -> list[int]:
+        """Calls per batch: the derivative's, then f's where it is timed."""
+        return self.batches.numbers
+
+    def batch(self) -> list[float]:
+        """One round's batch of the derivative, then of f: each one's time per call."""
+        return self.batches.batch()
+
+    def finish(self, median_s: float, context: RunContext | None = None) -> dict:
+        """After the task's rounds (``median_s``: the derivative's median time): the input checked,
+        the memory one call needs, the expression or graph sizes, the bandwidth share."""
+        context = context or RunContext()
+        evaluator, xd = self.evaluator, self.xd
+        _check_input_kept(evaluator, xd, self.original, "its timing rounds")
+        found = {"peak_host_bytes": memory.call_peak(lambda: evaluator.call(xd), median_s,
+                                                     backend=self.method.backend),
+                 "peak_device_bytes": memory.device_peak(self.method, self.cell, evaluator, xd)}
+        if evaluator.describe is not None and median_s <= DESCRIBE_MAX_CALL_S:
+            # swell and graph sizes: gathered outside every clock
+            evaluator.info.update(evaluator.describe())
+        found.update({k: evaluator.info.get(k) for k in SWELL_KEYS}, detail=_detail(evaluator))
+        found.update(memory.bandwidth_share(self.cell, self.n_points, median_s, context.bandwidth))
+        return found
+
+
+def timed_row(row: CellRow, numbers: list[int], samples: list[list[float]], round_ids: list[int],
+              rounds: int, extras: dict, failure: tuple[str, str] | None = None, spent_s: float = 0.0,
+              note: str = "") -> CellRow:
+    """A prepared cell's row (:func:`prepare_cell`) once its task's rounds are done: ``samples`` its
+    batches' per-call times (the derivative's, then f's where f was timed) in the rounds
+    ``round_ids`` of the ``rounds`` its task ran; ``extras`` what :meth:`Held.finish` measured;
+    ``failure`` (status, message) where a batch or the finish failed; ``spent_s`` the time spent on
+    it since it was prepared; ``note`` a word on why it has fewer rounds or no finish."""
+    found = {"timing_rounds": rounds, "cell_s": (row.cell_s or 0.0) + spent_s, "load_end": load_average()}
+    if samples:
+        found.update(timing_figures(samples, numbers, round_ids))
+    found.update({k: v for k, v in extras.items() if k != "message"})
+    status, message = failure or (row.status, row.message)
+    words = [row.message if failure else message, note, extras.get("message", "")]
+    if failure:
+        words.append(message)
+    return dataclasses.replace(row, status=status, message="; ".join(w for w in words if w), **found)
+
+
+def timing_figures(samples: list[list[float]], numbers: list[int], round_ids: list[int]) -> dict:
+    """A row's timing columns from its batches, round by round: the derivative's per-call time
+    first, then f's (where f was timed; ``cost_ratio`` is the median of their ratios)."""
+    steady = timing_of([s[0] for s in samples], numbers[0])
+    interval = noise.median_interval(steady.samples_s)
+    spread = interval.noise(steady.median_s)
+    found = {"eval_s": steady.median_s, "eval_iqr_s": steady.iqr_s, "timing_number": steady.number,
+             "timing_repeats": steady.repeats, "eval_samples_s": steady.samples_s,
+             "eval_round_ids": list(round_ids), "eval_ci_lo_s": interval.lo_s,
+             "eval_ci_hi_s": interval.hi_s, "eval_ci_coverage": interval.coverage, "eval_noise": spread,
+             "noisy": noise.is_noisy(spread)}
+    if len(numbers) > 1:
+        f_timing = timing_of([s[1] for s in samples], numbers[1])
+        if f_timing.median_s > 0:
+            found.update(primal_s=f_timing.median_s, primal_samples_s=f_timing.samples_s,
+                         cost_ratio=float(np.median(np.asarray(steady.samples_s) / f_timing.samples_s)))
+    return found
 
 
 # a graph is traced (torch.fx, jaxpr) only where a call is quick: a trace runs every operation
@@ -195,33 +325,16 @@ def _stages(method: Method, cell: Cell, run_id: str, timing: TimingSettings, con
     if not timing.timed:  # checked and graded; not timed, nor its primal, memory or swell
         return
 
+    del out  # the first output is not held across the task's rounds
     try:
         f_call, f_backend = primal.primal_call(method, cell, evaluator, x, xd)
     except Exception as e:  # the derivative is still timed; the row says why f was not
         f_call, f_backend = None, None
         yield {"message": f"the function itself failed, so no cost_ratio: {type(e).__name__}: {e}"}
-    chosen = {}
-
-    def rounds(round_s):  # one pass with every batch where timing it again would cost too much
-        chosen["passes"] = timing.passes_for(setup["setup_s"] + setup["first_call_s"], round_s)
-        return timing.loop(chosen["passes"])
-
-    steady, f_timing = _timing_loop(evaluator, xd, f_call, timing.loop(), rounds=rounds)
-    _check_input_kept(evaluator, xd, original, "its timing loop")
-    yield {**timing_figures(steady, f_timing), "timing_passes": chosen["passes"]}
-    if f_timing is not None:
+    held = Held(method, cell, evaluator, xd, original, f_call, timing, len(x))
+    if f_call is not None:
         yield {"primal_backend": f_backend}
-
-    yield {"peak_host_bytes": memory.call_peak(lambda: evaluator.call(xd), steady.median_s,
-                                               backend=method.backend),
-           "peak_device_bytes": memory.device_peak(method, cell, evaluator, xd)}
-
-    if evaluator.describe is not None and steady.median_s <= DESCRIBE_MAX_CALL_S:
-        # swell and graph sizes: gathered outside every clock
-        evaluator.info.update(evaluator.describe())
-    yield {**{k: evaluator.info.get(k) for k in SWELL_KEYS}, "detail": _detail(evaluator)}
-
-    yield memory.bandwidth_share(cell, len(x), steady.median_s, context.bandwidth)
+    yield held
 
 
 def _ready(method: Method, cell: Cell, x: np.ndarray):
@@ -240,76 +353,6 @@ def _ready(method: Method, cell: Cell, x: np.ndarray):
     setup = {"setup_s": (t1 - t0) + (t4 - t2) + phases.get("reused_s", 0.0), "first_call_s": t4 - t3,
              "transfer_s": t2 - t1, "derive_s": phases.get("derive_s"), "compile_s": phases.get("compile_s")}
     return evaluator, xd, out, setup
-
-
-def _timing_loop(evaluator, xd, f_call, loop: LoopSettings, rounds=None) -> tuple[Timing, Timing | None]:
-    """One timing pass: the derivative's batches alternating with f's (when there is an f)."""
-    calls = [lambda: evaluator.call(xd)] + ([f_call] if f_call else [])
-    shares = (1.0, primal.SHARE)[:len(calls)]
-    steady, *f_timing = measure_interleaved(calls, repeats=loop.repeats, min_batch_s=loop.min_batch_s,
-                                            long_repeats=loop.long_repeats, shares=shares,
-                                            rounds=rounds)
-    return steady, (f_timing[0] if f_timing and f_timing[0].median_s > 0 else None)
-
-
-def timing_figures(steady: Timing, f_timing: Timing | None) -> dict:
-    """A row's timing columns from its derivative's loop (one pass, or several pooled) and f's."""
-    interval = noise.median_interval(steady.samples_s)
-    spread = interval.noise(steady.median_s)
-    found = {"eval_s": steady.median_s, "eval_iqr_s": steady.iqr_s, "timing_number": steady.number,
-             "timing_repeats": steady.repeats, "eval_samples_s": steady.samples_s,
-             "eval_pass_s": steady.pass_medians_s, "eval_ci_lo_s": interval.lo_s,
-             "eval_ci_hi_s": interval.hi_s, "eval_ci_coverage": interval.coverage, "eval_noise": spread,
-             "noisy": noise.is_noisy(spread)}
-    if f_timing is not None:
-        found.update(primal_s=f_timing.median_s, primal_samples_s=f_timing.samples_s,
-                     cost_ratio=paired_ratio(steady, f_timing))
-    return found
-
-
-def time_again(method: Method, cell: Cell, timing: TimingSettings, n_passes: int, budget: float | None = None,
-               context: RunContext | None = None) -> Retimed | Failed:
-    """A later timing pass of a cell measured ok: prepared afresh (in a fresh worker process, as the
-    loop sends it), its first call made, and only its timing loop run again; not graded again."""
-    threads.enforce()
-    output = context.output.cell() if context and context.output else contextlib.nullcontext()
-    try:
-        with output, np.errstate(all="ignore"), warnings.catch_warnings(), time_limit(budget):
-            warnings.simplefilter("ignore")
-            x = cell.case.points().astype(cell.dtype)
-            evaluator, xd, _, _ = _ready(method, cell, x)
-            try:
-                f_call, _ = primal.primal_call(method, cell, evaluator, x, xd)
-            except Exception:  # as in the first pass: the derivative is timed without it
-                f_call = None
-            return Retimed(*_timing_loop(evaluator, xd, f_call, timing.loop(n_passes)))
-    except StopRun:
-        raise
-    except CellTimeout as exc:
-        return Failed(f"its later timing pass ran out of time: {exc}")
-    except BaseException as exc:  # the method's failure: the first pass stands
-        return Failed(f"its later timing pass failed: {describe(exc)}")
-
-
-def _recorded(samples, median, pass_medians=None, number=None) -> Timing | None:
-    """A row's recorded loop, to pool with a later pass (which computes the pooled spread itself)."""
-    if samples is None or median is None:
-        return None
-    samples = list(samples)
-    return Timing(median, math.nan, number or 1, len(samples), samples, list(pass_medians or [median]))
-
-
-def with_pass(row: CellRow, again: Retimed) -> CellRow:
-    """``row`` with a later timing pass pooled into its timing columns
-    (:func:`harness.measure.timing.pooled`)."""
-    steady = _recorded(row.eval_samples_s, row.eval_s, row.eval_pass_s, row.timing_number)
-    steady = pooled([steady, again.derivative])
-    f_before = _recorded(row.primal_samples_s, row.primal_s)
-    f_timing = pooled([f_before, again.primal]) if f_before is not None and again.primal is not None else None
-    found = timing_figures(steady, f_timing)  # f timed in one pass only: its figures stay the first's
-    if row.bandwidth_share is not None and row.eval_s:
-        found["bandwidth_share"] = row.bandwidth_share * row.eval_s / steady.median_s
-    return dataclasses.replace(row, **found)
 
 
 def _compile(evaluator, xd, phases: dict) -> dict:

@@ -6,30 +6,28 @@ Each cell is measured in its backend's worker process (:mod:`harness.runner.pool
 journal (:mod:`harness.runner.journal`) and shown by the progress display
 (:mod:`harness.runner.progress`).  Ctrl-C, SIGTERM or SIGUSR2 stops after the finished cells, which
 are kept (the metadata's ``complete`` is then False); a cell is recorded with the signals held, so
-a stop never comes between a cell's row and its journal line.  Once every cell has run, the cells timed
-ok are timed again (:data:`harness.measure.timing.PASSES` passes in all, where a pass costs at most
-:data:`harness.measure.timing.LATER_PASS_MAX_S`), in fresh worker processes.
+a stop never comes between a cell's row and its journal line.  The cells are measured task by task
+(:mod:`harness.runner.rounds`): every method of a task is prepared, then all are timed side by side in
+the same rounds.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-import time
 from dataclasses import dataclass
 
 from harness.host import threads
 from harness.host.capture import Capture
 from harness.host.environment import backend_devices, load_average, run_metadata
-from harness.host.limits import StopRun, StopSignals, armed
+from harness.host.limits import StopRun, StopSignals
 from harness.measure import memory
-from harness.measure.outcomes import Measured, Retimed
-from harness.measure.pipeline import RunContext, measure_cell, skeleton, time_again, with_pass
+from harness.measure.pipeline import RunContext
 from harness.runner.journal import Journal, JournalError
 from harness.runner.plan import Plan, describe_cases, describe_methods
 from harness.runner.pool import Pool
 from harness.runner.progress import bar as progress_bar
-from harness.runner.progress import first_line
+from harness.runner.rounds import run_task, task_order
 from harness.runner.worker import WorkerSettings
 from harness.store.meta import RunMeta
 from harness.store.results import new_run_id
@@ -71,47 +69,15 @@ def unmeasured(selection, resumed=None) -> Finished:
     return Finished(rows, points, meta)
 
 
-def later_pass_due(row: CellRow) -> bool:
-    """Whether a finished cell is timed again: timed ok in fewer passes than its first pass planned
-    (:meth:`harness.measure.timing.TimingSettings.passes_for`)."""
-    return (row.status == "ok" and row.eval_samples_s is not None
-            and len(row.eval_pass_s or [None]) < (row.timing_passes or 1))
-
-
-def _later_passes(plan: Plan, rows: list[CellRow], pool, context, progress, log, journal, stop):
-    """Each cell its first pass planned more passes for, timed again once every cell has run
-    (last first, so that neighbours differ too), in a fresh process; its row in ``rows`` (changed
-    in place, so that a stop keeps the passes done) then pools the passes
-    (harness.measure.pipeline.with_pass)."""
-    found = {CellKey.of_cell(method, cell): (method, cell) for method, cell in plan.cells + plan.done}
-    due = [i for i, row in enumerate(rows) if later_pass_due(row) and row.key in found]
-    total = sum(rows[i].timing_passes - len(rows[i].eval_pass_s) for i in due)
-    with progress_bar(progress, total, log) as shown:
-        while due:
-            for i in reversed(due):
-                method, cell = found[rows[i].key]
-                budget = cell.case.budget(plan.selection.timeout)
-                started = time.perf_counter()
-                n = rows[i].timing_passes
-                again = pool.time_again(method, cell, budget, n) if pool else None  # arms its waits
-                if again is None:
-                    with armed():
-                        again = time_again(method, cell, plan.timing, n, budget, context)
-                row = rows[i]
-                if isinstance(again, Retimed):
-                    row = with_pass(row, again)
-                else:  # the passes so far stand, and say why no more
-                    note = f"timed in {len(row.eval_pass_s)} pass(es): {first_line(again.message)}"
-                    row = dataclasses.replace(row, message="; ".join(filter(None, [row.message, note])),
-                                              timing_passes=len(row.eval_pass_s))
-                # the cell's time is all the time spent on it
-                rows[i] = dataclasses.replace(row, cell_s=row.cell_s + time.perf_counter() - started)
-                if journal:
-                    journal.replace(rows[i])
-                shown(rows[i])
-                if stop.received:  # recorded while the pass was measured or recorded: acted on now
-                    raise StopRun(stop.received)
-            due = [i for i in due if later_pass_due(rows[i])]
+def rounds_before(rows) -> dict:
+    """Per task, the id after the last round a resumed run's first part timed it in (its cells
+    measured now get round ids beyond it: they were not timed beside those)."""
+    found: dict = {}
+    for row in rows:
+        if row.eval_round_ids:
+            task = row.key.task
+            found[task] = max(found.get(task, 0), int(max(row.eval_round_ids)) + 1)
+    return found
 
 
 def run_cells(plan: Plan, meta: RunMeta, progress=None, log: bool = False, isolate: bool = False,
@@ -148,29 +114,21 @@ def run_cells(plan: Plan, meta: RunMeta, progress=None, log: bool = False, isola
                                                bandwidth=context.bandwidth, timing=timing,
                                                memory_limit=memory_limit, threads=n_threads,
                                                reference_cache=plan.selection.reference_cache))
-                for method, cell in plan.cells:
-                    if stop.received:  # a stop recorded since the last cell: the run ends here
-                        raise StopRun(stop.received)
-                    budget = cell.case.budget(timeout)
-                    started = time.perf_counter()
-                    outcome = pool.measure(method, cell, run_id, budget) if pool else None  # arms its waits
-                    if outcome is None:  # in this process
-                        with armed():
-                            outcome = measure_cell(method, cell, run_id, budget, timing, context)
-                    if not isinstance(outcome, Measured):  # lost: what the cell was and why, no figures
-                        outcome = Measured(skeleton(method, cell, run_id, outcome.status, outcome.message,
-                                                    cell_s=time.perf_counter() - started), [])
-                    rows.append(outcome.row)
-                    points += outcome.points
+                def record(row: CellRow, cell_points: list[PointRow]) -> None:
+                    rows.append(row)
+                    points.extend(cell_points)
                     if journal:
-                        journal.add(outcome.row, outcome.points)
-                    shown(outcome.row)
+                        journal.add(row, cell_points)
+                    shown(row)
+
+                after = rounds_before(rows)
+                for task in task_order(plan.cells):
+                    if stop.received:  # a stop recorded since the last task: the run ends here
+                        raise StopRun(stop.received)
+                    first = after.get(CellKey.of_cell(*task[0]).task, 0)
+                    run_task(task, run_id, timing, timeout, pool, context, record, first_round=first)
                 if stop.received:
                     raise StopRun(stop.received)
-                if any(later_pass_due(row) for row in rows):
-                    if pool:  # fresh workers: each pass in a process of its own
-                        pool.close()
-                    _later_passes(plan, rows, pool, context, progress, log, journal, stop)
                 meta.complete = True
         except StopRun:
             print(f"interrupted: keeping {len(rows)} finished cells", file=sys.stderr)
@@ -181,7 +139,7 @@ def run_cells(plan: Plan, meta: RunMeta, progress=None, log: bool = False, isola
         finally:
             meta.backends = _close(meta, n_threads, pool, journal, context)
         meta.n_cells = len(rows)
-        meta.passes = timing.passes if timing.timed else 0
+        meta.rounds = timing.rounds
         return Finished(rows, points, meta, error)
 
 

@@ -36,10 +36,10 @@ DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "gpu")
 # The quick profile is a smoke run, not for publishing: every case at its smallest sizes, but
 # only float64, one method per family and main backend, and a shorter timing loop
-QUICK_TIMING = TimingSettings(repeats=3, min_batch_s=0.002, passes=1)
+QUICK_TIMING = TimingSettings(rounds=5, min_batch_s=0.002)
 QUICK_METHODS = ("sympy", "central", "dual", "jax", "torch")
 QUICK_DTYPES = ("float64",)
-MAX_PASSES = 10
+MAX_ROUNDS = 1000
 
 Names = tuple[str, ...] | None  # names or glob patterns, as given; None: all (the default)
 
@@ -76,7 +76,7 @@ class Selection:
     timing: TimingSettings | None = None  # None: the profile's (QUICK_TIMING for quick, else the defaults)
     step_sweep: bool | tuple[str, ...] = False  # True: STEP_CASES the run measures; names: those cases
     threads: Threads = threads_setting.DEFAULT  # every backend's threads: N, or "all"
-    passes: int | None = None  # timing passes per cell, over the timing settings' own
+    rounds: int | None = None  # timing rounds per task, over the timing settings' own
     reference_cache: bool = True  # take references cached on disk by earlier runs (False: --no-cache)
 
     def given(self) -> list[str]:
@@ -113,24 +113,26 @@ class Selection:
             if name in known and not _recordable(name, value):
                 raise UsageError(f"the recorded selection's {name} is {str(value)[:60]!r}: "
                                  "not what a run records")
-        return cls.of(**{k: v for k, v in recorded.items() if k in known})
+        return cls.of(**{k: v for k, v in recorded.items() if k in known}, recorded=True)
 
     @classmethod
     def of(cls, cases=None, methods=None, dtypes=None, devices=None, orders=None, quantities=None,
            sizes="default", preset=None, shard=None, input=None, plugins=(), timeout=None,  # noqa: A002
-           timing=None, step_sweep=False, threads=None, passes=None, reference_cache=True) -> Selection:
+           timing=None, step_sweep=False, threads=None, rounds=None, reference_cache=True,
+           recorded=False) -> Selection:
         """A selection from what a user gave (lists or comma-separated strings; ``threads`` N or
         "all"; ``timing`` a mapping of :class:`~harness.measure.timing.TimingSettings` fields;
         ``reference_cache`` True or False: :mod:`harness.truth.cache`), each value checked here, its
         plugin and input files resolved (a resumed run may start elsewhere).
         Case and method names are checked against the registry when the plan is built, once the
-        plugins are loaded."""
+        plugins are loaded.  ``recorded``: read back from a results file, whose retired timing
+        settings are dropped (:data:`harness.measure.timing.RETIRED`)."""
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or not 0 < timeout < float("inf")):
             raise UsageError(f"--timeout must be a finite positive number of seconds, got {timeout!r}")
-        if passes is not None and (isinstance(passes, bool) or not isinstance(passes, int)
-                                   or not 1 <= passes <= MAX_PASSES):
-            raise UsageError(f"--passes must be a whole number from 1 to {MAX_PASSES}, got {passes!r}")
+        if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, int)
+                                   or not 1 <= rounds <= MAX_ROUNDS):
+            raise UsageError(f"--rounds must be a whole number from 1 to {MAX_ROUNDS}, got {rounds!r}")
         if not isinstance(reference_cache, bool):
             raise UsageError(f"reference_cache must be True or False, got {reference_cache!r}")
         if sizes not in PROFILES:
@@ -147,9 +149,9 @@ class Selection:
                    shard=shard, input=str(Path(input).resolve()) if input else None,
                    plugins=tuple(str(Path(p).resolve()) for p in plugins),
                    timeout=None if timeout is None else float(timeout),
-                   timing=None if timing is None else TimingSettings.of(timing),
+                   timing=None if timing is None else TimingSettings.of(timing, recorded=recorded),
                    step_sweep=sweep or False,
-                   threads=threads_setting.parse(threads), passes=passes, reference_cache=reference_cache)
+                   threads=threads_setting.parse(threads), rounds=rounds, reference_cache=reference_cache)
 
 
 def _listed(value) -> tuple[str, ...] | None:
@@ -189,7 +191,7 @@ def _recordable(name: str, value) -> bool:
         return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
     if name == "reference_cache":
         return isinstance(value, bool)
-    if name == "passes":
+    if name == "rounds":
         return value is None or (isinstance(value, int) and not isinstance(value, bool))
     if name == "timing":
         return value is None or (isinstance(value, dict) and all(isinstance(k, str) for k in value))
@@ -283,9 +285,9 @@ def preset_cells(s: Selection) -> list[PlannedCell]:
 
 
 def timing_of(s: Selection) -> TimingSettings:
-    """The timing settings a selection runs with: its own, else its profile's; ``passes`` over them."""
+    """The timing settings a selection runs with: its own, else its profile's; ``rounds`` over them."""
     timing = s.timing or (QUICK_TIMING if s.sizes == "quick" and s.preset is None else TimingSettings())
-    return timing if s.passes is None else timing.with_passes(s.passes)
+    return timing if s.rounds is None else dataclasses.replace(timing, rounds=s.rounds)
 
 
 def build(selection: Selection, done: set | frozenset = frozenset()) -> Plan:

@@ -35,11 +35,22 @@ from harness.host.capture import anonymous_file, tail_of, with_output
 from harness.host.leftovers import end_tree
 from harness.host.limits import CellTimeout, armed, time_limit
 from harness.measure import memory
-from harness.measure.outcomes import Crashed, Measured, Outcome, Retimed, TimedOut
+from harness.measure.outcomes import Crashed, Measured, Outcome, TimedOut
 from harness.measure.pipeline import cell_reference
 from harness.model.registry import METHODS, PLUGIN_PREFIX
-from harness.runner.worker import AskBackends, Job, Ready, Tainted, WorkerSettings, rebuild, serve
-from harness.store.schema import WORKLOADS
+from harness.runner.worker import (
+    AskBackends,
+    Finish,
+    Job,
+    Prepared,
+    Ready,
+    Round,
+    Tainted,
+    WorkerSettings,
+    rebuild,
+    serve,
+)
+from harness.store.schema import WORKLOADS, CellKey
 
 GRACE_S = 10.0  # at most, beyond the cell's budget, before the parent stops waiting
 START_S = 120.0  # a worker's start and first imports (JAX, TensorFlow) on a slow machine
@@ -218,6 +229,15 @@ def shared_reference(method, cell, budget, reuse: bool = True):
         return None
 
 
+def job_key(method, cell) -> CellKey:
+    return CellKey.of_cell(method, cell)
+
+
+def _plus(measured: Measured, seconds: float) -> Measured:
+    """``measured`` with ``seconds`` more of the cell's time (its reference, computed here)."""
+    return Measured(dataclasses.replace(measured.row, cell_s=measured.row.cell_s + seconds), measured.points)
+
+
 class Pool:
     """One worker per backend; a dead or stopped one is replaced on its backend's next cell."""
 
@@ -228,9 +248,12 @@ class Pool:
         self.checked: dict = {}  # addressable's answers, per case object
         # per backend, each worker's start (harness.runner.loop's meta)
         self.starts: dict[str, list[float]] = {}
+        self.holders: dict = {}  # the worker that holds each prepared cell, by the cell's key
+        self.lost_why: dict[str, str] = {}  # per backend, why its last worker was let go
 
-    def measure(self, method, cell, run_id: str, budget: float | None) -> Outcome | None:
-        """The cell's outcome from its backend's worker; None when no worker can rebuild it
+    def measure(self, method, cell, run_id: str, budget: float | None) -> Outcome | Prepared | None:
+        """The cell's outcome from its backend's worker, or :class:`Prepared` where the worker holds
+        it for its task's rounds (:meth:`round`, :meth:`finish`); None when no worker can rebuild it
         (the caller then measures it in its own process)."""
         if not addressable(method, cell, self.checked):
             return None
@@ -240,19 +263,30 @@ class Pool:
         job = Job.of(method, cell, run_id, budget, reference)
         reference_s = time.perf_counter() - started
         outcome = self._send(method.backend, job)
+        if isinstance(outcome, Prepared):
+            self.holders[job_key(method, cell)] = self.workers.get(method.backend)
+            outcome = dataclasses.replace(outcome, measured=_plus(outcome.measured, reference_s))
         if isinstance(outcome, Measured):  # the cell's reference, computed here, is part of its time
-            return Measured(dataclasses.replace(outcome.row, cell_s=outcome.row.cell_s + reference_s),
-                            outcome.points)
+            return _plus(outcome, reference_s)
         return outcome
 
-    def time_again(self, method, cell, budget: float | None, n_passes: int) -> Outcome | Retimed | None:
-        """A later timing pass (of ``n_passes``) of a cell measured ok, in its backend's worker; None
-        when no worker can rebuild it."""
-        if not addressable(method, cell, self.checked):
-            return None
-        return self._send(method.backend, Job.of(method, cell, budget=budget, again=n_passes))
+    def holds(self, method, cell) -> bool:
+        """Whether the worker that prepared this cell still holds it (not stopped, dead or replaced since)."""
+        holder = self.holders.get(job_key(method, cell))
+        return holder is not None and self.workers.get(method.backend) is holder
 
-    def _send(self, backend: str, job: Job):
+    def round(self, method, cell, budget: float | None):
+        """One round's batch of a held cell: [derivative, f] per-call times, a
+        :class:`~harness.runner.worker.Broke`, or how its worker was lost."""
+        return self._send(method.backend, Round(job_key(method, cell), budget))
+
+    def finish(self, method, cell, median_s: float | None, budget: float | None):
+        """A held cell's columns after its rounds (a dict), a Broke, or how its worker was lost;
+        the worker lets the cell go."""
+        self.holders.pop(job_key(method, cell), None)
+        return self._send(method.backend, Finish(job_key(method, cell), median_s, budget))
+
+    def _send(self, backend: str, job):
         worker = self.workers.get(backend)
         if worker is None:
             settings = dataclasses.replace(self.settings, backend=backend)
@@ -264,9 +298,11 @@ class Pool:
         if isinstance(outcome, Tainted):  # the cell left its worker unfit for the next: replaced
             worker.stop()
             self.workers.pop(backend, None)
+            self.lost_why[backend] = "its worker was replaced: a cell left " + "; ".join(outcome.found)
             return outcome.outcome
         if isinstance(outcome, (TimedOut, Crashed)):  # stopped or dead: the next cell gets a fresh worker
             del self.workers[backend]
+            self.lost_why[backend] = f"its worker was lost ({outcome.status})"
         return outcome
 
     def backends(self) -> dict:

@@ -41,7 +41,8 @@ def first_line(message) -> str:
 def line(i: int, n: int, row: dict) -> str:
     """One cell's log line: ``[  3/120] tanh[grid=100]/jax/float64/cpu derivative 1  ok ...``."""
     if row["status"] == "ok":
-        result = f"ok  {row['digits']:5.1f} digits  {row['eval_s'] * 1e6:10.1f} µs"
+        timed = f"{row['eval_s'] * 1e6:10.1f} µs" if row.get("eval_s") is not None else f"{'untimed':>13}"
+        result = f"ok  {row['digits']:5.1f} digits  {timed}"
     else:
         result = f"{row['status']}: {first_line(row['message'])[:80]}"
     return f"[{i:>{len(str(n))}}/{n}] {cell_name(row):<45} {result}"

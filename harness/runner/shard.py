@@ -1,9 +1,10 @@
 """``diffbench run --shard i/N``: a deterministic, balanced 1/N of a plan's cells.
 
 Every cell of a plan (:mod:`harness.runner.plan`) gets an estimated cost from a small
-model (below); the cells are then dealt out by the greedy longest-processing-time
-rule — dearest first, each to the shard with the least estimated work so far,
-ties to the earlier cell and the lower shard — and a shard runs its cells in plan
+model (below); the tasks (a case × size × quantity × order × dtype × device, with all its
+methods, which are timed side by side: :mod:`harness.runner.rounds`) are then dealt out by the
+greedy longest-processing-time rule — dearest first, each to the shard with the least estimated
+work so far, ties to the earlier task and the lower shard — and a shard runs its cells in plan
 order.  The estimate uses only the plan (names, declarations, sizes), never the
 machine, and is counted in whole units of 0.1 ms, so the same plan split N ways
 gives the same shards on any machine: disjoint, and together the whole plan.
@@ -17,7 +18,7 @@ import re
 
 from harness.errors import UsageError
 from harness.model.case import DEFAULT_TIMEOUT_S
-from harness.store.schema import WORKLOADS
+from harness.store.schema import WORKLOADS, CellKey
 
 # ---- The cost model, in seconds of cell_s --------------------------------------------------------
 # Calibrated on the default matrix on the 2-core reference machine (results file
@@ -119,14 +120,22 @@ def parse(spec: str) -> tuple[int, int]:
 
 
 def assign(pairs, n: int) -> list[int]:
-    """The shard (0 … n−1) of each pair, by the greedy longest-processing-time rule."""
-    units = [round(cost(m, c) * 1e4) for m, c in pairs]  # integers: exact, machine-independent sums
+    """The shard (0 … n−1) of each pair, by the greedy longest-processing-time rule over tasks: every
+    method of a task goes to the same shard, for they are timed side by side in the same rounds
+    (:mod:`harness.runner.rounds`)."""
+    tasks: dict[tuple, list[int]] = {}
+    for i, (m, c) in enumerate(pairs):
+        tasks.setdefault(CellKey.of_cell(m, c).task, []).append(i)
+    groups = list(tasks.values())
+    # integers: exact, machine-independent sums
+    units = [sum(round(cost(*pairs[i]) * 1e4) for i in group) for group in groups]
     loads = [0] * n
     shard = [0] * len(pairs)
-    for i in sorted(range(len(pairs)), key=lambda i: (-units[i], i)):
+    for g in sorted(range(len(groups)), key=lambda g: (-units[g], g)):
         s = min(range(n), key=lambda j: (loads[j], j))
-        shard[i] = s
-        loads[s] += units[i]
+        for i in groups[g]:
+            shard[i] = s
+        loads[s] += units[g]
     return shard
 
 

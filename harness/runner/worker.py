@@ -1,15 +1,18 @@
 """The worker side: a process that rebuilds cells from their names and measures them.
 
 The parent (:mod:`harness.runner.pool`) sends a :class:`Job`; the worker rebuilds its method and
-case from the built-in registries and the run's plugin files, measures it exactly as a run
-in one process does (:func:`harness.measure.pipeline.measure_cell`) and answers with a typed outcome
-(:mod:`harness.measure.outcomes`).  Its file descriptors 1 and 2 point into an output file for its
-whole life, so nothing a method or a library prints reaches diffbench's terminal; each cell
-starts with the file emptied.  A stop is the parent's to handle: the worker ignores SIGINT,
-SIGTERM and SIGUSR2.
+case from the built-in registries and the run's plugin files, prepares it exactly as a run
+in one process does (:func:`harness.measure.pipeline.prepare_cell`) and answers with a typed outcome
+(:mod:`harness.measure.outcomes`), or :class:`Prepared` where the cell is to be timed: it then holds
+the live cell for its task's rounds (:mod:`harness.runner.rounds`), timing one batch of it for each
+:class:`Round` and measuring its memory and sizes on :class:`Finish`.  Its file descriptors 1
+and 2 point into an output file for its whole life, so nothing a method or a library prints
+reaches diffbench's terminal; each cell starts with the file emptied.  A stop is the parent's to
+handle: the worker ignores SIGINT, SIGTERM and SIGUSR2.
 After each cell it looks for what the cell left behind (:mod:`harness.host.leftovers`: a patched
 module, a thread or a child process still running); a cell that left any answers
-:class:`Tainted`, and the parent replaces the worker before the next cell.
+:class:`Tainted`, and the parent replaces the worker before the next cell (the cells it held
+for the task's rounds are then timed in the rounds they had).
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from harness.host.leftovers import Watch, note, own_session
 from harness.host.limits import STOP_SIGNALS
 from harness.host.threads import DEFAULT as DEFAULT_THREADS
 from harness.host.threads import Threads
-from harness.measure.outcomes import Failed, Measured, Retimed
-from harness.measure.pipeline import RunContext, describe, graded_x, measure_cell, time_again
+from harness.measure.outcomes import Failed, Measured
+from harness.measure.pipeline import RunContext, describe, graded_x, guarded, prepare_cell
 from harness.measure.timing import TimingSettings
 from harness.model.case import CaseSweep
 from harness.model.method import Cell
 from harness.model.registry import CASES, METHODS, load_plugin
+from harness.store.schema import CellKey
 from harness.truth.reference import Reference, remember
 
 
@@ -52,14 +56,51 @@ class Job:
     run_id: str
     budget: float | None
     reference: Reference | None = None
-    # a later timing pass of a cell timed in this many passes (harness.measure.pipeline.time_again)
-    again: int = 0
 
     @classmethod
     def of(cls, method, cell: Cell, run_id: str = "", budget: float | None = None,
-           reference: Reference | None = None, again: int = 0) -> Job:
+           reference: Reference | None = None) -> Job:
         return cls(method.name, cell.case.name, tuple(cell.case.size), cell.order, cell.dtype, cell.device,
-                   cell.quantity, run_id, budget, reference, again)
+                   cell.quantity, run_id, budget, reference)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A job's answer where its cell is to be timed: its row so far (status ok) and per-point rows,
+    and its calls per batch (the derivative's, then f's where f is timed).  The worker holds the
+    live cell until its :class:`Finish`."""
+
+    measured: Measured
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Round:
+    """Time one batch of a held cell (its derivative's, then its f's): the answer is the list of
+    their per-call times, or :class:`Broke`.  ``budget``: the seconds its cell has left."""
+
+    key: CellKey
+    budget: float | None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """A held cell's task has done its rounds: measure what comes after them
+    (:meth:`harness.measure.pipeline.Held.finish`, given the derivative's median ``median_s``) and
+    let the cell go; the answer is a dict of columns, or :class:`Broke`.  ``median_s`` None: let it
+    go unmeasured."""
+
+    key: CellKey
+    median_s: float | None
+    budget: float | None
+
+
+@dataclass(frozen=True)
+class Broke:
+    """A held cell's batch or finish failed: its status (failed, timeout) and message."""
+
+    status: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -76,9 +117,10 @@ class AskBackends:
 class Tainted:
     """A cell's outcome (its message saying what the cell left behind: a patched module, a thread
     or child processes still running, :mod:`harness.host.leftovers`) from a worker no later cell may
-    use: the parent replaces it."""
+    use: the parent replaces it (once the cells it holds have had their rounds' answers)."""
 
-    outcome: object  # Measured | Failed, or Failed for a later timing pass
+    outcome: object  # Measured | Prepared | Failed | Broke, or a round's or finish's answer
+    found: tuple[str, ...] = ()  # what was left behind
 
 
 def rebuild(job: Job, cases: dict | None = None):
@@ -123,17 +165,17 @@ def _preload(backend: str | None) -> None:
             pass
 
 
-def _noted(outcome, request: Job, found: list[str]):
+def _noted(outcome, found: list[str]):
     """``outcome`` with what its cell left behind in its message.  A cell's figures stand: they
-    are its own, measured in the world it made; a later timing pass's do not (its row keeps the
-    passes before, and says why no more)."""
-    if request.again:
-        words = note(found, "its later timing pass")
-        return Failed(words if isinstance(outcome, Retimed) else _with_note(outcome.message, words))
+    are its own, measured in the world it made."""
+    if isinstance(outcome, Prepared):
+        return dataclasses.replace(outcome, measured=_noted(outcome.measured, found))
     if isinstance(outcome, Measured):
         return dataclasses.replace(outcome, row=dataclasses.replace(
             outcome.row, message=_with_note(outcome.row.message, note(found))))
-    return Failed(_with_note(outcome.message, note(found)))
+    if isinstance(outcome, (Failed, Broke)):
+        return dataclasses.replace(outcome, message=_with_note(outcome.message, note(found)))
+    return outcome  # a round's times, a finish's columns: the parent adds the note
 
 
 def _with_note(message: str | None, words: str) -> str:
@@ -171,6 +213,7 @@ def serve(conn, settings: WorkerSettings, output_path=None) -> None:
     context = RunContext(bandwidth=settings.bandwidth, output=output,
                          reference_cache=settings.reference_cache)
     cases = {}
+    held = {}  # CellKey -> the live cells of the task being timed (harness.measure.pipeline.Held)
     watch = Watch()  # the modules as the cells must leave them
     conn.send(Ready())
     while True:
@@ -185,24 +228,43 @@ def serve(conn, settings: WorkerSettings, output_path=None) -> None:
             continue
         watch.before()
         try:
-            method, cell = rebuild(request, cases)
-            if request.again:
-                outcome = time_again(method, cell, timing, request.again, request.budget, context)
-            else:
-                if request.reference is not None:
-                    remember(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity,
-                             request.reference)
-                outcome = measure_cell(method, cell, request.run_id, request.budget, timing, context)
+            outcome = _answer(request, cases, held, timing, context, output)
         except BaseException as exc:  # outside the cell's own pipeline: say so rather than die
             outcome = Failed(with_output(f"the worker could not measure this cell: {describe(exc)}",
                                          output.tail()))
         found = watch.after()
         if found:  # this worker is no longer fit to measure the cells after it
-            outcome = Tainted(_noted(outcome, request, found))
+            outcome = Tainted(_noted(outcome, found), tuple(found))
         try:
             conn.send(outcome)
         except (EOFError, BrokenPipeError):  # the parent is gone
             return
         except Exception as exc:  # e.g. a figure that does not pickle
             failed = Failed(f"the worker could not send this cell's results: {describe(exc)}")
-            conn.send(Tainted(_noted(failed, request, found)) if found else failed)
+            conn.send(Tainted(_noted(failed, found), tuple(found)) if found else failed)
+
+
+def _answer(request, cases: dict, held: dict, timing: TimingSettings, context: RunContext, output: Capture):
+    """The worker's answer to a job, a round or a finish."""
+    if isinstance(request, Round):
+        return _timed(lambda cell: cell.batch(), held[request.key], request.budget, context)
+    if isinstance(request, Finish):
+        cell = held.pop(request.key)
+        if request.median_s is None:
+            return {}
+        return _timed(lambda cell: cell.finish(request.median_s, context), cell, request.budget, context)
+    method, cell = rebuild(request, cases)
+    if request.reference is not None:
+        remember(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity, request.reference)
+    measured, live = prepare_cell(method, cell, request.run_id, request.budget, timing, context)
+    if live is None:
+        return measured
+    held[CellKey.of_cell(method, cell)] = live
+    return Prepared(measured, tuple(live.numbers))
+
+
+def _timed(work, cell, budget: float | None, context: RunContext):
+    """``work(cell)`` within ``budget`` s (:func:`harness.measure.pipeline.guarded`); a failure is
+    :class:`Broke`."""
+    value, failure = guarded(lambda: work(cell), budget, context)
+    return Broke(*failure) if failure else value

@@ -57,3 +57,36 @@ def median_interval(samples, confidence: float = CONFIDENCE) -> Interval | None:
 
 def is_noisy(noise: float) -> bool:
     return bool(noise > NOISY)
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """One method's time over another's, round by round: the median of the rounds' ratios, its
+    order-statistic interval (:func:`median_interval`) and how many rounds both were timed in."""
+
+    ratio: float
+    lo: float
+    hi: float
+    coverage: float
+    rounds: int
+
+
+def paired_ratio(a_samples, b_samples, a_rounds=None, b_rounds=None) -> PairedRatio | None:
+    """``a`` over ``b`` in the rounds both were timed in: their batches matched by round id
+    (``a_rounds``, ``b_rounds``: each sample's round, as ``eval_round_ids`` records it), or by
+    position where no ids are given; None without a round in common."""
+    a = np.asarray(a_samples, dtype=float)
+    b = np.asarray(b_samples, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero time: no ratio that round
+        if a_rounds is None or b_rounds is None:
+            n = min(len(a), len(b))
+            ratios = a[:n] / b[:n]
+        else:
+            of_b = {int(r): v for r, v in zip(b_rounds, b)}
+            ratios = np.array([v / of_b[int(r)] if of_b[int(r)] else np.inf
+                               for r, v in zip(a_rounds, a) if int(r) in of_b])
+    ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
+    if not len(ratios):
+        return None
+    interval = median_interval(ratios)
+    return PairedRatio(float(np.median(ratios)), interval.lo_s, interval.hi_s, interval.coverage, len(ratios))

@@ -47,7 +47,7 @@ class RunMeta:
     # how it went
     complete: bool = False  # every planned cell (and the step sweep) measured
     n_cells: int = 0
-    passes: int = 0  # timing passes per cell (0: not timed)
+    rounds: int = 0  # timing rounds per task at most (0: not timed; harness.runner.rounds)
     threads: dict = field(default_factory=dict)  # the setting, and what each process's libraries said
     backends: dict = field(default_factory=dict)  # what each backend saw of the devices
     worker_starts_s: dict = field(default_factory=dict)  # backend → seconds each worker took to start

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args, get_origin, get_type_hints
 
-SCHEMA_VERSION = 6
-READABLE_VERSIONS = (2, 3, 4, 5, 6)  # older files lack the newer columns: they read as missing
+SCHEMA_VERSION = 7
+READABLE_VERSIONS = (2, 3, 4, 5, 6, 7)  # older files lack the newer columns: they read as missing
 META_KEY = b"diffbench"  # the Parquet key-value metadata holding the run's metadata
 
 Status = Literal["ok", "failed", "unsupported", "unavailable", "out_of_range", "timeout", "crashed"]
@@ -61,8 +61,16 @@ class CellKey(NamedTuple):
         values = [get(k) for k in cls._fields]
         return cls(*values[:1], values[1] or "", *values[2:4], int(values[4]), *values[5:])
 
+    @property
+    def task(self) -> tuple:
+        """Its task's key (:data:`TASK`): the methods of one task are timed in the same rounds."""
+        return tuple(getattr(self, k) for k in TASK)
+
 
 KEY: list[str] = list(CellKey._fields)
+# a task: a cell's key but its method; in one run, its methods' batches are timed round by round
+# together, so that two of them pair by round id (eval_round_ids)
+TASK: list[str] = [k for k in KEY if k != "method"]
 
 
 @dataclass(slots=True)
@@ -131,13 +139,14 @@ class CellRow:
     # the machine's 1-, 5- and 15-minute load averages as the cell started and ended
     load_start: list[float] | None = None
     load_end: list[float] | None = None
-    # schema 5: the passes a cell is timed in (1 where a later one would cost too much) and each
-    # pass's median, in the order timed (eval_s is the lowest; harness.measure.timing)
-    timing_passes: int | None = None
-    eval_pass_s: list[float] | None = None
     # schema 6: whether the cell's reference was read from the disk cache (computed by an earlier
     # run: harness.truth.cache) rather than computed by this run; None where it had none
     reference_cached: bool | None = None
+    # schema 7: the rounds of its task (harness.runner.rounds) each of eval_samples_s (and
+    # primal_samples_s) was timed in, and how many rounds its task ran: two methods of one task of
+    # one run pair by round id (harness.stats.noise.paired_ratio)
+    eval_round_ids: list[int] | None = None
+    timing_rounds: int | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:

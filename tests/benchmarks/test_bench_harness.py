@@ -9,17 +9,17 @@
   loop every cell pays; ``extra_info`` holds both per-call figures and their ratio.
   The target is a ratio within 10% of 1.
 * Fixed overhead per cell: ``harness.measure.pipeline.measure_cell`` for ``forward`` on
-  ``square`` (100 points) with a tiny timing loop, minus its setup (prepare and
-  first call) and minus the timing loop: checks, accuracy, memory, per-point rows.
-  The function's own timing (``primal_s``) runs inside the timing loop, in batches
-  alternating with the derivative's, so it counts as the loop's; the reference is
+  ``square`` (100 points) timed in one round, minus its setup (prepare and first call)
+  and minus its timing (its calls' calibration and its rounds' batches): checks,
+  accuracy, memory, per-point rows.  The function's own timing (``primal_s``) is a
+  batch of each round, after the derivative's, so it counts as the timing's; the reference is
   cached per case × order × points, so a run pays it once per case, order and
   dtype rather than per method: it is reported apart (``reference_cold_s``).
   The target is under 50 ms.
 
 Nothing is asserted about time (a shared machine makes timed assertions flaky); what is
 asserted is that the figures reported are the ones measured (the samples' median and
-quartiles, the timing loop the cell's row reports)::
+quartiles, the rounds the cell's row reports)::
 
     pytest tests/benchmarks/test_bench_harness.py --benchmark-enable
 """
@@ -35,7 +35,7 @@ import pytest
 
 import harness.truth.reference
 from harness.measure import pipeline as measuring
-from harness.measure.timing import TimingSettings, measure, measure_interleaved
+from harness.measure.timing import TimingSettings, measure
 from harness.model.method import Cell
 from harness.model.registry import CASES, METHODS
 
@@ -97,17 +97,26 @@ def test_timing_fidelity(benchmark, name):
 
 @pytest.fixture
 def timed_loop(monkeypatch):
-    """(wall time, the derivative's Timing) of each timing loop run inside measure_cell (its
-    ``measure_interleaved``, wrapped)."""
+    """Per cell measured by measure_cell, [wall time, the derivative's per-call time of each batch]
+    of its timing: its calls' calibration (``Held``'s construction) and its rounds' batches
+    (``Held.batch``), wrapped."""
     loops = []
+    calibrate, batch = measuring.Held.__init__, measuring.Held.batch
 
-    def wrapped(calls, **kwargs):
+    def calibrated(self, *args, **kwargs):
         t0 = time.perf_counter()
-        result = measure_interleaved(calls, **kwargs)
-        loops.append((time.perf_counter() - t0, result[0]))
-        return result
+        calibrate(self, *args, **kwargs)
+        loops.append([time.perf_counter() - t0, []])
 
-    monkeypatch.setattr(measuring, "measure_interleaved", wrapped)
+    def one_batch(self):
+        t0 = time.perf_counter()
+        found = batch(self)
+        loops[-1][0] += time.perf_counter() - t0
+        loops[-1][1].append(found[0])
+        return found
+
+    monkeypatch.setattr(measuring.Held, "__init__", calibrated)
+    monkeypatch.setattr(measuring.Held, "batch", one_batch)
     return loops
 
 
@@ -127,17 +136,18 @@ def test_cell_overhead(benchmark, timed_loop, monkeypatch):
     def one_cell():
         t0 = time.perf_counter()
         measured = measuring.measure_cell(method, cell, "bench",
-                                          timing=TimingSettings(repeats=1, min_batch_s=1e-4),
+                                          timing=TimingSettings(rounds=1, min_batch_s=1e-4),
                                           context=context)
         cells.append((time.perf_counter() - t0, measured.row, len(measured.points)))
 
     benchmark.group = "harness-cell"
     benchmark.pedantic(one_cell, rounds=1 if benchmark.disabled else 20)
     assert all(row.status == "ok" for _, row, _ in cells)
-    assert len(timed_loop) == len(cells)  # one timing loop per cell (the primal's batches in it)
-    # each row reports the loop it ran, and grades every point of the case
-    assert [row.eval_s for _, row, _ in cells] == [t.median_s for _, t in timed_loop]
-    assert all(row.timing_repeats == 1 and n == case.n_points == row.n_points for _, row, n in cells)
+    assert len(timed_loop) == len(cells)  # one calibration per cell (the primal's batches with its own)
+    # each row reports the one round it ran, and grades every point of the case
+    assert [row.eval_s for _, row, _ in cells] == [statistics.median(batches) for _, batches in timed_loop]
+    assert all(row.timing_repeats == row.timing_rounds == 1 and row.eval_round_ids == [0]
+               and n == case.n_points == row.n_points for _, row, n in cells)
     wall = [w for w, _, _ in cells]
     setup = [row.setup_s for _, row, _ in cells]
     overhead = [w - s - loop for w, s, (loop, _) in zip(wall, setup, timed_loop)]

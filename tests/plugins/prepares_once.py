@@ -1,4 +1,5 @@
-"""A central difference that can be prepared only once per process: its later timing pass fails."""
+"""A central difference that can be prepared only once per process: a cell timed in any number of
+rounds must be prepared once."""
 
 import numpy as np
 
