@@ -12,10 +12,12 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from harness.model.registry import UsageError
 from harness.read import compare as cmp
+from harness.stats.noise import median_interval
 from harness.store import results
 from tests.conftest import PLUGINS, ROOT, run_cli
 
@@ -26,14 +28,14 @@ SLOWDOWN = 200  # ~10 µs a call becomes ~2 ms
 # 31 µs (3.5×), all of a cell's batches slowed alike, so the tests count only a change beyond
 # 11× (the default 10% suits a quiet, dedicated runner).
 THRESHOLD = "1000%"
-# the exact two-sided p when all 6 new batches (2 passes of 3) exceed all 6 old
-P_SEPARATED = 2 / math.comb(12, 6)
+# the exact two-sided p when all 10 new batches (one a round, 10 rounds) exceed all 10 old
+P_SEPARATED = 2 / math.comb(20, 10)
 
 
 def p_separated(n_old: int, n_new: int) -> float:
     """The exact two-sided Mann–Whitney p when every new batch exceeds every old one: 2 / C(n, k).
-    A cell's batch count depends on its passes (6 in two, 5 in one where a second would cost too
-    much: a 200× slower call on a busy machine may)."""
+    A cell's batch count is its task's rounds (10, fewer where they reach their time limit first:
+    a 200× slower call on a busy machine may)."""
     return 2 / math.comb(n_old + n_new, n_new)
 
 
@@ -96,7 +98,7 @@ def test_the_slowed_method_is_slower_at_the_default_threshold_and_says_why(runs)
     row = compared.loc["throttled"]
     # its derivative slowed, its function (timed alongside, the same NumPy f) did not
     assert row.verdict == "slower" and row.norm_ratio > 11 and "derivative/f" in row.why
-    assert "beyond" in row.why and "passes" in row.why  # the bar: 10%, and the passes' own spread
+    assert "beyond" in row.why and "rounds drifted" in row.why  # the bar: 10%, and the rounds' own drift
 
 
 def _burst(cells, method, factor, f_too):
@@ -139,20 +141,20 @@ def test_an_aa_calibration_raises_the_bar_by_what_each_cell_moved(runs, tmp_path
 
 
 def test_overlapping_intervals_are_not_a_change(runs, tmp_path):
-    def one_quick_batch(cells):  # slower 10×, but one batch of the later pass inside the old interval
+    def quick_batches(cells):  # slower 10×, but two batches below the old interval's top
         i = cells.index[cells["method"] == "central"][0]
-        slowest_before = max(cells.at[i, "eval_samples_s"])
+        top_before = median_interval(cells.at[i, "eval_samples_s"]).hi_s  # of 10: the 9th smallest
         cells = _burst(cells, "central", 10.0, False)
         samples = list(cells.at[i, "eval_samples_s"])
-        samples[-1] = slowest_before * 0.999
+        samples[-2:] = [top_before * 0.999] * 2  # the new interval's bottom (the 2nd smallest) is one
         cells.at[i, "eval_samples_s"] = samples
         return cells
 
-    old, new = _rewritten(runs["old"], tmp_path / "overlap", one_quick_batch)
+    old, new = _rewritten(runs["old"], tmp_path / "overlap", quick_batches)
     row = cmp.compare(old, _cells(new)).set_index("method").loc["central"]
     assert row.ratio > 9.9 and row.p_value < 0.05 and row.norm_ratio > 9.9  # every other test says slower
     assert row.verdict == "same" and row.why.endswith("the medians' intervals overlap")
-    # all six batches slower: the intervals part, and the same cell is slower (a check that can fail)
+    # all ten batches slower: the intervals part, and the same cell is slower (a check that can fail)
     _, apart = _rewritten(runs["old"], tmp_path / "apart", lambda c: _burst(c, "central", 10.0, False))
     assert cmp.compare(old, _cells(apart)).set_index("method").loc["central", "verdict"] == "slower"
 
@@ -221,8 +223,8 @@ def test_digits_capped_and_missing():
 
 
 def test_p_value():
-    assert cmp.p_value([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]) == pytest.approx(P_SEPARATED)
-    assert cmp.p_value([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / math.comb(10, 5))
+    assert cmp.p_value(list(range(1, 11)), list(range(11, 21))) == pytest.approx(P_SEPARATED)
+    assert cmp.p_value([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / math.comb(10, 5))  # quick: 5
     assert cmp.p_value([1, 2, 3], [4, 5, 6]) == pytest.approx(2 / math.comb(6, 3))  # 0.1: never < 0.05
     assert math.isnan(cmp.p_value(math.nan, [1, 2, 3]))
     assert math.isnan(cmp.p_value(None, [1, 2, 3]))
@@ -267,16 +269,35 @@ def test_report_with_baseline(runs, tmp_path):
     assert f"{len(METHODS)} cells:" in section
 
 
-def test_a_change_within_how_far_the_methods_own_passes_moved_is_not_counted(runs, tmp_path):
-    def passes_apart(cells):  # central 10× slower, and in this run its two passes 12× apart
+def test_a_change_within_how_far_the_methods_own_rounds_drifted_is_not_counted(runs, tmp_path):
+    def drifted(cells):  # central 10× slower, and in this run its later rounds 12× its earlier ones
         cells = _burst(cells, "central", 10.0, False)
         i = cells.index[cells["method"] == "central"][0]
-        cells["eval_pass_s"] = cells["eval_pass_s"].astype(object)
-        cells.at[i, "eval_pass_s"] = [cells.at[i, "eval_s"], 12 * cells.at[i, "eval_s"]]
+        t, n = cells.at[i, "eval_s"], len(cells.at[i, "eval_samples_s"])
+        in_rounds = np.argsort(cells.at[i, "eval_round_ids"], kind="stable")  # the samples' rounds, in order
+        samples = np.empty(n)
+        samples[in_rounds] = [t] * (n // 2) + [12 * t] * (n - n // 2)  # first half t, second 12 t
+        cells.at[i, "eval_samples_s"] = samples.tolist()
         return cells
 
-    old, new = _rewritten(runs["old"], tmp_path / "passes", passes_apart)
+    old, new = _rewritten(runs["old"], tmp_path / "drift", drifted)
     row = cmp.compare(old, _cells(new)).set_index("method").loc["central"]
-    assert row.pass_floor == pytest.approx(math.log(12.0))
-    assert row.verdict == "same" and "central's passes 12×" in row.why and "within" in row.why
-    # the same 10× with passes that agreed is slower (test_overlapping_intervals_are_not_a_change)
+    # the halves' medians are t and 12 t: a drift of 12×, its method's only cell, so its floor
+    assert row.drift_floor == pytest.approx(math.log(12.0))
+    assert row.verdict == "same" and "central's rounds drifted 12×" in row.why and "within" in row.why
+    # the same 10× with rounds that agreed is slower (test_overlapping_intervals_are_not_a_change)
+
+
+def test_the_drift_of_a_cell_is_its_halves_medians_apart():
+    import pandas as pd
+
+    samples = [[4.0, 1.0, 3.0, 2.0], [1.0, 1.0, 1.0, 1.0, 5.0], [1.0, 9.0, 9.0, 9.0], [1.0, 2.0, 3.0]]
+    cells = pd.DataFrame({"method": ["m", "m", "m", "q"], "status": ["ok", "ok", "failed", "ok"],
+                          "eval_samples_s": samples,
+                          "eval_round_ids": [[3, 0, 2, 1], [0, 1, 2, 3, 4], [0, 1, 2, 3], [0, 1, 2]]})
+    floor = cmp.drift_floor(cells)
+    # m's first cell, rounds 0–3 at 1, 2, 3, 4 recorded out of order: halves (1, 2) and (3, 4), medians
+    # 1.5 and 3.5, log(7/3); its second, the middle of 5 left out: (1, 1) against (1, 5), medians 1 and
+    # 3, log 3.  The failed cell is not counted, nor q's of 3 batches.  The 90th percentile of the two:
+    assert list(floor.index) == ["m"]
+    assert floor["m"] == pytest.approx(math.log(7 / 3) + 0.9 * (math.log(3) - math.log(7 / 3)))

@@ -171,3 +171,109 @@ def test_a_leader_slower_than_an_inaccurate_comparator_is_said_plainly():
             cell("central", "a", 1e-3, digits=8.0, family="numerical", mode="none")]  # below 10 digits
     (sentence,) = F.sentences(synthetic_cells(rows))
     assert "five-point is 0.25× as fast as central differences on its one task" in sentence
+
+
+# --- paired ratios: methods timed side by side in the same rounds (harness.runner.rounds) ----------
+
+
+def timed(method, task, unit, loads, rounds, eval_s, lo, hi, run_id="r1", **extra):
+    """A cell timed in its task's rounds: ``unit × load`` per call in each round of ``rounds``, as
+    the runner records it (``eval_samples_s``, ``eval_round_ids``) with its median and the
+    median's interval, given here in closed form (``eval_s``, ``lo``, ``hi`` in units)."""
+    return cell(method, task, eval_s * unit, lo=lo * unit, hi=hi * unit, run_id=run_id,
+                eval_samples_s=[unit * x for x in loads], eval_round_ids=list(rounds), timing_rounds=10,
+                timing_repeats=len(loads), **extra)
+
+
+LOADS = [1.0 + r for r in range(10)]  # round r: the machine's load slows every method (r + 1)×
+# of 10 samples 1…10: median 5.5, interval the 2nd and 9th smallest (97.9 %): 2 and 9
+SPREAD = dict(eval_s=5.5, lo=2.0, hi=9.0)
+
+
+def moving_together(torch_run):
+    """jax and torch timed in the same 10 rounds while the load moves them together from 1× to
+    10×: torch is 1.3× jax in every round.  Each cell's interval spans 2–9× its unit, so the
+    medians' intervals overlap widely.  torch's samples are recorded in the reverse round order:
+    only their round ids pair them."""
+    rows = []
+    for task, scale in (("a", 1.0), ("b", 2.0)):
+        rows += [timed("jax", task, 1e-3 * scale, LOADS, range(10), **SPREAD, setup_s=0.050),
+                 timed("torch", task, 1.3e-3 * scale, LOADS[::-1], range(9, -1, -1), run_id=torch_run,
+                       **SPREAD, setup_s=0.020)]
+    return synthetic_cells(rows)
+
+
+def test_a_consistent_ratio_of_1_3_is_no_tie_when_paired():
+    (f,) = F.findings(moving_together("r1"))
+    # every round's ratio is 1.3: the paired interval is [1.3, 1.3], not below 1.05 on either task
+    assert [m["method"] for m in f.tied] == ["jax"] and f.next["method"] == "torch"
+    against = f.next["against"]
+    assert (against["tied_tasks"], against["shared"]) == (0, 2)
+    assert (against["paired"], against["rounds"]) == (2, (10, 10))  # both tasks, in 10 rounds each
+    assert against["geomean"] == pytest.approx(1.3) and not against["tied"]
+    # jax's ratio to torch, 1/1.3 in every round, is below 1 beyond its interval on both tasks
+    assert f.leader_fastest == 2
+    # torch's call is 1.3× jax's (5.5 ms, 11 ms): 30 ms more setup pays back after 0.03 / (0.3 × jax's call)
+    assert f.paybacks == pytest.approx([0.03 / (0.3 * 5.5e-3), 0.03 / (0.3 * 11e-3)])
+
+
+def test_the_same_cells_from_different_runs_are_tied_on_their_medians_intervals():
+    (f,) = F.findings(moving_together("r2"))
+    # not timed in the same rounds: on each task torch's interval over jax's is 1.3·2/9 = 0.29–1.3·9/2
+    # = 5.85, reaching below 1.05, and the ratio of the medians 1.3 is below 1.5: tied for the row
+    assert [m["method"] for m in f.tied] == ["jax", "torch"] and f.next is None
+    against = f.tied[1]["against"]
+    assert (against["tied_tasks"], against["paired"], against["rounds"]) == (2, 0, None)
+    assert against["range"] == (pytest.approx(1.3), pytest.approx(1.3))
+    assert f.leader_fastest == 0  # jax over torch reaches 9 / 2.6 = 3.5: not beyond 1
+
+
+def cut_short(run_id="r1"):
+    """10 rounds, the first 5 under a 10× load, the last 5 quiet.  jax is timed in all 10; torch and
+    tf ran out of their budgets after the loaded five, torch 1.01× jax and tf 1.2× in each."""
+    loads = [10.0] * 5 + [1.0] * 5
+    rows = []
+    for task, scale in (("a", 1.0), ("b", 2.0)):
+        u = 1e-3 * scale
+        # jax: five samples of 10 and five of 1: median 5.5, 2nd and 9th smallest 1 and 10
+        rows.append(timed("jax", task, u, loads, range(10), 5.5, 1.0, 10.0, setup_s=0.050))
+        # five equal samples: the median and its interval (the extremes, 93.75 %) are that sample
+        rows += [timed(m, task, u * k, [10.0] * 5, range(5), 10.0, 10.0, 10.0, run_id=run_id, setup_s=s)
+                 for m, k, s in (("torch", 1.01, 0.020), ("tf", 1.2, 0.010))]
+    return synthetic_cells(rows)
+
+
+def test_a_consistent_ratio_of_1_01_is_a_tie_when_paired():
+    (f,) = F.findings(cut_short())
+    # paired over the 5 rounds all three ran: torch 1.01× jax in each, tf 1.2×
+    assert [m["method"] for m in f.tied] == ["jax", "torch"] and f.next["method"] == "tf"
+    torch = f.tied[1]["against"]
+    assert (torch["tied_tasks"], torch["paired"], torch["rounds"]) == (2, 2, (5, 5))
+    assert torch["geomean"] == pytest.approx(1.01) and torch["tied"]
+    assert f.next["against"]["geomean"] == pytest.approx(1.2) and f.next["against"]["tied_tasks"] == 0
+    # tf's call is 1.2× jax's 5.5 ms (11 ms on b): 40 ms more setup pays back after 0.04 / (0.2 × jax's call)
+    assert f.paybacks == pytest.approx([0.04 / (0.2 * 5.5e-3), 0.04 / (0.2 * 11e-3)])
+    assert "(torch on 2 of 2 tasks, 1.01×, paired in 5 rounds)" in F.sentences(cut_short())[0]
+    assert f.tied[0]["rounds"] == (10, 10)  # the rounds its tasks ran, for the report's evidence
+
+
+def test_the_cut_short_cells_unpaired_are_no_tie():
+    (f,) = F.findings(cut_short(run_id="r2"))  # torch and tf from another run: medians only
+    # torch's median 10.1 ms over jax's 5.5 ms is 1.84× (its interval 10.1/10 = 1.01 reaches below
+    # 1.05, but the geometric mean is beyond 1.5), tf's 12/5.5 = 2.18×: torch is the next, not tied
+    assert [m["method"] for m in f.tied] == ["jax"] and f.next["method"] == "torch"
+    assert f.next["against"]["geomean"] == pytest.approx(10.1 / 5.5)
+    assert f.next["against"]["tied_tasks"] == 2 and not f.next["against"]["tied"]
+    # against torch's median: 30 ms more setup over 10.1 − 5.5 = 4.6 ms a call (9.2 ms on b)
+    assert f.paybacks == pytest.approx([0.03 / 4.6e-3, 0.03 / 9.2e-3])
+
+
+def test_what_pairs_two_cells():
+    a = dict(run_id="r1", eval_samples_s=[1.0, 2.0, 3.0, 4.0], eval_round_ids=[0, 1, 2, 3])
+    b = dict(run_id="r1", eval_samples_s=[2.0, 4.0, 6.0], eval_round_ids=[3, 1, 0])  # rounds 0, 1, 3
+    found = F.paired(a, b)  # round 0: 1/6, round 1: 2/4, round 3: 4/2
+    assert (found.ratio, found.lo, found.hi, found.rounds) == (0.5, 1 / 6, 2.0, 3)
+    assert F.paired(a, {**b, "run_id": "r2"}) is None  # another run: its rounds are not a's
+    assert F.paired(a, {**b, "eval_round_ids": None}) is None  # a file before rounds
+    assert F.paired(a, {**b, "eval_round_ids": [3, 1, 9]}) is None  # 2 rounds in common: too few
+    assert F.paired(a, {**b, "eval_round_ids": [3, 1]}) is None  # ids that do not match the samples

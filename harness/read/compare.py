@@ -3,10 +3,12 @@
 Timing changes are tested for significance on the per-batch samples each cell
 records (``eval_samples_s``) with a two-sided Mann–Whitney U test, as asv does:
 a cell is *slower* only when the median moved by more than the threshold *and*
-the test rejects "same distribution" at ``alpha`` (and more, below).  With the default
-6 batches a side (3 in each of two passes) the smallest two-sided p-value the exact test can
-give is 2/C(12, 6) ≈ 0.002, so alpha = 0.05 is reachable (with 3 batches a side, as the
-``quick`` profile takes in its one pass, it is 2/20 = 0.1: no timing change is ever significant).
+the test rejects "same distribution" at ``alpha`` (and more, below).  A cell has one batch per
+round of its task (:mod:`harness.runner.rounds`): with the default 10 rounds (10 samples a side)
+the smallest two-sided p-value the exact test can give is 2/C(20, 10) ≈ 1.1·10⁻⁵, and with the
+``quick`` profile's 5 it is 2/C(10, 5) ≈ 0.008, so alpha = 0.05 is reachable in both (a task
+whose rounds reached their time limit after the least 3 gives 2/C(6, 3) = 0.1: no timing change of
+its cells is ever significant).
 
 On a shared machine that is not enough: a burst of load can slow all of a cell's batches
 alike (one cell's 10 µs median read 8.9 to 31 µs over six runs of the same code here), and
@@ -23,15 +25,16 @@ the test then "finds" a slowdown.  So a timing verdict also asks:
   exceed what that cell moved between the two A runs, and at least the 90th percentile of
   what all cells moved (``noise_floor``).
 
-- **Beyond what the method's cells moved within each run?**  Each run times every cell in two
-  passes, in two processes at two times (:mod:`harness.measure.timing`): an A/A calibration built in.
-  A change must also exceed the FLOOR_QUANTILE of how far that method's cells moved between
-  their passes, in either run (``pass_floor``): a disturbance of several seconds can slow both
-  passes of one cell, and then it slows the passes of its neighbours apart.
+- **Beyond how far the method's cells drifted within each run?**  A cell's batches are timed
+  in its task's rounds, one after another over the task's seconds: the median of its first half
+  of rounds against the median of its second half is an A/A calibration built in.  A change must
+  also exceed the FLOOR_QUANTILE of how far that method's cells drifted so, in either run
+  (``drift_floor``, over its cells with at least :data:`DRIFT_MIN_SAMPLES` batches): a disturbance
+  of several seconds can slow all of one cell's batches alike, and then it slows the later rounds
+  of its neighbours against their earlier ones.
 - **Beyond the medians' own uncertainty?**  The two medians' intervals (:mod:`harness.stats.noise`)
-  must not overlap, as asv asks of its confidence intervals.  A run times each cell in two
-  passes, in two processes at two times (:mod:`harness.measure.timing`), and the interval holds the
-  batches of both: a cell whose passes disagreed has an interval as wide as that.
+  must not overlap, as asv asks of its confidence intervals.  The interval holds every round's
+  batch: a cell whose rounds drifted has an interval as wide as that.
 
 Every row's ``why`` says how its verdict was reached.
 Accuracy changes compare ``digits`` (capped at 17, as the runner caps them);
@@ -56,6 +59,7 @@ VERDICTS = ("slower", "faster", "same", "less accurate", "more accurate", "statu
 DEFAULTS = {"threshold": 0.10, "alpha": 0.05, "digits_tol": 1.0}  # compare()'s, for a report to quote
 _SIDE_COLUMNS = ["status", "eval_s", "eval_samples_s", "digits", "cost_ratio"]
 FLOOR_QUANTILE = 0.90  # of all cells' A/A movement: the least change that counts for any cell
+DRIFT_MIN_SAMPLES = 4  # a cell's drift: the medians of the two halves of its rounds, of 2 batches at least
 
 
 def _keyed(cells):
@@ -111,15 +115,15 @@ def _timing(r, threshold, alpha) -> tuple[str, str]:
     ratio, p, norm = r["ratio"], r["p_value"], r["norm_ratio"]
     if math.isnan(p):
         return "same", "no timing samples on one side"
-    aa, passes = (0.0 if math.isnan(r[c]) else r[c] for c in ("noise_floor", "pass_floor"))
-    floor = max(aa, passes)
+    aa, drift = (0.0 if math.isnan(r[c]) else r[c] for c in ("noise_floor", "drift_floor"))
+    floor = max(aa, drift)
     bar = (1 + threshold) * math.exp(floor)  # the change that counts, in either direction
     span = ratio_range(r)
     effect = f"{ratio:.3g}× " + (f"[{span[0]:.3g}–{span[1]:.3g}] " if span else "") + f"(p = {p:.3f})"
     if aa:
         effect += f", A/A noise {math.exp(aa):.3g}×"
-    if passes:
-        effect += f", {r['method']}'s passes {math.exp(passes):.3g}×"
+    if drift:
+        effect += f", {r['method']}'s rounds drifted {math.exp(drift):.3g}×"
     if max(ratio, 1 / ratio) <= bar:
         return "same", f"{effect}: within {bar:.3g}×"
     if p >= alpha:
@@ -173,19 +177,34 @@ def noise_floor(a_cells, b_cells):
     return per_cell, pooled
 
 
-def pass_floor(cells):
-    """Per method, the log of how far its cells' timing passes disagreed within one run: the
-    FLOOR_QUANTILE of |log(slowest pass / quickest)| over its cells timed in two passes or more
-    (a Series indexed by method; empty for a run timed in one pass)."""
+def _drift(samples, rounds) -> float:
+    """|log(median of a cell's first half of rounds / median of its second half)|: its batches in
+    round order (by ``eval_round_ids`` where they match the samples, else as recorded), the middle
+    one left out of an odd count; NaN below :data:`DRIFT_MIN_SAMPLES` batches."""
+    x = _samples(samples)
+    if x is None or x.size < DRIFT_MIN_SAMPLES or (x <= 0).any():
+        return math.nan
+    ids = None if rounds is None or isinstance(rounds, float) else np.asarray(rounds, dtype=float)
+    if ids is not None and ids.size == x.size:
+        x = x[np.argsort(ids, kind="stable")]
+    half = x.size // 2
+    return float(abs(np.log(np.median(x[:half]) / np.median(x[-half:]))))
+
+
+def drift_floor(cells):
+    """Per method, the log of how far its cells drifted within one run: the FLOOR_QUANTILE of
+    |log(median of the first half of a cell's rounds / median of the second half)| over its ok
+    cells with at least :data:`DRIFT_MIN_SAMPLES` batches (a Series indexed by method; empty for a
+    run without samples)."""
     import pandas as pd
 
-    if "eval_pass_s" not in cells:
+    if "eval_samples_s" not in cells:
         return pd.Series(dtype=float)
-    timed = cells[(cells["status"] == "ok") & cells["eval_pass_s"].notna()]
-    medians = [np.asarray(p, dtype=float) for p in timed["eval_pass_s"]]
-    spread = pd.Series([float(np.log(m.max() / m.min())) if m.size >= 2 and m.min() > 0 else np.nan
-                        for m in medians], index=timed.index, dtype=float)
-    return spread.groupby(timed["method"]).quantile(FLOOR_QUANTILE).dropna()
+    timed = cells[cells["status"] == "ok"]
+    rounds = timed["eval_round_ids"] if "eval_round_ids" in timed else [None] * len(timed)
+    drift = pd.Series([_drift(s, r) for s, r in zip(timed["eval_samples_s"], rounds)],
+                      index=timed.index, dtype=float)
+    return drift.groupby(timed["method"]).quantile(FLOOR_QUANTILE).dropna()
 
 
 def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0, noise=None):
@@ -212,8 +231,8 @@ def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0, no
                            for a, b in zip(df["old_digits"].astype(float), df["new_digits"].astype(float))]
     norm = df["new_cost_ratio"].astype(float) / df["old_cost_ratio"].astype(float)
     df["norm_ratio"] = norm.where(both_ok)
-    floors = [pass_floor(side).reindex(df["method"]).to_numpy() for side in (old_cells, new_cells)]
-    df["pass_floor"] = np.fmax(*floors)  # NaN only where neither run timed the method twice
+    floors = [drift_floor(side).reindex(df["method"]).to_numpy() for side in (old_cells, new_cells)]
+    df["drift_floor"] = np.fmax(*floors)  # NaN only where neither run timed the method in 4 rounds
     df["noise_floor"] = math.nan
     if noise is not None:
         per_cell, pooled = noise_floor(*noise)
@@ -223,7 +242,7 @@ def compare(old_cells, new_cells, threshold=0.10, alpha=0.05, digits_tol=1.0, no
     df["verdict"] = [v for v, _ in verdicts]
     df["why"] = [w for _, w in verdicts]
     columns = KEY + ["old_status", "new_status", "old_eval_s", "new_eval_s", "ratio", "p_value", "norm_ratio",
-                      "noise_floor", "pass_floor",
+                      "noise_floor", "drift_floor",
                       "old_digits", "new_digits", "digits_change", "verdict", "why"]
     return pd.DataFrame(df[columns]).reset_index(drop=True)
 

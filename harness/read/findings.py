@@ -10,16 +10,25 @@ tied for fastest, what they cost and how accurate everything is, then a few plai
   in at least half of the group's tasks and timed with an interval (a training run, timed once,
   has none: no fastest is named among such cells), the leader has the lowest geometric mean, over
   its tasks, of its time over the task's fastest.  Everything else compares two methods task by
-  task, over the tasks both ran (:func:`task_ratio`: their time ratio with an interval, from the
-  medians' intervals of :mod:`harness.stats.noise`).  On a task, a method is tied with the leader
-  when its ratio's interval reaches below :data:`TIE_RATIO`; it is tied for the row when it is tied
-  on more than half of the tasks both ran **and** the geometric mean of its ratios to the leader
-  there is below :data:`ROW_TIE_GEOMEAN` — wide intervals alone tie no method 4× slower.
+  task, over the tasks both ran (:func:`task_ratio`: their time ratio with an interval).  Where both
+  cells were timed in the same rounds (the same run, each with ``eval_round_ids``: every method of
+  a task is timed side by side, :mod:`harness.runner.rounds`), it is their **paired ratio**, the
+  median of their per-round ratios with its order-statistic interval
+  (:func:`harness.stats.noise.paired_ratio`): a burst of load slows both cells of a round alike,
+  and cancels.  Elsewhere (a file before rounds, cells of different runs or merged shards, fewer
+  than :data:`PAIRED_MIN_ROUNDS` rounds in common) it is the widest ratio the two medians'
+  intervals allow.  On a task, a method is tied with the leader when its ratio's interval reaches
+  below :data:`TIE_RATIO` (and the leader is fastest there when every other's ratio to it is above
+  1 beyond its interval); it is tied for the row when it is tied on more than half of the tasks
+  both ran **and** the geometric mean of its ratios to the leader there is below
+  :data:`ROW_TIE_GEOMEAN` — wide intervals alone tie no method 4× slower.
 * **Payback**: setup is paid once; :func:`payback_calls` is, per task both ran, the number of calls
   after which the leader's lower time per call has paid for its setup against the next-fastest
-  method; a row gives their range and on how many tasks it never pays back.
-* **Evidence**: every sentence says on how many tasks it rests, and a row most of whose cells'
-  times are noisy says so.
+  method (the next's time per call: the leader's times their ratio, paired where it can be); a row
+  gives their range and on how many tasks it never pays back.
+* **Evidence**: every sentence says on how many tasks it rests, a tie on how many of them it was
+  paired and in how many rounds (``timing_rounds``), and a row most of whose cells' times are noisy
+  says so.
 * **Accuracy tiers**: every method that finished in the group, by its median digits.
 
 Only pandas and NumPy are imported: the report and the end of ``diffbench run`` both read this.
@@ -34,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from harness.read.units import format_time
+from harness.stats.noise import PairedRatio, paired_ratio
 from harness.store.schema import WORKLOADS
 from harness.store.text import printable
 
@@ -45,6 +55,11 @@ EDGES = (1_000, 100_000)  # size ranges: up to 10³, 10³ to 10⁵, beyond
 THRESHOLDS = {"float64": 10.0, "float32": 5.0}
 TIE_RATIO = 1.05  # on a task: tied when the interval of a method's time over the leader's reaches below
 ROW_TIE_GEOMEAN = 1.5  # for a row: the geometric mean of its ratios to the leader must stay below it
+# two cells pair on at least this many rounds in common: fewer (a method that failed in its task's
+# first rounds) give their ratio's interval too little coverage (2 rounds: 50 %), and the medians'
+# intervals are used instead
+PAIRED_MIN_ROUNDS = 3
+PAIRING = ["run_id", "eval_samples_s", "eval_round_ids", "timing_rounds"]  # the columns that pair two cells
 MOSTLY_NOISY = 0.5  # a row with more noisy cells than this says so
 TASK = ["case", "size", "quantity", "order"]
 FD_METHOD = "central"  # what the sentences hold the others against: the textbook finite difference
@@ -95,6 +110,8 @@ class Finding:
     paybacks: list = field(default_factory=list)
     tiers: list = field(default_factory=list)  # (label, [methods]), most accurate first
     noisy_share: float | None = None  # of the row's timed ok cells, the share flagged noisy
+    # of the leader's tasks, those it is fastest on: its ratio to every other below 1 beyond its interval
+    leader_fastest: int = 0
     note: str = ""  # why no fastest is named, where none is
 
 
@@ -118,8 +135,9 @@ def kinds(cells: pd.DataFrame, metas=()) -> list[str]:
 
 
 def _cells(cells: pd.DataFrame, metas) -> pd.DataFrame:
-    """The cells with their kind, their size's range, and an interval for every time."""
-    cells = cells.copy()
+    """The cells with their kind, their size's range, and an interval for every time; a frame
+    without the columns that pair two cells (a file before rounds) gets them empty."""
+    cells = cells.reindex(columns=list(dict.fromkeys([*cells.columns, *PAIRING])))
     cells.attrs = {}  # harness.run's frames carry DataFrames there, which pandas cannot compare
     of_cell = kinds(cells, metas)
     n = np.where([k == "elementwise derivatives" for k in of_cell], cells["n_points"], cells["dim"])
@@ -145,10 +163,39 @@ def _tiers(group: pd.DataFrame, dtype: str) -> list:
     return [(label, methods) for label, methods in found.items() if methods]
 
 
-def task_ratio(a: pd.Series, b: pd.Series) -> tuple[float, float, float]:
-    """Method a's time over method b's on one task, with an interval: (ratio, low, high).  Timed
-    apart, the interval is the widest the two medians' intervals allow."""
-    return (a["eval_s"] / b["eval_s"], a["lo"] / b["hi"], a["hi"] / b["lo"])
+def _listed(value) -> np.ndarray | None:
+    """A list column's value as an array (None where it has none: NaN, None, an empty list)."""
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return None
+    found = np.asarray(value, dtype=float)
+    return found if found.size else None
+
+
+def paired(a, b) -> PairedRatio | None:
+    """Method a's time over method b's on one task, round by round, where both were timed in the
+    same rounds: the same ``run_id``, and a round id for each sample (``eval_round_ids``), with at
+    least :data:`PAIRED_MIN_ROUNDS` in common; None otherwise (a file before rounds, cells of
+    different runs or merged shards)."""
+    run = a.get("run_id")
+    if not isinstance(run, str) or not run or run != b.get("run_id"):
+        return None
+    sides = [(_listed(c.get("eval_samples_s")), _listed(c.get("eval_round_ids"))) for c in (a, b)]
+    if any(x is None or r is None or len(x) != len(r) for x, r in sides):
+        return None
+    (xa, ra), (xb, rb) = sides
+    found = paired_ratio(xa, xb, ra, rb)
+    return found if found is not None and found.rounds >= PAIRED_MIN_ROUNDS else None
+
+
+def task_ratio(a, b) -> tuple[float, float, float, int]:
+    """Method a's time over method b's on one task, with an interval: (ratio, low, high, rounds).
+    Timed in the same rounds, the paired ratio (:func:`paired`; ``rounds`` the rounds paired);
+    else (``rounds`` 0) the ratio of their medians, its interval the widest the two medians'
+    intervals allow (``lo``, ``hi``: :func:`_cells`)."""
+    found = paired(a, b)
+    if found is not None:
+        return found.ratio, found.lo, found.hi, found.rounds
+    return a["eval_s"] / b["eval_s"], a["lo"] / b["hi"], a["hi"] / b["lo"], 0
 
 
 def _shared(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -156,24 +203,59 @@ def _shared(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"))
 
 
+def _sides(both: pd.DataFrame):
+    """Each row of :func:`_shared` as its two cells: (a, b) dicts of the plain column names."""
+    names = [c[:-2] for c in both.columns if c.endswith("_a") and f"{c[:-2]}_b" in both.columns]
+    for row in both[[f"{n}_{s}" for n in names for s in "ab"]].itertuples(index=False):
+        values = dict(zip([f"{n}_{s}" for n in names for s in "ab"], row))
+        yield ({n: values[f"{n}_a"] for n in names}, {n: values[f"{n}_b"] for n in names})
+
+
 def _ratios(both: pd.DataFrame) -> pd.DataFrame:
-    """Per shared task, a's ratio to b with its interval (:func:`task_ratio`)."""
-    return pd.DataFrame({"ratio": both["eval_s_a"] / both["eval_s_b"],
-                         "lo": both["lo_a"] / both["hi_b"], "hi": both["hi_a"] / both["lo_b"]},
-                        index=both.index)
+    """Per shared task, a's ratio to b with its interval and the rounds it was paired in (0:
+    unpaired; :func:`task_ratio`)."""
+    found = [task_ratio(a, b) for a, b in _sides(both)]
+    return pd.DataFrame(found or None, columns=["ratio", "lo", "hi", "rounds"], index=both.index)
 
 
 def against_leader(method: pd.DataFrame, leader: pd.DataFrame) -> dict:
     """How a method compares with the leader over the tasks both ran: how many, on how many it is
-    tied (:data:`TIE_RATIO`), the geometric mean and range of its ratios, and whether it is tied for
-    the row."""
+    tied (:data:`TIE_RATIO`), the geometric mean and range of its ratios, on how many tasks they
+    were paired and in how many rounds (the least and most), and whether it is tied for the row."""
     ratios = _ratios(_shared(method, leader))
     n = len(ratios)
     tied_tasks = int((ratios["lo"] < TIE_RATIO).sum())
-    geomean = float(np.exp(np.log(ratios["ratio"]).mean())) if n else math.inf
+    geomean = float(np.exp(np.log(ratios["ratio"].astype(float)).mean())) if n else math.inf
+    rounds = ratios.loc[ratios["rounds"] > 0, "rounds"]
     return {"shared": n, "tied_tasks": tied_tasks, "geomean": geomean,
             "range": (float(ratios["ratio"].min()), float(ratios["ratio"].max())) if n else None,
+            "paired": len(rounds), "rounds": (int(rounds.min()), int(rounds.max())) if len(rounds) else None,
             "tied": n > 0 and tied_tasks > n / 2 and geomean < ROW_TIE_GEOMEAN}
+
+
+def _to_fastest(cells: pd.DataFrame) -> pd.Series:
+    """Each cell's time over its task's fastest (the least median): their :func:`task_ratio`."""
+    ratios = pd.Series(1.0, index=cells.index)
+    for _, task in cells.groupby(TASK, sort=False, dropna=False):
+        best = task["eval_s"].idxmin()
+        fastest = task.loc[best]
+        for i, cell in task.drop(index=best).iterrows():
+            ratios[i] = task_ratio(cell, fastest)[0]
+    return ratios
+
+
+def fastest_on(task: pd.DataFrame, method: str) -> bool:
+    """Whether ``method`` is fastest on one task (its cells, one per method): its ratio
+    (:func:`task_ratio`) to every other method's below 1 beyond its interval."""
+    own = task[task["method"] == method]
+    if own.empty:
+        return False
+    cell = own.iloc[0]
+    return all(task_ratio(cell, other)[2] < 1 for _, other in task[task["method"] != method].iterrows())
+
+
+# what a method's cells carry into its comparisons with the others, task by task
+TASK_COLUMNS = ["eval_s", "lo", "hi", "setup_s", *PAIRING]
 
 
 def _timed_with_interval(group: pd.DataFrame) -> pd.Series:
@@ -196,14 +278,15 @@ def _finding(key, group: pd.DataFrame) -> Finding | None:
         finding.note = "each timed in one run, with no interval: no fastest is named"
         return finding
     accurate = accurate[~once]
-    fastest = accurate.groupby(TASK)["eval_s"].transform("min")
-    accurate = accurate.assign(ratio=accurate["eval_s"] / fastest)
+    accurate = accurate.assign(ratio=_to_fastest(accurate))
     by_method = accurate.groupby("method")
     coverage = by_method.size() / finding.tasks
     ranked = coverage[coverage >= 0.5].index if (coverage >= 0.5).any() else coverage.index
     score = by_method["ratio"].apply(lambda r: float(np.exp(np.log(r).mean()))).loc[ranked].sort_values()
-    per_task = {m: g.set_index(TASK)[["eval_s", "lo", "hi", "setup_s"]] for m, g in by_method}
+    per_task = {m: g.set_index(TASK)[TASK_COLUMNS] for m, g in by_method}
     leader = score.index[0]
+    tasks = accurate.groupby(TASK, sort=False, dropna=False)
+    finding.leader_fastest = sum(fastest_on(t, leader) for _, t in tasks if (t["method"] == leader).any())
     compared = {m: against_leader(per_task[m], per_task[leader]) for m in score.index if m != leader}
     tied = [leader] + [m for m in score.index if m != leader and compared[m]["tied"]]
     rows = {m: _summary(g, score.get(m)) for m, g in by_method}
@@ -214,8 +297,10 @@ def _finding(key, group: pd.DataFrame) -> Finding | None:
     if others:
         finding.next = {**rows[others[0]], "against": compared[others[0]]}
         both = _shared(per_task[leader], per_task[others[0]])
-        finding.paybacks = [payback_calls(r.setup_s_a, r.eval_s_a, r.setup_s_b, r.eval_s_b)
-                            for r in both.itertuples()]
+        # the next's time per call: the leader's times their ratio (paired where it can be)
+        finding.paybacks = [payback_calls(lead["setup_s"], lead["eval_s"], other["setup_s"],
+                                          lead["eval_s"] * task_ratio(other, lead)[0])
+                            for lead, other in _sides(both)]
     return finding
 
 
@@ -266,7 +351,21 @@ def _summary(g: pd.DataFrame, score) -> dict:
             "lo_s": float(g["lo"].median()), "hi_s": float(g["hi"].median()),
             "per_point_s": float((g["eval_s"] / g["n_points"].astype(float)).median()),
             "setup_s": float(g["setup_s"].median()), "ratio": None if score is None else float(score),
-            "tasks": len(g)}
+            "tasks": len(g), "rounds": _rounds(g["timing_rounds"])}
+
+
+def _rounds(values: pd.Series) -> tuple[int, int] | None:
+    """The least and most rounds the cells' tasks were timed in (``timing_rounds``; None without)."""
+    found = pd.to_numeric(values, errors="coerce").dropna()
+    return (int(found.min()), int(found.max())) if len(found) else None
+
+
+def rounds_words(rounds: tuple[int, int] | None) -> str:
+    """(5, 10) as "5–10 rounds", (10, 10) as "10 rounds"; "" for None."""
+    if rounds is None:
+        return ""
+    lo, hi = rounds
+    return f"{lo} round{'s' if lo != 1 else ''}" if lo == hi else f"{lo}–{hi} rounds"
 
 
 def findings(cells: pd.DataFrame, metas=()) -> list[Finding]:
@@ -347,10 +446,10 @@ def _sentences(table: pd.DataFrame, found: list[Finding], paybacks: bool = True)
         against = _comparator(group, lead["method"])
         held = group[group["method"] == against].set_index(TASK)
         leader = group[group["method"] == lead["method"]].set_index(TASK)
-        both = leader.merge(held, left_index=True, right_index=True, suffixes=("_l", "_c"))
+        both = _shared(leader, held)
         if against and len(both):
-            ratios = (both["eval_s_c"] / both["eval_s_l"]).tolist()
-            gain = float((both["digits_l"] - both["digits_c"]).median())
+            ratios = [task_ratio(c, ld)[0] for ld, c in _sides(both)]  # paired where it can be
+            gain = float((both["digits_a"] - both["digits_b"]).median())
             name = "central differences" if against == FD_METHOD else against
             faster = (f"{_range_of(ratios)} faster than {name}" if min(ratios) >= 1 else
                       f"{_range_of(ratios).replace('–', '× to ')} as fast as {name}")
@@ -382,13 +481,18 @@ def _count(n: int) -> str:
 
 
 def _ties(others: list) -> str:
-    """The evidence of a tie: on how many of the shared tasks each is tied, and how far apart."""
+    """The evidence of a tie: on how many of the shared tasks each is tied, how far apart, and on
+    how many of them, in how many rounds, the two were timed side by side (the ratio paired)."""
     parts = []
     for m in others:
         a = m["against"]
         lo, hi = a["range"]
         apart = f"{lo:.3g}×" if hi < 1.05 * lo else f"{lo:.3g}–{hi:.3g}×"
-        parts.append(f"{m['method']} on {a['tied_tasks']} of {a['shared']} tasks, {apart}")
+        part = f"{m['method']} on {a['tied_tasks']} of {a['shared']} tasks, {apart}"
+        if a.get("paired"):
+            where = "" if a["paired"] == a["shared"] else f" on {a['paired']} of them"
+            part += f", paired{where} in {rounds_words(a['rounds'])}"
+        parts.append(part)
     return "; ".join(parts)
 
 

@@ -67,7 +67,9 @@ def _findings_rows(found) -> list[dict]:
     from harness.read import findings as find
 
     return [{"kind": f.kind, "sizes": f.sizes, "dtype": f.dtype, "device": f.device, "tasks": f.tasks,
-             "tied": f.tied, "next": f.next, "tiers": f.tiers, "note": f.note, "noisy_share": f.noisy_share,
+             "tied": [{**m, "rounds_text": find.rounds_words(m.get("rounds"))} for m in f.tied],
+             "next": f.next, "tiers": f.tiers, "note": f.note, "noisy_share": f.noisy_share,
+             "leader_fastest": f.leader_fastest,
              "payback_text": find.payback_words(f.paybacks) if f.paybacks else ""}
             for f in found]
 

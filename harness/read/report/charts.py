@@ -58,7 +58,7 @@ def _short(x) -> float | None:
 
 STRINGS = ["case", "size", "quantity", "method", "dtype", "device", "status", "message", "kind", "task",
            "axis", "sweep"]
-NUMBERS = ["order", "n", "n_points", "digits", "eval_s", "q1", "q3", "setup_s", "cost_ratio"]
+NUMBERS = ["order", "n", "n_points", "digits", "eval_s", "q1", "q3", "setup_s", "cost_ratio", "timing_rounds"]
 
 
 def cell_table(cells: pd.DataFrame, metas) -> dict:
