@@ -15,13 +15,14 @@ from harness.model.method import Cell, Evaluator, Unavailable
 from harness.model.namespaces import namespace
 
 
-def _grad(torch, y, x, create_graph=False):
-    """d(sum y)/dx, zero where y does not depend on x."""
+def _grad(torch, y, x, create_graph=False, retain_graph=True):
+    """d(sum y)/dx, zero where y does not depend on x (``retain_graph``: y's graph is kept for
+    another pass, as a Jacobian's or Hessian's rows need it)."""
     if not y.requires_grad:
         return torch.zeros_like(x)
-    (g,) = torch.autograd.grad(y.sum(), x, create_graph=create_graph, retain_graph=True,
-                               materialize_grads=True)
-    return g
+    (g,) = torch.autograd.grad(y.sum(), x, create_graph=create_graph, retain_graph=retain_graph or None,
+                               allow_unused=True)
+    return torch.zeros_like(x) if g is None else g
 
 
 def _autograd(torch, f, cell: Cell, v, u):
@@ -29,20 +30,18 @@ def _autograd(torch, f, cell: Cell, v, u):
     i, j = cell.case.mixed
 
     def call(x):
-        if q == "gradient" and cell.case.parameters:  # one leaf tensor per parameter, as in a model
-            leaves = [x[:, part].detach().requires_grad_(True) for _, part, _ in cell.case.blocks()]
-            y = f(torch.cat(leaves, dim=-1))
-            return torch.cat(torch.autograd.grad(y.sum(), leaves, materialize_grads=True), dim=-1)
+        # θ is one leaf, the case's parameter blocks views of it (what the case's f takes): leaves
+        # sliced per block and concatenated back cost 40–60 µs a call more (benchmarks/fairness)
         x = x.detach().requires_grad_(True)
         y = f(x)
         if q == "derivative":
             for k in range(order):
-                y = _grad(torch, y, x, create_graph=k < order - 1)
+                y = _grad(torch, y, x, create_graph=k < order - 1, retain_graph=k < order - 1)
             return y
-        if q == "gradient":
-            return _grad(torch, y, x)
+        if q == "gradient":  # one backward pass: the graph is not kept
+            return _grad(torch, y, x, retain_graph=False)
         if q == "vjp":
-            return _grad(torch, y * u, x)
+            return _grad(torch, y * u, x, retain_graph=False)
         if q == "jacobian":
             return torch.stack([_grad(torch, y[:, k], x) for k in range(y.shape[1])], dim=1)
         if q == "jvp":
