@@ -58,7 +58,15 @@ class HostPeak:
 # arena shrinks with brk and unmaps its large blocks, both of which update the peak.  It has to be
 # set before the process starts its first thread (glibc fixes its number of arenas then), so the
 # pool starts its workers with it (a user's own MALLOC_ARENA_MAX wins); other C libraries ignore it.
-PROCESS_ENVIRONMENT = {"MALLOC_ARENA_MAX": "1"}
+# The mmap and trim thresholds are fixed for the same reason the timing needs them fixed: glibc
+# otherwise raises its mmap threshold each time it frees a mapped block, so whether a call's arrays
+# of 128 kB–32 MB are fresh mappings (a page fault per 4 kB, every call) or reused heap depends on
+# the worker's history: torch's lse gradient at n = 4·10⁴ read 244, 322 and 844 µs in three identical
+# runs, the same in all ten rounds of each.  Fixed at glibc's largest mmap threshold (32 MB), every
+# such block is reused heap, as in a long-running process; memory probes still hand the free heap
+# back first (release_free_memory).
+PROCESS_ENVIRONMENT = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+                       "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20)}
 
 
 def release_free_memory() -> None:
