@@ -45,8 +45,26 @@ def test_calibration_aims_straight_for_the_target():
     timer = _Timer(1e-4)
     assert calibrate(timer, 0.005) == (60, pytest.approx(0.006))  # 1 call: 0.1 ms; then 0.005/1e-4 · 1.2
     assert timer.asked == [1, 60]
-    slow = _Timer(0.01)
-    assert calibrate(slow, 0.005) == (1, 0.01) and slow.asked == [1]  # one call is already enough
+    slow = _Timer(0.06)
+    assert calibrate(slow, 0.005) == (1, 0.06) and slow.asked == [1]  # one call of ten targets is enough
+    steady = _Timer(0.01)  # one call reaches the target: timed once more, and is one call
+    assert calibrate(steady, 0.005) == (1, 0.01) and steady.asked == [1, 1]
+
+
+class _PausedOnce(_Timer):
+    """A call of 0.2 ms whose first timing was slowed to 6 ms by a stray pause."""
+
+    def timeit(self, number):
+        paused = not self.asked
+        self.asked.append(number)
+        return 0.006 if paused else number * self.per_call_s
+
+
+def test_a_stray_pause_in_the_first_call_does_not_fix_the_batch_at_one_call():
+    timer = _PausedOnce(2e-4)
+    number, elapsed = calibrate(timer, 0.005)
+    assert number == 30 and elapsed == pytest.approx(0.006)  # 0.005 / 2e-4 · 1.2
+    assert timer.asked == [1, 1, 30]
 
 
 def test_batches_are_calibrated_once_then_one_batch_of_each_call_in_order():
