@@ -26,7 +26,7 @@ from harness.truth import reference as reference_mod
 from tests.conftest import run_cli
 
 SMALL = dict(cases="tanh", methods="central,forward", dtypes="float64", orders="1", sizes="quick",
-             timing={"repeats": 0})  # checked and graded, not timed: two cells, one reference
+             timing={"rounds": 0})  # checked and graded, not timed: two cells, one reference
 
 
 @pytest.fixture
@@ -324,5 +324,9 @@ def test_the_command_says_which_references_came_from_the_cache(tmp_path, monkeyp
         assert proc.returncode == 0, proc.stderr
         cells, _, metas = results.read([proc.stdout.strip().splitlines()[-1]])
         found.append((cells.reference_cached.tolist(), metas[0].selection["reference_cache"]))
+        # the time the workers' shared references took, recorded and said
+        assert metas[0].reference_s is not None and metas[0].reference_s >= 0
+        cached = sum(found[-1][0])
+        assert f"s ({cached} of 2 cells' from the cache)" in proc.stderr
     assert found == [([False, False], True), ([True, True], True), ([False, False], False)]
     assert len(entries(tmp_path / "cache")) == 1

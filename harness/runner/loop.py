@@ -151,6 +151,7 @@ def _close(meta: RunMeta, n_threads: threads.Threads, pool, journal, context) ->
                            "this process": threads.settings()}
         if pool:
             meta.worker_starts_s = pool.starts
+            meta.reference_s = round(pool.reference_s, 3)
             seen = pool.backends()
             meta.threads["workers"] = seen.pop("threads", {})
             backends.update(seen)

@@ -249,6 +249,7 @@ class Pool:
         # per backend, each worker's start (harness.runner.loop's meta)
         self.starts: dict[str, list[float]] = {}
         self.holders: dict = {}  # the worker that holds each prepared cell, by the cell's key
+        self.reference_s = 0.0  # spent on the shared references (computed or read from the cache)
         self.lost_why: dict[str, str] = {}  # per backend, why its last worker was let go
 
     def measure(self, method, cell, run_id: str, budget: float | None) -> Outcome | Prepared | None:
@@ -262,6 +263,7 @@ class Pool:
             reference = shared_reference(method, cell, budget, self.settings.reference_cache)
         job = Job.of(method, cell, run_id, budget, reference)
         reference_s = time.perf_counter() - started
+        self.reference_s += reference_s
         outcome = self._send(method.backend, job)
         if isinstance(outcome, Prepared):
             self.holders[job_key(method, cell)] = self.workers.get(method.backend)

@@ -121,5 +121,9 @@ def summary(cells, elapsed_s: float, paths=()) -> str:
         lines.append("worker starts, imports included (in no cell's time): " + ", ".join(
             f"{printable(backend)} {max(s):.1f} s" + (f" (×{len(s)})" if len(s) > 1 else "")
             for backend, s in slowest))
+    if meta is not None and meta.reference_s is not None and "reference_cached" in cells:
+        cached = int((cells["reference_cached"] == True).sum())  # noqa: E712 (a column with gaps)
+        graded = int(cells["reference_cached"].notna().sum())
+        lines.append(f"references: {meta.reference_s:.1f} s ({cached} of {graded} cells' from the cache)")
     lines += [f"{what}: {printable(path)}" for what, path in paths]
     return "\n".join(lines)

@@ -51,6 +51,9 @@ class RunMeta:
     threads: dict = field(default_factory=dict)  # the setting, and what each process's libraries said
     backends: dict = field(default_factory=dict)  # what each backend saw of the devices
     worker_starts_s: dict = field(default_factory=dict)  # backend → seconds each worker took to start
+    # seconds the run spent on the references its workers share (computed, or read from the disk
+    # cache: harness.truth.cache), part of the first cell's cell_s of each task
+    reference_s: float | None = None
     load_start: list | None = None  # the load averages at the start and at the end
     load_end: list | None = None
     # a merged file (harness.read.merge): its parts' metadata, each without PART_OWN, with its file
