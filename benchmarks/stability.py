@@ -1,6 +1,6 @@
 """How far a task's paired ratios move between identical runs: the stability a verdict needs.
 
-    python benchmarks/stability.py OUT [--runs 3] [--burners 0] [-- diffbench run options]
+    python benchmarks/stability.py OUT [--runs 3] [--burners 0] [--rounds N] [-- diffbench run options]
 
 Runs ``diffbench run`` RUNS times back to back on the same commit (default selection: the field's
 workloads where jax, torch, tensorflow and autograd compete: ``--cases gmm,lstm,mlp_loss,lse,llsq,ode
@@ -82,8 +82,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--burners", type=int, default=0, help="processes spinning beside the runs")
     parser.add_argument("--reuse", action="store_true", help="read the runs already in OUT, run none")
-    parser.add_argument("options", nargs="*", help="diffbench run options instead of the default selection")
-    args = parser.parse_args()
+    parser.add_argument("--rounds", type=int, help="diffbench run's --rounds (default: its own)")
+    args, options = parser.parse_known_args()  # the rest: diffbench run options instead of the selection
+    args.options = [o for o in options if o != "--"] + (["--rounds", str(args.rounds)] if args.rounds else [])
+    if args.rounds and len(args.options) == 2:
+        args.options = SELECTION + args.options
     folders = sorted(args.out.glob("run-*")) if args.reuse else run_all(args.out, args.runs, args.burners,
                                                                           args.options)
     ratios = [pair_ratios(f) for f in folders]
