@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow  # runs a tiny matrix four times (about 15 s) and 
 def runs(tmp_path_factory):
     """The tiny matrix run whole and as shards 1/3, 2/3 and 3/3, each into its own folder."""
     base = tmp_path_factory.mktemp("runs")
-    timing = {"repeats": 3, "min_batch_s": 0.001}
+    timing = {"rounds": 3, "min_batch_s": 0.001}
     whole = harness.run(**MATRIX, out=base / "whole", timing=timing)
     shards = [harness.run(**MATRIX, shard=f"{i}/3", out=base / f"shard-{i}", timing=timing)
               for i in (1, 2, 3)]

@@ -113,7 +113,7 @@ def test_the_points_file_holds_the_signed_function(tmp_path):
     import harness
 
     df = harness.run(cases="tanh", methods="central", dtypes="float64", orders="1", sizes="quick",
-                     timing={"repeats": 0}, out=tmp_path)
+                     timing={"rounds": 0}, out=tmp_path)
     import pandas as pd
 
     points = pd.read_parquet(df.attrs["path"].replace(".parquet", ".points.parquet")).set_index("x")
@@ -142,7 +142,7 @@ def test_nested_polynomial_at_depth_4_is_out_of_range_in_float32():
     with mpmath.workdps(30):  # independently: (p∘p∘p∘p)'(−5) lies beyond float32's 3.4e38
         assert abs(mpmath.diff(lambda x: p(p(p(p(x)))), -5)) > np.finfo(np.float32).max
     df = harness.run(cases="nested_polynomial", methods="central", dtypes="float32,float64", orders="1",
-                     timing={"repeats": 0}).set_index(["size", "dtype"])
+                     timing={"rounds": 0}).set_index(["size", "dtype"])
     assert df.loc[("depth=4", "float32"), "status"] == "out_of_range"
     assert "beyond float32's largest number" in df.loc[("depth=4", "float32"), "message"]
     assert df.loc[("depth=4", "float64"), "status"] == "ok"

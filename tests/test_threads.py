@@ -15,7 +15,7 @@ PROBE = str(Path(__file__).with_name("plugins") / "thread_probe.py")
 
 def _probes(n):
     df = harness.run(cases="square", methods="probe-*", dtypes="float64", sizes="quick", plugins=[PROBE],
-                     isolate=True, threads=n, timing={"repeats": 1, "min_batch_s": 1e-4})
+                     isolate=True, threads=n, timing={"rounds": 1, "min_batch_s": 1e-4})
     rows = df[df.status == "ok"]
     seen = {r.method: json.loads(r.detail)["probe"] for r in rows.itertuples()}
     return seen, df, df.attrs["meta"]

@@ -1,8 +1,10 @@
 """One cell, measured as a straight pipeline into one typed row.
 
-prepare → to_device → compile → first call → values → accuracy → timing (with the primal) →
-memory: only the timing loop is ``eval_s`` (a run with ``timing={"repeats": 0}`` stops after the
-accuracy: a capability check).  Each stage hands on the columns it measured as
+prepare → to_device → compile → first call → values → accuracy → calibration (:func:`prepare_cell`,
+which hands on the live cell, :class:`Held`) → timing rounds (with the primal; a run times the
+methods of a task in shared rounds: :mod:`harness.runner.rounds`) → memory and sizes
+(:meth:`Held.finish`): only the rounds are ``eval_s`` (a run with ``timing={"rounds": 0}`` stops
+after the accuracy: a capability check).  Each stage hands on the columns it measured as
 soon as it has them, so a cell that fails half-way keeps what came before.  Every cell ends
 in one status with a true message: ``out_of_range`` where the true values exceed the dtype's
 largest number (no result could be right), ``unavailable`` and ``unsupported`` from the method's
