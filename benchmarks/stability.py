@@ -8,8 +8,9 @@ workloads where jax, torch, tensorflow and autograd compete: ``--cases gmm,lstm,
 processes spinning on a core each beside them (a loaded machine).  Then, for every task and every
 pair of its methods ok in every run, the paired ratio of each run (the median of the per-round
 ratios, :func:`harness.stats.noise.paired_ratio`) and how far it moved: max over min across the runs.
-Prints the median and largest movement, the share of pairs within 1.25×, and the ten pairs that moved
-most; writes every pair's row to OUT/stability.csv.  Exit status 0 always: this is a measurement,
+Prints the median and largest movement, the share of pairs within 1.25× (and the same for jax/torch
+alone), and the ten pairs that moved most; runs from before schema 7 (no rounds) count the ratio of
+the two medians; writes every pair's row to OUT/stability.csv.  Exit status 0 always: this is a measurement,
 not a test (the targets are judged by whoever reads it).
 """
 
@@ -64,16 +65,30 @@ def run_all(out: Path, runs: int, burners: int, options: list[str]) -> list[Path
 def pair_ratios(folder: Path) -> dict:
     """{(task, a, b): paired ratio a/b} over the ok cells of the run in ``folder``."""
     cells, _, _ = read([str(folder)])
-    ok = cells[(cells["status"] == "ok") & cells["eval_round_ids"].notna()]
+    ok = cells[(cells["status"] == "ok") & cells["eval_s"].notna()]
     found = {}
     for task, group in ok.groupby(TASK, sort=True):
         rows = group.sort_values("method").to_dict("records")
         for a, b in itertools.combinations(rows, 2):
+            if a["eval_round_ids"] is None or b["eval_round_ids"] is None:  # a run before schema 7
+                found[(task, a["method"], b["method"])] = a["eval_s"] / b["eval_s"]
+                continue
             r = paired_ratio(a["eval_samples_s"], b["eval_samples_s"],
                              a["eval_round_ids"], b["eval_round_ids"])
             if r is not None:
                 found[(task, a["method"], b["method"])] = r.ratio
     return found
+
+
+def movement(rows) -> str:
+    """The median and largest of how far the ratios of ``rows`` moved, and the share within 1.25×."""
+    moved = sorted(r[-1] for r in rows)
+    if not moved:
+        return "no pairs"
+    half = len(moved) // 2
+    median = moved[half] if len(moved) % 2 else math.sqrt(moved[half - 1] * moved[half])
+    within = sum(m <= 1.25 for m in moved) / len(moved)
+    return f"median {median:.3f}x, max {moved[-1]:.3f}x; {within:.0%} within 1.25x"
 
 
 def main() -> int:
@@ -98,14 +113,12 @@ def main() -> int:
     if not rows:
         print("no pair of methods was ok in every run")
         return 0
-    moved = sorted(r[-1] for r in rows)
-    median = moved[len(moved) // 2] if len(moved) % 2 else math.sqrt(moved[len(moved) // 2 - 1]
-                                                                        * moved[len(moved) // 2])
-    within = sum(m <= 1.25 for m in moved) / len(moved)
     load = os.getloadavg()[0]
     print(f"{len(rows)} task-method pairs over {len(folders)} runs ({args.burners} burners, "
-          f"load now {load:.1f}): "
-          f"paired ratio moved median {median:.3f}x, max {moved[-1]:.3f}x; {within:.0%} within 1.25x")
+          f"load now {load:.1f}): paired ratio moved {movement(rows)}")
+    jax_torch = [r for r in rows if {r[1], r[2]} == {"jax", "torch"}]
+    if jax_torch:
+        print(f"  jax/torch alone ({len(jax_torch)} tasks): {movement(jax_torch)}")
     for task, a, b, values, m in sorted(rows, key=lambda r: -r[-1])[:10]:
         size = f" {task[1]}" if task[1] else ""
         print(f"  {m:.3f}x  {task[0]}{size} {task[2]} {a}/{b}: " + ", ".join(f"{v:.3g}" for v in values))
