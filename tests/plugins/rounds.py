@@ -3,7 +3,9 @@
 Each is a central difference whose call first sleeps :data:`SLEEP_S`: longer than the tests' batch
 target (``min_batch_s`` of 2 ms), so that its calibration is one call and each of its batches is
 one call, however fast or loaded the machine.  A prepared cell's calls are then known by number:
-its first call and its calibration's (:data:`CALLS_BEFORE_ROUNDS`), then one per round of its task.
+its first call and its calibration's two (a single call that reaches the batch target is timed
+twice: :func:`harness.measure.timing.calibrate`; :data:`CALLS_BEFORE_ROUNDS`), then one per round of
+its task.
 ``raises-in-round-2`` raises from its task's round 2 on (rounds count from 0);
 ``crashes-in-round-2`` ends its worker process there, ``crashes-when-prepared`` as it is prepared
 (``os._exit``; outside a worker they raise rather than end the test's own process).
@@ -17,7 +19,7 @@ from harness.extend import Evaluator, Method, register_method
 from harness.methods import finite_diff
 
 SLEEP_S = 0.003
-CALLS_BEFORE_ROUNDS = 2  # the first call, and the calibration's one
+CALLS_BEFORE_ROUNDS = 3  # the first call, and the calibration's two
 BREAKS_IN_ROUND = 2
 EXIT_STATUS = 9
 
