@@ -9,8 +9,9 @@ the live cell for its task's rounds (:mod:`harness.runner.rounds`), timing one b
 and 2 point into an output file for its whole life, so nothing a method or a library prints
 reaches diffbench's terminal; each cell starts with the file emptied.  A stop is the parent's to
 handle: the worker ignores SIGINT, SIGTERM and SIGUSR2.
-After each cell it looks for what the cell left behind (:mod:`harness.host.leftovers`: a patched
-module, a thread or a child process still running); a cell that left any answers
+After each cell's preparation and its finish it looks for what the cell left behind
+(:mod:`harness.host.leftovers`: a patched module, a thread or a child process still running; what a
+round's batch leaves is found at the worker's next preparation or finish); a cell that left any answers
 :class:`Tainted`, and the parent replaces the worker before the next cell (the cells it held
 for the task's rounds are then timed in the rounds they had).
 """
@@ -214,6 +215,7 @@ def serve(conn, settings: WorkerSettings, output_path=None) -> None:
                          reference_cache=settings.reference_cache)
     cases = {}
     held = {}  # CellKey -> the live cells of the task being timed (harness.measure.pipeline.Held)
+    rounds_since = False  # a round's batch ran since the last look at what the cells left
     watch = Watch()  # the modules as the cells must leave them
     conn.send(Ready())
     while True:
@@ -226,13 +228,19 @@ def serve(conn, settings: WorkerSettings, output_path=None) -> None:
 
             conn.send({**backend_devices(), "threads": threads.settings()})
             continue
-        watch.before()
+        # a round's batch is looked after by the next job or finish of this worker, not each (the
+        # look costs a millisecond or more, and a run times tens of thousands of batches): that one
+        # compares with the state before the rounds
+        batch = isinstance(request, Round)
+        if not batch and not rounds_since:
+            watch.before()
+        rounds_since = batch
         try:
             outcome = _answer(request, cases, held, timing, context, output)
         except BaseException as exc:  # outside the cell's own pipeline: say so rather than die
             outcome = Failed(with_output(f"the worker could not measure this cell: {describe(exc)}",
                                          output.tail()))
-        found = watch.after()
+        found = [] if batch else watch.after()
         if found:  # this worker is no longer fit to measure the cells after it
             outcome = Tainted(_noted(outcome, found), tuple(found))
         try:
