@@ -116,7 +116,7 @@ def test_an_interrupted_run_keeps_its_finished_cells(sig, tmp_path):
 
 
 # what `diffbench run` itself prints on stderr (harness.runner.progress.summary and the verdict)
-OWN_LINE = r"\d+ cells in |slowest cells:|worker starts|results: |report: |verdict:|\s+\S"
+OWN_LINE = r"\d+ cells in |slowest cells:|worker starts|references: |results: |report: |verdict:|\s+\S"
 
 
 def test_a_run_under_ci_prints_only_its_own_lines_on_stderr(tmp_path):
