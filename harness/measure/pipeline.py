@@ -266,10 +266,8 @@ def timed_row(row: CellRow, numbers: list[int], samples: list[list[float]], roun
     if samples:
         found.update(timing_figures(samples, numbers, round_ids))
     found.update({k: v for k, v in extras.items() if k != "message"})
-    status, message = failure or (row.status, row.message)
-    words = [row.message if failure else message, note, extras.get("message", "")]
-    if failure:
-        words.append(message)
+    status, failed = failure or (row.status, "")
+    words = [row.message, note, extras.get("message", ""), failed]
     return dataclasses.replace(row, status=status, message="; ".join(w for w in words if w), **found)
 
 

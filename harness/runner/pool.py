@@ -229,10 +229,6 @@ def shared_reference(method, cell, budget, reuse: bool = True):
         return None
 
 
-def job_key(method, cell) -> CellKey:
-    return CellKey.of_cell(method, cell)
-
-
 def _plus(measured: Measured, seconds: float) -> Measured:
     """``measured`` with ``seconds`` more of the cell's time (its reference, computed here)."""
     return Measured(dataclasses.replace(measured.row, cell_s=measured.row.cell_s + seconds), measured.points)
@@ -266,7 +262,7 @@ class Pool:
         self.reference_s += reference_s
         outcome = self._send(method.backend, job)
         if isinstance(outcome, Prepared):
-            self.holders[job_key(method, cell)] = self.workers.get(method.backend)
+            self.holders[CellKey.of_cell(method, cell)] = self.workers.get(method.backend)
             outcome = dataclasses.replace(outcome, measured=_plus(outcome.measured, reference_s))
         if isinstance(outcome, Measured):  # the cell's reference, computed here, is part of its time
             return _plus(outcome, reference_s)
@@ -274,19 +270,19 @@ class Pool:
 
     def holds(self, method, cell) -> bool:
         """Whether the worker that prepared this cell still holds it (not stopped, dead or replaced since)."""
-        holder = self.holders.get(job_key(method, cell))
+        holder = self.holders.get(CellKey.of_cell(method, cell))
         return holder is not None and self.workers.get(method.backend) is holder
 
     def round(self, method, cell, budget: float | None):
         """One round's batch of a held cell: [derivative, f] per-call times, a
         :class:`~harness.runner.worker.Broke`, or how its worker was lost."""
-        return self._send(method.backend, Round(job_key(method, cell), budget))
+        return self._send(method.backend, Round(CellKey.of_cell(method, cell), budget))
 
     def finish(self, method, cell, median_s: float | None, budget: float | None):
         """A held cell's columns after its rounds (a dict), a Broke, or how its worker was lost;
         the worker lets the cell go."""
-        self.holders.pop(job_key(method, cell), None)
-        return self._send(method.backend, Finish(job_key(method, cell), median_s, budget))
+        self.holders.pop(CellKey.of_cell(method, cell), None)
+        return self._send(method.backend, Finish(CellKey.of_cell(method, cell), median_s, budget))
 
     def _send(self, backend: str, job):
         worker = self.workers.get(backend)

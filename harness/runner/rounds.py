@@ -28,9 +28,9 @@ import numpy as np
 
 from harness.host.limits import StopRun, armed
 from harness.measure.outcomes import Measured
-from harness.measure.pipeline import RunContext, guarded, prepare_cell, skeleton, timed_row
+from harness.measure.pipeline import RunContext, prepare_cell, skeleton, timed_row
 from harness.measure.timing import TimingSettings
-from harness.runner.worker import Broke, Prepared
+from harness.runner.worker import Broke, Prepared, held_answer
 from harness.store.schema import CellKey, CellRow, PointRow
 
 
@@ -202,8 +202,7 @@ def _ask(entrant: Entrant, pool, context, here, there, budget: float | None):
     if entrant.held is None:
         return there()  # arms its waits
     with armed():
-        value, failure = guarded(lambda: here(entrant.held), budget, context)
-    return Broke(*failure) if failure else value
+        return held_answer(lambda: here(entrant.held), budget, context)
 
 
 def _still_held(entrant: Entrant, pool) -> bool:

@@ -255,12 +255,12 @@ def serve(conn, settings: WorkerSettings, output_path=None) -> None:
 def _answer(request, cases: dict, held: dict, timing: TimingSettings, context: RunContext, output: Capture):
     """The worker's answer to a job, a round or a finish."""
     if isinstance(request, Round):
-        return _timed(lambda cell: cell.batch(), held[request.key], request.budget, context)
+        return held_answer(held[request.key].batch, request.budget, context)
     if isinstance(request, Finish):
         cell = held.pop(request.key)
         if request.median_s is None:
             return {}
-        return _timed(lambda cell: cell.finish(request.median_s, context), cell, request.budget, context)
+        return held_answer(lambda: cell.finish(request.median_s, context), request.budget, context)
     method, cell = rebuild(request, cases)
     if request.reference is not None:
         remember(cell.case, cell.order, graded_x(cell, cell.case.points()), cell.quantity, request.reference)
@@ -271,8 +271,9 @@ def _answer(request, cases: dict, held: dict, timing: TimingSettings, context: R
     return Prepared(measured, tuple(live.numbers))
 
 
-def _timed(work, cell, budget: float | None, context: RunContext):
-    """``work(cell)`` within ``budget`` s (:func:`harness.measure.pipeline.guarded`); a failure is
-    :class:`Broke`."""
-    value, failure = guarded(lambda: work(cell), budget, context)
+def held_answer(work, budget: float | None, context: RunContext | None = None):
+    """``work()`` on a held cell within ``budget`` s (:func:`harness.measure.pipeline.guarded`): its
+    value, or :class:`Broke` where it failed; in a worker and, for a cell held in the run's own
+    process, in :mod:`harness.runner.rounds`."""
+    value, failure = guarded(work, budget, context)
     return Broke(*failure) if failure else value
