@@ -104,3 +104,76 @@ def test_mpmath_runs_scan_as_a_python_loop():
     xp = namespace("mpmath")
     x = np.array([float(v) for v in case.seed_points[0]], dtype=object)
     assert float(case.fn(xp, x)) == pytest.approx(ode_by_hand(list(case.seed_points[0]), 2), rel=1e-15)
+
+
+# -- PyTorch: data made once, max/min along an axis as torch.max/torch.min ---------------------
+
+def test_torch_constants_are_made_once_per_array_and_views_afresh():
+    torch = pytest.importorskip("torch")
+    from harness.model import namespaces
+
+    xp = namespace("torch")
+    like = torch.zeros(3, dtype=torch.float64)
+    data = np.arange(6.0).reshape(2, 3)
+    first = namespaces.constant(xp, data, like)
+    assert namespaces.constant(xp, data, like) is first  # the same array: the same tensor
+    assert namespaces.constant(xp, data, like.float()) is not first  # another dtype: another tensor
+    assert namespaces.constant(xp, data, like.float()).dtype == torch.float32
+    view = namespaces.constant(xp, data.T, like)  # a view made afresh: converted, never mistaken
+    np.testing.assert_array_equal(view.numpy(), data.T)
+    other = np.arange(6.0).reshape(2, 3) + 10  # another array with the same shape
+    np.testing.assert_array_equal(namespaces.constant(xp, other, like).numpy(), other)
+
+
+def test_torch_constants_are_bounded_and_never_stale():
+    torch = pytest.importorskip("torch")
+    from harness.model import namespaces
+
+    xp = namespace("torch")
+    like = torch.zeros(1, dtype=torch.float64)
+    for i in range(3 * namespaces.TORCH_CONSTANTS):  # arrays made and dropped, as a case's np.zeros(s)
+        fresh = np.full(4, float(i))
+        assert namespaces.constant(xp, fresh, like)[0].item() == i
+    assert len(namespaces._torch_made) <= namespaces.TORCH_CONSTANTS
+
+
+def test_torch_max_and_min_along_an_axis_agree_with_the_standard_ones():
+    torch = pytest.importorskip("torch")
+    import array_api_compat.torch as compat
+
+    xp = namespace("torch")
+    x = torch.tensor(np.random.default_rng(0).normal(size=(3, 4, 5)), requires_grad=True)
+    for name in ("max", "min"):
+        for axis in (-1, -2, 0):
+            ours, standard = getattr(xp, name)(x, axis=axis), getattr(compat, name)(x, axis=axis)
+            assert torch.equal(ours, standard)
+            (g_ours,) = torch.autograd.grad(ours.sum(), x)
+            (g_standard,) = torch.autograd.grad(standard.sum(), x)
+            assert torch.equal(g_ours, g_standard)  # no ties: the same gradient
+        assert torch.equal(getattr(xp, name)(x), getattr(compat, name)(x))  # over every entry
+        kept = getattr(xp, name)(x, axis=1, keepdims=True)
+        assert kept.shape == (3, 1, 5)
+
+
+def test_torch_gradient_at_one_point_is_the_batched_gradient():
+    """The torch method differentiates a single point without the batch axis; every case that a
+    workload sweep holds gives the same gradient (and vjp) as in a batch of two points."""
+    pytest.importorskip("torch")
+    from harness.model.method import Cell
+    from harness.model.registry import METHODS
+
+    method, checked = METHODS.get("torch"), 0
+    for name in ("gmm", "lstm", "lse", "llsq", "ode", "det", "kmeans", "mlp_loss"):
+        case = CASES.get(name).at(CASES.get(name).profiles["quick"][0])
+        for quantity in ("gradient", "vjp"):
+            if quantity not in case.quantities:
+                continue
+            cell = Cell(case, 1, "float64", "cpu", quantity)
+            evaluator = method.prepare(cell)
+            p = case.points()[0]
+            one = evaluator.to_numpy(evaluator.call(evaluator.to_device(p[None, :])))
+            two = evaluator.to_numpy(evaluator.call(evaluator.to_device(np.stack([p, 2 * p]))))
+            assert one.shape[1:] == two.shape[1:]
+            np.testing.assert_allclose(one[0], two[0], rtol=1e-13, atol=1e-15)
+            checked += 1
+    assert checked >= 8
