@@ -37,7 +37,7 @@ def _autograd(torch, f, cell: Cell, v, u):
         of the workloads (benchmarks/fairness)."""
         x = x[0].detach().requires_grad_(True)
         y = f(x)
-        return _grad(torch, y * u if q == "vjp" else y, x, retain_graph=False)[None]
+        return _grad(torch, y * u if q == "vjp" else y, x, retain_graph=False).unsqueeze(0)
 
     def call(x):
         if q in ("gradient", "vjp") and x.ndim == 2 and x.shape[0] == 1:

@@ -164,6 +164,13 @@ def constant(xp, value, like):
     In SymPy and mpmath it becomes an object array of exact binary values
     (Python floats), so the reference sees exactly the numbers the methods see.
     """
+    torch_like = type(like).__module__.partition(".")[0] == "torch"
+    if torch_like:
+        key = (id(value), like.dtype, like.device)
+        made = _torch_made.get(key)
+        if made is not None and made[0] is value:  # a PyTorch tensor made from this array before
+            _torch_made.move_to_end(key)
+            return made[1]
     value = np.asarray(value)
     if hasattr(xp, "constant"):  # a namespace with data of its own kind (quad precision)
         return xp.constant(value)
@@ -176,7 +183,7 @@ def constant(xp, value, like):
         return value.astype(float).astype(object)
     if not hasattr(like, "device"):  # tracers of autograd / mygrad: host arrays
         return xp.asarray(value, dtype=like.dtype)
-    if type(like).__module__.partition(".")[0] == "torch":
+    if torch_like:
         return _torch_constant(value, like)
     from array_api_compat import device
 
@@ -197,17 +204,12 @@ def _torch_constant(value: np.ndarray, like):
     own).  A case's data is never written in place.  Under ``torch.compile`` nothing is kept: the
     compiler sees a plain conversion.
     """
-    key = (id(value), like.dtype, like.device)
-    found = _torch_made.get(key)
-    if found is not None and found[0] is value:
-        _torch_made.move_to_end(key)
-        return found[1]
     import torch
 
     made = torch.as_tensor(value, dtype=like.dtype, device=like.device)
     if torch.compiler.is_compiling():
         return made
-    _torch_made[key] = (value, made)
+    _torch_made[id(value), like.dtype, like.device] = (value, made)
     if len(_torch_made) > TORCH_CONSTANTS:
         _torch_made.popitem(last=False)
     return made
