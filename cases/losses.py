@@ -48,8 +48,10 @@ def _matrix(xp, x, start: int, rows: int, cols: int):
 
 
 def _row(xp, x, start: int, cols: int):
-    """θ[..., start : start + cols] as a (..., 1, cols) row that broadcasts over data rows."""
-    return xp.reshape(x[..., start : start + cols], (*_batch(x), 1, cols))
+    """θ[..., start : start + cols] as a (..., 1, cols) row that broadcasts over data rows (one
+    point's is the slice itself: a reshape more is an operation more for PyTorch to record)."""
+    row = x[..., start : start + cols]
+    return xp.reshape(row, (*_batch(x), 1, cols)) if x.ndim > 1 else row
 
 
 def _mlp(layers: int, width: int, batch: int, seed: int, chained: bool):
@@ -68,7 +70,7 @@ def _mlp(layers: int, width: int, batch: int, seed: int, chained: bool):
             outputs = xp.tanh((outputs if chained else data) @ w + b)
         # targets (B, 1) broadcast over the width, as in the seed
         err = outputs - constant(xp, targets, like=x)
-        return xp.sum(xp.sum(err * err, axis=-1), axis=-1)
+        return xp.sum(err * err, axis=(-2, -1))
 
     return loss, layers * size
 

@@ -15,9 +15,10 @@ float64; a mismatch stops the run.  Then, in one process on one thread, the four
 timed interleaved: after warm-up (jit compiling) and calibration (calls per batch for a batch of
 ≥ ``--min-batch-ms``), each round times one batch of each in a shuffled order, with the garbage
 collector off inside a batch, by the process's CPU time (``--clock wall``: wall time); results
-are synchronised inside the clock (``block_until_ready``; PyTorch on the CPU is synchronous).  The figure per workload × size × library is the median over
-rounds of the per-round ratio diffbench / idiomatic, with the median's order-statistic interval
-(``harness.stats.noise``); a ratio above ``TARGET`` is flagged.  Both sides compute at the one point
+are synchronised inside the clock (``block_until_ready``; PyTorch on the CPU is synchronous).
+The figure per workload × size × library is the median over rounds of the per-round ratio
+diffbench / idiomatic, with the median's order-statistic interval (``harness.stats.noise``); a
+ratio above ``TARGET`` is flagged.  Both sides compute at the one point
 θ = ``case.points()[0]`` (a run of diffbench grades small cases at a few more points).
 
 Where the method declares diffbench's cell unsupported (``ba`` in ``torch``: a dense Jacobian only;

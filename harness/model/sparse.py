@@ -13,7 +13,7 @@ A bundle adjustment's 15 non-zeros per row need 15 colours, at any problem size.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -59,15 +59,27 @@ class Colouring:
         s[self.colours, np.arange(self.shape[1])] = 1
         return s
 
+    @cached_property
+    def csr(self) -> tuple:
+        """The pattern in CSR order, once: (rows, column indices, row pointers) of each non-zero
+        (a repeated entry once), so that a call reads its values straight into place: building
+        the matrix from (row, column) pairs sorted them in every call (at bundle adjustment's
+        33,000 non-zeros, twice the time of JAX's jvps, benchmarks/fairness)."""
+        keys = np.unique(np.asarray(self.rows, dtype=np.int64) * self.shape[1] + self.cols)  # row-major
+        rows, cols = np.divmod(keys, self.shape[1])
+        indptr = np.searchsorted(rows, np.arange(self.shape[0] + 1))
+        return rows, cols, indptr
+
     def decompress(self, compressed: np.ndarray, scale: np.ndarray | None = None):
         """The scipy.sparse CSR Jacobian from J·S (c, m): entry (r, k) is row r of k's colour's
         direction (over ``scale[k]``, a difference's step, where given)."""
         import scipy.sparse
 
-        values = np.asarray(compressed)[self.colours[self.cols], self.rows]
+        rows, cols, indptr = self.csr
+        values = np.asarray(compressed)[self.colours[cols], rows]
         if scale is not None:
-            values = values / scale[self.cols]
-        return scipy.sparse.csr_matrix((values, (self.rows, self.cols)), shape=self.shape)
+            values = values / scale[cols]
+        return scipy.sparse.csr_matrix((values, cols, indptr), shape=self.shape)
 
 
 @lru_cache(maxsize=8)
