@@ -13,6 +13,7 @@ Every function takes θ of shape (..., n): leading axes are a batch of parameter
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -48,6 +49,13 @@ def dtypes_beyond(smallest: bool):
 
 def _batch(x) -> tuple:
     return tuple(x.shape[:-1])
+
+
+@functools.lru_cache(maxsize=64)
+def _filled(shape: tuple, value: float) -> np.ndarray:
+    """An array of ``value`` in ``shape``, one per shape (the same array each time: PyTorch's tensor
+    of it is made once); never written to (PyTorch warns of a read-only array)."""
+    return np.full(shape, value)
 
 
 def _block(xp, x, start: int, shape: tuple):
@@ -358,13 +366,12 @@ def ode(n: int = 10, s: int = 1) -> Case:
     x0 = f32(np.random.default_rng(SEED).uniform(size=n))
     h = 2.0 / s
     steps = np.zeros(s)  # what the scan runs over: one entry a step
-    starts = {}  # per batch shape: the shift's leading 1 and y(0) = 0, as data (off x's graph)
 
     def objective(xp, x):
-        batch = _batch(x)
-        if batch not in starts:
-            starts[batch] = (np.ones((*batch, 1)), np.zeros((*batch, n)))
-        one, start = (constant(xp, a, like=x) for a in starts[batch])
+        # the shift's leading 1 and y(0) = 0 as data of x's batch shape, off θ's graph (as 1 + 0·x and
+        # 0·x PyTorch differentiated through them in every evaluation)
+        one = constant(xp, _filled((*_batch(x), 1), 1.0), like=x)
+        start = constant(xp, _filled((*_batch(x), n), 0.0), like=x)
 
         def rhs(y):  # (x₀, x₁y₀, x₂y₁, …): x times y shifted by one, 1 in front
             return x * xp.concat([one, y[..., :-1]], axis=-1)

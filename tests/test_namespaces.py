@@ -134,7 +134,7 @@ def test_torch_constants_are_bounded_and_never_stale():
     for i in range(3 * namespaces.TORCH_CONSTANTS):  # arrays made and dropped, as a case's np.zeros(s)
         fresh = np.full(4, float(i))
         assert namespaces.constant(xp, fresh, like)[0].item() == i
-    assert len(namespaces._torch_made) <= namespaces.TORCH_CONSTANTS
+    assert len(namespaces._TorchTensors.made) <= namespaces.TORCH_CONSTANTS
 
 
 def test_torch_max_and_min_along_an_axis_agree_with_the_standard_ones():

@@ -99,7 +99,7 @@ def test_timing_settings_are_read_once_and_checked():
     assert TimingSettings.of({"rounds": 3}) == TimingSettings(rounds=3)
     assert TimingSettings.of(timing.UNTIMED) is timing.UNTIMED and not timing.UNTIMED.timed
     assert TimingSettings.of(TimingSettings().to_dict()) == TimingSettings()
-    assert TimingSettings().to_dict() == {"rounds": 10, "min_batch_s": 0.005, "rounds_max_s": 3.0}
+    assert TimingSettings().to_dict() == {"rounds": 10, "min_batch_s": 0.003, "rounds_max_s": 3.0}
     for bad, says in [({"round": 3}, "unknown timing setting 'round'"), ({"rounds": -1}, "≥ 0"),
                       ({"rounds": 2.5}, "whole number"), ({"rounds_max_s": -1.0}, "rounds_max_s"),
                       ({"min_batch_s": "fast"}, "min_batch_s"), ([3], "a mapping")]:

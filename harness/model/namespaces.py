@@ -167,9 +167,9 @@ def constant(xp, value, like):
     torch_like = type(like).__module__.partition(".")[0] == "torch"
     if torch_like:
         key = (id(value), like.dtype, like.device)
-        made = _torch_made.get(key)
+        made = _TorchTensors.made.get(key)
         if made is not None and made[0] is value:  # a PyTorch tensor made from this array before
-            _torch_made.move_to_end(key)
+            _TorchTensors.made.move_to_end(key)
             return made[1]
     value = np.asarray(value)
     if hasattr(xp, "constant"):  # a namespace with data of its own kind (quad precision)
@@ -190,7 +190,12 @@ def constant(xp, value, like):
     return xp.asarray(value, dtype=like.dtype, device=device(like))
 
 
-_torch_made: OrderedDict = OrderedDict()
+class _TorchTensors:
+    """The PyTorch tensors made from a case's data by :func:`constant`, the array they were made from
+    beside each.  A class rather than a module's dict: a reference's cache key walks the data a
+    case's functions name, and these come and go with what a process has run."""
+
+    made: OrderedDict = OrderedDict()
 
 
 def _torch_constant(value: np.ndarray, like):
@@ -209,9 +214,9 @@ def _torch_constant(value: np.ndarray, like):
     made = torch.as_tensor(value, dtype=like.dtype, device=like.device)
     if torch.compiler.is_compiling():
         return made
-    _torch_made[id(value), like.dtype, like.device] = (value, made)
-    if len(_torch_made) > TORCH_CONSTANTS:
-        _torch_made.popitem(last=False)
+    _TorchTensors.made[id(value), like.dtype, like.device] = (value, made)
+    if len(_TorchTensors.made) > TORCH_CONSTANTS:
+        _TorchTensors.made.popitem(last=False)
     return made
 
 
