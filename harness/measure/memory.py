@@ -119,8 +119,9 @@ def host_peak(result: HostPeak | None = None):
 # and memory freed in the window — a runtime's deferred free of an earlier output (XLA's, on its own
 # thread) — lets the call reuse it unseen and takes from another (jax's tanh′ at 10⁶ points, 8 MB of
 # output, read 4 kB in one cell in a loaded test suite); each probe's output is kept until the next
-# has run, so that no probe frees one in another's window.  A dearer call is measured in one.
-AGAIN_BELOW_S = 0.1
+# has run, so that no probe frees one in another's window.  A dearer call is measured in one (below
+# 0.1 s, calls of 20–100 ms probed five times were a tenth of the default run's time).
+AGAIN_BELOW_S = 0.02
 PEAK_PROBES = 5
 
 
