@@ -82,7 +82,8 @@ def test_a_batch_aimed_past_its_target_is_trimmed_to_it():
     timer = _ColdFirst(1e-4)
     number, elapsed = calibrate(timer, 0.005)
     # 1 cold call: 0.3 ms, so int(0.005 / 3e-4 · 1.2) = 20 calls: 2 ms, short; then
-    # max(40, int(20 · 0.005 / 0.002 · 1.2) = 60) calls: 6 ms, 1.2× the target; kept ⌈60 · 0.00525 / 0.006⌉ = 53
+    # max(40, int(20 · 0.005 / 0.002 · 1.2) = 60) calls: 6 ms, 1.2× the target;
+    # kept ⌈60 · 0.00525 / 0.006⌉ = 53
     assert timer.asked == [1, 20, 60]
     assert number == 53 and elapsed == pytest.approx(0.0053)
     assert elapsed >= 0.005  # never below the target the last batch says it reaches
@@ -120,7 +121,7 @@ def test_timing_settings_are_read_once_and_checked():
     assert TimingSettings.of({"rounds": 3}) == TimingSettings(rounds=3)
     assert TimingSettings.of(timing.UNTIMED) is timing.UNTIMED and not timing.UNTIMED.timed
     assert TimingSettings.of(TimingSettings().to_dict()) == TimingSettings()
-    assert TimingSettings().to_dict() == {"rounds": 10, "min_batch_s": 0.003, "rounds_max_s": 3.0}
+    assert TimingSettings().to_dict() == {"rounds": 10, "min_batch_s": 0.0025, "rounds_max_s": 3.0}
     for bad, says in [({"round": 3}, "unknown timing setting 'round'"), ({"rounds": -1}, "≥ 0"),
                       ({"rounds": 2.5}, "whole number"), ({"rounds_max_s": -1.0}, "rounds_max_s"),
                       ({"min_batch_s": "fast"}, "min_batch_s"), ([3], "a mapping")]:

@@ -31,9 +31,9 @@ import numpy as np
 
 from harness.errors import UsageError
 
-# batches of ≥ 3 ms: perf_counter resolves them to well under 0.1 %, and a paired ratio is the
-# median over rounds; 5 ms made the default run 2 minutes longer (its rounds are half of it)
-MIN_BATCH_S = 0.003
+# batches of ≥ 2.5 ms: perf_counter resolves them to well under 0.1 %, and a paired ratio is the
+# median over rounds; 5 ms made the default run 2.5 minutes longer (its rounds were a third of it)
+MIN_BATCH_S = 0.0025
 # rounds per task: 10 paired samples give the median of their ratios an order-statistic interval of
 # 97.9 % coverage (the 2nd and 9th), where 5 reach only 93.75 % with the extremes
 ROUNDS = 10
