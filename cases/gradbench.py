@@ -134,7 +134,9 @@ def gmm_case(inputs: dict, label: str = "") -> Case:
             flat = xp.concat([xp.exp(q), lower], axis=-1) @ constant(xp, whole_place, like=x)
             q_t = xp.reshape(flat, (*_batch(x), k, d, d))  # (..., k, d, d)
         else:
-            rows = [lower[..., s : s + c] @ constant(xp, p, like=x) if c else 0 * q for s, c, p in placements]
+            # Q's last column has nothing below its diagonal: zeros as data, off θ's graph
+            none = constant(xp, _filled((*_batch(x), k, d), 0.0), like=x)
+            rows = [lower[..., s : s + c] @ constant(xp, p, like=x) if c else none for s, c, p in placements]
             q_t = xp.stack(rows, axis=-2) + xp.exp(q)[..., None, :] * constant(xp, eye, like=x)
         z = constant(xp, data, like=x)[..., None, :, :] - mu[..., :, None, :]  # (..., k, n, d)
         y = z @ q_t  # Q_k (x_i − μ_k), as rows

@@ -1,6 +1,6 @@
 """Whether diffbench's one-objective-for-every-backend formulation handicaps JAX or PyTorch.
 
-    python benchmarks/fairness/run.py [--cases gmm,lstm] [--out FILE] [--rounds 15] [--min-batch-ms 10]
+    python benchmarks/fairness/run.py [--cases gmm,lstm] [--out FILE] [--rounds 25] [--min-batch-ms 10]
                                       [--clock cpu|wall]
 
 For every field workload (gmm, lstm, ode, kmeans, lse, llsq, det, ba, mlp_loss) at each of its
@@ -62,7 +62,7 @@ WORKLOADS = ("gmm", "lstm", "ode", "kmeans", "lse", "llsq", "det", "ba", "mlp_lo
 LIBRARIES = ("jax", "torch")
 RTOL = 1e-10  # agreement of values and derivatives, relative to the largest entry
 TARGET = 1.25  # diffbench's cell within this factor of the idiomatic implementation
-ROUNDS = 15
+ROUNDS = 25
 MIN_BATCH_S = 0.010
 WARMUP_CALLS = 3
 # what a batch is timed by: the process's CPU time (every thread of it: JAX's runtime dispatches work to
