@@ -142,7 +142,9 @@ def gmm_case(inputs: dict, label: str = "") -> Case:
         y = z @ q_t  # Q_k (x_i − μ_k), as rows
         # (..., k, n)
         beta = alpha[..., :, None] + xp.sum(q, axis=-1)[..., :, None] - xp.sum(y * y, axis=-1) * 0.5
-        likelihood = xp.sum(logsumexp(xp, beta, axis=-2), axis=-1) - n * logsumexp(xp, alpha)
+        # the libraries' own logsumexp where they have one (torch.logsumexp, jax.nn.logsumexp)
+        likelihood = (xp.sum(logsumexp(xp, beta, axis=-2, library=True), axis=-1)
+                      - n * logsumexp(xp, alpha, library=True))
         frobenius = xp.sum(xp.sum(xp.exp(2 * q), axis=-1) + xp.sum(lower * lower, axis=-1), axis=-1)
         prior = -(gamma * gamma / 2) * frobenius + m * xp.sum(xp.sum(q, axis=-1), axis=-1)
         return likelihood + prior + constant_term

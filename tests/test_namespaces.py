@@ -177,3 +177,21 @@ def test_torch_gradient_at_one_point_is_the_batched_gradient():
             np.testing.assert_allclose(one[0], two[0], rtol=1e-13, atol=1e-15)
             checked += 1
     assert checked >= 8
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_a_librarys_own_logsumexp_is_the_primitives_one(backend):
+    """gmm takes torch.logsumexp / jax.nn.logsumexp: the same values as the primitives' (checked
+    here against math.fsum of exp at one point, independently), on both axes."""
+    pytest.importorskip(backend)
+    from harness.model.namespaces import logsumexp
+
+    xp = namespace(backend)
+    a = np.random.default_rng(3).normal(size=(2, 3, 4)) * 5
+    for axis in (-1, -2):
+        ours = np.asarray(logsumexp(xp, xp.asarray(a), axis=axis, library=True))
+        primitives = np.asarray(logsumexp(xp, xp.asarray(a), axis=axis))
+        np.testing.assert_allclose(ours, primitives, rtol=1e-14)
+        lane = a[1, :, 2] if axis == -2 else a[1, 2, :]
+        expected = math.log(math.fsum(math.exp(v) for v in lane))
+        assert ours[1, 2] == pytest.approx(expected, rel=1e-14)
