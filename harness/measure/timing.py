@@ -23,7 +23,6 @@ steady-state figures depend on.
 from __future__ import annotations
 
 import dataclasses
-import math
 import timeit
 from dataclasses import dataclass
 
@@ -31,9 +30,11 @@ import numpy as np
 
 from harness.errors import UsageError
 
-# batches of ≥ 2.5 ms: perf_counter resolves them to well under 0.1 %, and a paired ratio is the
-# median over rounds; 5 ms made the default run 2.5 minutes longer (its rounds were a third of it)
-MIN_BATCH_S = 0.0025
+# batches of ≥ 5 ms: perf_counter resolves them to well under 0.1 %, and a call that pays a fixed
+# cost once per batch (some TensorFlow and torch.func calls pay ~3 ms after another method has run
+# in their worker) is read as that cost over the batch's calls: batches of 2.5 ms, trimmed to their
+# target, read such calls 2.5–3.3× apart in identical runs, as their calls per batch moved
+MIN_BATCH_S = 0.005
 # rounds per task: 10 paired samples give the median of their ratios an order-statistic interval of
 # 97.9 % coverage (the 2nd and 9th), where 5 reach only 93.75 % with the extremes
 ROUNDS = 10
@@ -42,7 +43,6 @@ ROUNDS = 10
 # in 3 rounds, as such calls were timed 3 times before, and the default matrix stays within minutes
 ROUNDS_MAX_S = 3.0
 MIN_ROUNDS = 3
-TRIM_MARGIN = 1.05  # a calibrated batch's aim above its target
 # timing settings retired with the passes they set (every method of a task is now timed in the same
 # rounds): a results file recorded before says them, and is read without them
 RETIRED = ("passes", "later_pass_max_s")
@@ -152,11 +152,6 @@ def calibrate(timer: timeit.Timer, target_s: float) -> tuple[int, float]:
         # aim straight for the target rather than stepping 1, 2, 5, 10, ...
         number = max(number * 2, int(number * target_s / max(elapsed, 1e-9) * 1.2))
         elapsed = timer.timeit(number)
-    if number > 1:  # as many calls as the last batch says reach the target, with 5 % to spare: the
-        # aim above overshot by a median 1.4× (its first estimate is a single cold call), which every
-        # round then paid again
-        trimmed = min(number, math.ceil(number * target_s * TRIM_MARGIN / elapsed))
-        elapsed, number = elapsed * trimmed / number, trimmed
     return number, elapsed
 
 
