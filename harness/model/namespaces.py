@@ -18,6 +18,7 @@ arrays of data), the elementwise functions in :data:`ELEMENTARY`, ``maximum(a, b
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from types import SimpleNamespace
 
@@ -106,6 +107,7 @@ def numpy_like(module, name: str) -> SimpleNamespace:
     )
 
 
+@functools.cache  # built once per process: every cell's prepare asks for it
 def _torch() -> SimpleNamespace:
     """``array_api_compat.torch``, with ``max`` and ``min`` over one axis as ``torch.max(x, dim)`` and
     ``torch.min(x, dim)``, what a PyTorch user writes (``.min(dim=1).values``).  Their backward pass
