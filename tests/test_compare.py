@@ -301,3 +301,15 @@ def test_the_drift_of_a_cell_is_its_halves_medians_apart():
     # 3, log 3.  The failed cell is not counted, nor q's of 3 batches.  The 90th percentile of the two:
     assert list(floor.index) == ["m"]
     assert floor["m"] == pytest.approx(math.log(7 / 3) + 0.9 * (math.log(3) - math.log(7 / 3)))
+
+
+def test_a_change_of_clock_between_the_runs_is_said(runs, tmp_path):
+    def by_wall(cells):
+        cells["timing_clock"] = "wall"
+        return cells
+    old, wall = _rewritten(runs["old"], tmp_path / "wall", by_wall)
+    assert set(old["timing_clock"].dropna()) == {"cpu"}  # one CPU thread: its CPU time
+    compared = cmp.compare(old, _cells(wall)).set_index("method")
+    assert "timed by the cpu clock, then the wall clock" in compared.loc["central", "why"]
+    same = cmp.compare(old, _cells(runs["same"])).set_index("method")
+    assert "clock" not in same.loc["central", "why"]

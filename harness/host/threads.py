@@ -115,6 +115,11 @@ def in_process(n: Threads):
             limits.restore_original_limits()
 
 
+def current() -> Threads | None:
+    """This process's setting: what :func:`apply` or :func:`in_process` set (None: neither has)."""
+    return _applied["threads"]
+
+
 def enforce() -> None:
     """Re-apply this process's setting to libraries loaded since it was last applied (a
     method's first cell imports its backend): cheap when nothing new was imported."""

@@ -226,7 +226,8 @@ class Held:
         self.method, self.cell, self.evaluator, self.xd, self.original = method, cell, evaluator, xd, original
         self.n_points = n_points
         calls = [lambda: evaluator.call(xd)] + ([f_call] if f_call else [])
-        self.batches = Batches(calls, timing.min_batch_s, (1.0, primal.SHARE)[:len(calls)])
+        self.batches = Batches(calls, timing.min_batch_s, (1.0, primal.SHARE)[:len(calls)],
+                               clock=timing.clock_for(cell.device, threads.current()))
 
     @property
     def numbers(self) -> list[int]:
@@ -332,6 +333,7 @@ def _stages(method: Method, cell: Cell, run_id: str, timing: TimingSettings, con
         f_call, f_backend = None, None
         yield {"message": f"the function itself failed, so no cost_ratio: {type(e).__name__}: {e}"}
     held = Held(method, cell, evaluator, xd, original, f_call, timing, len(x))
+    yield {"timing_clock": held.batches.clock}
     if f_call is not None:
         yield {"primal_backend": f_backend}
     yield held

@@ -3,7 +3,9 @@
 The caller has already run each method's first call (compile, warm-up), which it reports as
 setup.  :class:`Batches` then calibrates each call's batch (``timeit``'s autorange with our own
 target: enough calls to take ``MIN_BATCH_S``) and times one batch of each per round, with the
-garbage collector off; a call's time is a batch's time over its count.
+garbage collector off; a call's time is a batch's time over its count.  Each batch follows one
+untimed call of its own (:data:`WARM_MAX_S`): between two batches of a method the other methods of
+its task have run on the same core, and its first call pays to fill the caches again.
 
 Every method of a task (case × size × quantity × order × dtype × device) is timed in the same
 rounds (:mod:`harness.runner.rounds`): in each round one batch of every method, in a freshly
@@ -15,6 +17,14 @@ state: the ratio of two methods' times round by round (a paired ratio,
 ratio moved 2× between identical runs when each cell was timed at its own moment).  No method is
 timed in more rounds, or in more passes, than another.
 
+The clock (:func:`clock_for`) is the process's CPU time where a cell runs on the CPU on one thread,
+and the wall clock elsewhere.  On one thread the two agree on a quiet machine (the median cell's
+read 1.00–1.01× apart here), but where the machine is shared, CPU time leaves out the moments the
+process waited for its core, and the last moments of the method timed just before it on that core:
+across four identical runs of gmm, lse and mlp_loss, the largest movement of a paired ratio was
+1.19× by CPU time and 1.33× by the wall clock.  A GPU cell's time is the device's, which only the
+wall clock sees; so is a multi-threaded cell's, whose CPU time sums its threads.
+
 A run's timing settings are one :class:`TimingSettings`; ``timing={"rounds": 0}`` (:data:`UNTIMED`)
 checks and grades every cell without timing it: what a capability check needs, and nothing the
 steady-state figures depend on.
@@ -23,6 +33,8 @@ steady-state figures depend on.
 from __future__ import annotations
 
 import dataclasses
+import math
+import time
 import timeit
 from dataclasses import dataclass
 
@@ -30,11 +42,22 @@ import numpy as np
 
 from harness.errors import UsageError
 
-# batches of ≥ 5 ms: perf_counter resolves them to well under 0.1 %, and a call that pays a fixed
-# cost once per batch (some TensorFlow and torch.func calls pay ~3 ms after another method has run
-# in their worker) is read as that cost over the batch's calls: batches of 2.5 ms, trimmed to their
-# target, read such calls 2.5–3.3× apart in identical runs, as their calls per batch moved
-MIN_BATCH_S = 0.005
+# batches of ≥ 2.5 ms: both clocks resolve them to well under 0.1 %.  They were 5 ms while a batch's
+# first call paid to fill the caches and the wall clock read the core's previous user's last moments
+# (both once per batch, read as spread over its calls): 2.5-ms batches then read some calls 2.3–3.3×
+# apart in identical default runs.  With a warming call and CPU time, three runs of the trivial
+# cases at 2.5 ms passed the identical-code gate on 3 of 3 pairs, and the default run takes minutes less
+MIN_BATCH_S = 0.0025
+# a calibrated batch is trimmed to as many calls as reach its target, with 5 % to spare: the aim
+# overshoots it by a median 1.4× (its first estimate is a single cold call), which every round pays
+TRIM_MARGIN = 1.05
+# a batch of calls under this follows one untimed call: a call's first after the other methods of
+# its task ran on its core pays to fill the caches again (a torch.func Hessian of 2.4 ms paid 1 ms),
+# which a batch would otherwise spread over its calls, so that its time moved with their count; a
+# call above it pays so little in proportion (≤ 2 %) that a second call per batch is not worth it
+WARM_MAX_S = 0.05
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+Clock = str  # a key of CLOCKS
 # rounds per task: 10 paired samples give the median of their ratios an order-statistic interval of
 # 97.9 % coverage (the 2nd and 9th), where 5 reach only 93.75 % with the extremes
 ROUNDS = 10
@@ -55,6 +78,7 @@ class TimingSettings:
     rounds: int = ROUNDS  # timing rounds per task; 0: checked and graded, not timed
     min_batch_s: float = MIN_BATCH_S
     rounds_max_s: float = ROUNDS_MAX_S  # a task's rounds stop past this (after MIN_ROUNDS of them)
+    clock: str = "auto"  # "cpu", "wall", or "auto": each cell's own (clock_for)
 
     @classmethod
     def of(cls, given=None, recorded: bool = False) -> TimingSettings:
@@ -77,7 +101,10 @@ class TimingSettings:
             why = (": every method of a task is timed in the same rounds" if unknown[0] in RETIRED else "")
             raise UsageError(f"unknown timing setting {unknown[0]!r} (choose from {', '.join(_FIELDS)}){why}")
         found = cls(**given)
-        for name in _FIELDS:
+        if found.clock not in ("auto", *CLOCKS):
+            raise UsageError(f"the timing setting clock is one of auto, {', '.join(CLOCKS)}, "
+                             f"got {found.clock!r}")
+        for name in _NUMBERS:
             value = getattr(found, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 raise UsageError(f"the timing setting {name} must be a number ≥ 0, got {value!r}")
@@ -98,7 +125,17 @@ class TimingSettings:
         return done < self.rounds and (done < min(MIN_ROUNDS, self.rounds) or elapsed_s < self.rounds_max_s)
 
 
+    def clock_for(self, device: str, threads) -> Clock:
+        """The clock a cell on ``device`` is timed by, in a process of ``threads`` threads
+        (:mod:`harness.host.threads`): the setting's, or where it is "auto" the process's CPU time
+        on the CPU on one thread and the wall clock elsewhere (the module's docstring says why)."""
+        if self.clock != "auto":
+            return self.clock
+        return "cpu" if device == "cpu" and threads == 1 else "wall"
+
+
 _FIELDS = tuple(f.name for f in dataclasses.fields(TimingSettings))
+_NUMBERS = tuple(name for name in _FIELDS if name != "clock")
 
 UNTIMED = TimingSettings(rounds=0)  # cells checked and graded, not timed
 DEFAULT = TimingSettings()
@@ -115,16 +152,26 @@ class Timing:
 
 class Batches:
     """Calls calibrated once and then timed one batch each at a time (a task's round,
-    :mod:`harness.runner.rounds`), each with its own batch target ``min_batch_s · share``."""
+    :mod:`harness.runner.rounds`), each with its own batch target ``min_batch_s · share``, by
+    ``clock`` (a key of :data:`CLOCKS`)."""
 
-    def __init__(self, calls, min_batch_s: float = MIN_BATCH_S, shares=None):
+    def __init__(self, calls, min_batch_s: float = MIN_BATCH_S, shares=None, clock: Clock = "wall"):
         shares = [1.0] * len(calls) if shares is None else list(shares)
-        self.timers = [timeit.Timer(call) for call in calls]
-        self.numbers = [calibrate(timer, min_batch_s * share)[0] for timer, share in zip(self.timers, shares)]
+        self.clock = clock
+        self.timers = [timeit.Timer(call, timer=CLOCKS[clock]) for call in calls]
+        calibrated = [calibrate(timer, min_batch_s * share) for timer, share in zip(self.timers, shares)]
+        self.numbers = [number for number, _ in calibrated]
+        self.warm = [elapsed / number < WARM_MAX_S for number, elapsed in calibrated]
 
     def batch(self) -> list[float]:
-        """One batch of each call, in order: each one's time per call."""
-        return [timer.timeit(n) / n for timer, n in zip(self.timers, self.numbers)]
+        """One batch of each call, in order, each after an untimed call where it is quick
+        (:data:`WARM_MAX_S`): each one's time per call."""
+        found = []
+        for timer, number, warm in zip(self.timers, self.numbers, self.warm):
+            if warm:
+                timer.timeit(1)
+            found.append(timer.timeit(number) / number)
+        return found
 
 
 def timing_of(samples, number: int) -> Timing:
@@ -132,9 +179,9 @@ def timing_of(samples, number: int) -> Timing:
     return _summary(np.asarray(samples, dtype=float), number)
 
 
-def measure(call, repeats: int = ROUNDS, min_batch_s: float = MIN_BATCH_S) -> Timing:
+def measure(call, repeats: int = ROUNDS, min_batch_s: float = MIN_BATCH_S, clock: Clock = "wall") -> Timing:
     """Time ``call()`` (which must return only once its work is done) on its own: ``repeats`` batches."""
-    batches = Batches([call], min_batch_s)
+    batches = Batches([call], min_batch_s, clock=clock)
     return timing_of([batches.batch()[0] for _ in range(repeats)], batches.numbers[0])
 
 
@@ -152,6 +199,9 @@ def calibrate(timer: timeit.Timer, target_s: float) -> tuple[int, float]:
         # aim straight for the target rather than stepping 1, 2, 5, 10, ...
         number = max(number * 2, int(number * target_s / max(elapsed, 1e-9) * 1.2))
         elapsed = timer.timeit(number)
+    if number > 1:  # trimmed to the target (TRIM_MARGIN)
+        trimmed = min(number, math.ceil(number * target_s * TRIM_MARGIN / elapsed))
+        elapsed, number = elapsed * trimmed / number, trimmed
     return number, elapsed
 
 

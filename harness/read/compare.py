@@ -57,7 +57,7 @@ from harness.store.text import printable
 VERDICTS = ("slower", "faster", "same", "less accurate", "more accurate", "status changed",
             "only old", "only new")
 DEFAULTS = {"threshold": 0.10, "alpha": 0.05, "digits_tol": 1.0}  # compare()'s, for a report to quote
-_SIDE_COLUMNS = ["status", "eval_s", "eval_samples_s", "digits", "cost_ratio"]
+_SIDE_COLUMNS = ["status", "eval_s", "eval_samples_s", "digits", "cost_ratio", "timing_clock"]
 FLOOR_QUANTILE = 0.90  # of all cells' A/A movement: the least change that counts for any cell
 DRIFT_MIN_SAMPLES = 4  # a cell's drift: the medians of the two halves of its rounds, of 2 batches at least
 
@@ -124,6 +124,9 @@ def _timing(r, threshold, alpha) -> tuple[str, str]:
         effect += f", A/A noise {math.exp(aa):.3g}×"
     if drift:
         effect += f", {r['method']}'s rounds drifted {math.exp(drift):.3g}×"
+    clocks = [c if isinstance(c, str) else "wall" for c in (r["old_timing_clock"], r["new_timing_clock"])]
+    if clocks[0] != clocks[1]:  # a file before schema 8 was timed by the wall clock
+        effect += f", timed by the {clocks[0]} clock, then the {clocks[1]} clock"
     if max(ratio, 1 / ratio) <= bar:
         return "same", f"{effect}: within {bar:.3g}×"
     if p >= alpha:

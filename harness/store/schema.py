@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args, get_origin, get_type_hints
 
-SCHEMA_VERSION = 7
-READABLE_VERSIONS = (2, 3, 4, 5, 6, 7)  # older files lack the newer columns: they read as missing
+SCHEMA_VERSION = 8
+READABLE_VERSIONS = (2, 3, 4, 5, 6, 7, 8)  # older files lack the newer columns: they read as missing
 META_KEY = b"diffbench"  # the Parquet key-value metadata holding the run's metadata
 
 Status = Literal["ok", "failed", "unsupported", "unavailable", "out_of_range", "timeout", "crashed"]
@@ -147,6 +147,9 @@ class CellRow:
     # one run pair by round id (harness.stats.noise.paired_ratio)
     eval_round_ids: list[int] | None = None
     timing_rounds: int | None = None
+    # schema 8: the clock its batches were timed by (harness.measure.timing.CLOCKS): "cpu", the
+    # process's CPU time (a cell on the CPU on one thread), or "wall"; earlier files timed by "wall"
+    timing_clock: str | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:
