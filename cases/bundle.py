@@ -9,7 +9,8 @@ proj rotates X − C by the camera's Rodrigues vector r (θ = ‖r‖, ω = r/θ
 Xc = Xo cos θ + (ω × Xo) sin θ + ω (ω·Xo)(1 − cos θ)), divides by the depth, applies the
 radial distortion 1 + k₁s + k₂s² (s = ‖p̂‖²), the focal length and the principal point.
 The spec's θ = 0 branch (Xo + r × Xo) is not written: every problem's camera has ‖r‖ = 1.6.
-Rows 2i, 2i+1 have 15 non-zeros (11 camera, 3 point, 1 weight columns), row 2p + i one.
+Rows 2i, 2i+1 have 15 non-zeros (11 camera, 3 point, 1 weight columns), row 2p + i one; each
+observation's three rows are a function of its 15 columns alone (the case's separable form).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from cases.gradbench import dtypes_beyond
-from harness.extend import Case, register_sweep
+from harness.extend import Case, Separable, register_sweep
 from harness.model.namespaces import constant
 
 DATA = Path(__file__).parent / "data" / "ba.txt"
@@ -42,10 +43,9 @@ def ba_case(n: int, m: int, p: int, cam, x, w, feat, label: str = "") -> Case:
     features = np.tile(np.asarray(feat, dtype=float), (p, 1))
     theta = np.concatenate([np.tile(cam, n), np.tile(x, m), np.full(p, float(w))])
 
-    def residuals(xp, t):
-        c = t[..., cam_index]  # (..., p, 11)
-        point = t[..., point_index]  # (..., p, 3)
-        weight = t[..., weight_start:]
+    def reprojections(xp, c, point, weight, like):
+        """w·(proj(cam, X) − feature) of each observation, (..., p, 2), from its camera's 11
+        parameters c (..., p, 11), its point (..., p, 3) and its weight (..., p)."""
         r, centre = c[..., 0:3], c[..., 3:6]
         xo = point - centre
         angle = xp.sqrt(xp.sum(r * r, axis=-1))
@@ -60,22 +60,40 @@ def ba_case(n: int, m: int, p: int, cam, x, w, feat, label: str = "") -> Case:
         s = xp.sum(projected * projected, axis=-1)[..., None]
         distortion = 1 + c[..., 9:10] * s + c[..., 10:11] * s * s
         proj = c[..., 6:7] * projected * distortion + c[..., 7:9]
-        reprojection = weight[..., None] * (proj - constant(xp, features, like=t))  # (..., p, 2)
+        return weight[..., None] * (proj - constant(xp, features, like=like))
+
+    def residuals(xp, t):
+        weight = t[..., weight_start:]
+        reprojection = reprojections(xp, t[..., cam_index], t[..., point_index], weight, t)  # (..., p, 2)
         flat = xp.reshape(reprojection, (*t.shape[:-1], 2 * p))
         return xp.concat([flat, 1 - weight * weight], axis=-1)
 
+    def observations(xp, tb):  # tb: (..., p, 15), an observation's camera, point and weight
+        weight = tb[..., 14]
+        reprojection = reprojections(xp, tb[..., 0:11], tb[..., 11:14], weight, tb)
+        return xp.concat([reprojection, (1 - weight * weight)[..., None]], axis=-1)  # (..., p, 3)
+
+    def columns():
+        weight_index = weight_start + np.arange(p)[:, None]
+        return np.concatenate([cam_index, point_index, weight_index], axis=1)  # (p, 15)
+
+    def separable():
+        obs = np.arange(p)
+        rows = np.stack([2 * obs, 2 * obs + 1, 2 * p + obs], axis=1)  # (p, 3)
+        return Separable(columns(), rows, observations)
+
     def sparsity():
         obs = np.arange(p)
-        columns = np.concatenate([cam_index, point_index, weight_start + obs[:, None]], axis=1)  # (p, 15)
+        read = columns()
         rows = np.concatenate([np.repeat(2 * obs, 15), np.repeat(2 * obs + 1, 15), 2 * p + obs])
-        cols = np.concatenate([columns.ravel(), columns.ravel(), weight_start + obs])
+        cols = np.concatenate([read.ravel(), read.ravel(), weight_start + obs])
         return rows, cols
 
     return Case(
         "ba", residuals,
         "w·(proj(camᵢ, Xᵢ) − featᵢ) and 1 − w²: the reprojection errors of bundle adjustment",
         domain=(-1.0, 1.0), grid=0, seed_points=(tuple(theta),), dim=len(theta), out_dim=3 * p,
-        quantities=("jacobian",), sparsity=sparsity, colours=15, exact_reference=False,
+        quantities=("jacobian",), sparsity=sparsity, colours=15, separable=separable, exact_reference=False,
         source="gradbench/gradbench evals/ba/README.md (ADBench's BA, data of evals/ba/data)" + label,
         note=f"{n} cameras, {m} points, {p} observations; a sparse Jacobian of {31 * p} non-zeros "
              f"({3 * p} × {len(theta)}).",

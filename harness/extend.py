@@ -24,6 +24,7 @@ from __future__ import annotations
 from harness.model.case import PROFILES, Case, CaseSweep, Training
 from harness.model.method import FAMILIES, MODES, Cell, Evaluator, Method, Unavailable, Unsupported
 from harness.model.registry import register_case, register_method, register_sweep
+from harness.model.sparse import Separable
 from harness.store.schema import SWELL_KEYS
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Method",
     "PROFILES",
     "SWELL_KEYS",
+    "Separable",
     "Training",
     "Unavailable",
     "Unsupported",

@@ -123,6 +123,25 @@ def test_ba_sparse_jacobian_from_jax_and_central_differences(untimed):
     assert digits["torch"][0] == "unsupported"  # a dense Jacobian only
 
 
+@pytest.mark.parametrize("size", [{"problem": 1, "scale": 1000}, {"problem": 2, "scale": 300}])
+def test_ba_jacobian_by_reverse_mode_over_observations_is_the_coloured_one(untimed, size):
+    # jax and jax-rev take each observation's 3 × 15 block by 3 pullbacks; jax-fwd the 15 colours' jvps
+    pytest.importorskip("jax")
+    case = CASES.get("ba").at(size)
+    found = {}
+    for name in ("jax", "jax-rev", "jax-fwd"):
+        cell = Cell(case, 1, "float64", "cpu", "jacobian")
+        evaluator = METHODS.get(name).prepare(cell)
+        assert ("groups" if name != "jax-fwd" else "colours") in evaluator.info
+        found[name] = evaluator.call(evaluator.to_device(case.points()[:1]))
+        row = measure_cell(METHODS.get(name), cell, "t", timing=untimed).row
+        assert row.status == "ok" and row.digits >= 12, (name, row.message)
+    for name in ("jax", "jax-rev"):
+        assert (found[name].indptr == found["jax-fwd"].indptr).all()
+        assert (found[name].indices == found["jax-fwd"].indices).all()
+        np.testing.assert_allclose(found[name].data, found["jax-fwd"].data, rtol=1e-12, atol=1e-12)
+
+
 def test_kmeans_hvp_is_the_hessian_diagonal(untimed):
     pytest.importorskip("jax")
     case = CASES.get("kmeans").at({"k": 2, "n": 16, "d": 2})

@@ -32,6 +32,45 @@ def prepare_jax(jax, cell: Cell, device, jit: bool = True) -> Evaluator:
     )
 
 
+def prepare_jax_separable(jax, cell: Cell, device, jit: bool = True) -> Evaluator:
+    """Reverse mode over a separable case's groups (:class:`harness.model.sparse.Separable`): one
+    forward pass of every group, then r pullbacks, each with a cotangent of 1 on one output of
+    every group, give every group's r × k Jacobian at once; its non-zeros are gathered into the
+    pattern's CSR order on the device."""
+    import jax.numpy as jnp
+
+    xp = namespace("jax")
+    case = cell.case
+    groups = sparse.separable(case)
+    rows, cols, indptr = sparse.colouring(case).csr
+    places = jax.device_put(groups.places(rows, cols, case.out_dim), device)
+    take = jax.device_put(groups.cols, device)
+    r = groups.rows.shape[1]
+
+    def nonzeros(x):  # x: (1, n), the case's one point
+        out, pullback = jax.vjp(lambda tb: groups.fn(xp, tb), x[0][take])
+        cotangents = jnp.eye(r, dtype=out.dtype)[:, None, :]  # (r, 1, r): output a of every group
+        blocks = jax.vmap(lambda e: pullback(jnp.broadcast_to(e, out.shape))[0])(cotangents)  # (r, p, k)
+        return jnp.swapaxes(blocks, 0, 1).reshape(-1)[places]  # (p, r, k) flattened, then the non-zeros
+
+    fn = jax.jit(nonzeros) if jit else nonzeros
+    primal = jax.jit(lambda x: case.fn(xp, x)) if jit else (lambda x: case.fn(xp, x))
+    shape = (case.out_dim, case.dim)
+
+    def call(x):
+        import scipy.sparse
+
+        return scipy.sparse.csr_matrix((np.asarray(fn(x).block_until_ready()), cols, indptr), shape=shape)
+
+    return Evaluator(
+        call=call,
+        to_device=lambda a: jax.device_put(a, device).block_until_ready(),
+        to_numpy=lambda j: j,
+        primal=lambda x: primal(x).block_until_ready(),
+        info={"groups": int(groups.rows.shape[0])},
+    )
+
+
 def prepare_differences(cell: Cell, scheme: str, offsets: tuple, ends, step) -> Evaluator:
     """(f(x + h∘s_c) − f(x − h∘s_c))/2 along each colour's direction (one-sided for forward and
     backward), h_j the scheme's step for coordinate j; entry (r, k) is then row r of its

@@ -86,8 +86,10 @@ def prepare(cell: Cell, variant: str = "default", jit: bool = True) -> Evaluator
     xp = namespace("jax")
     case = cell.case
     if cell.quantity == "jacobian" and case.sparsity is not None:
-        from harness.methods.coloured import prepare_jax
+        from harness.methods.coloured import prepare_jax, prepare_jax_separable
 
+        if case.separable is not None and variant != "fwd":  # reverse mode, group by group
+            return prepare_jax_separable(jax, cell, device, jit)
         return prepare_jax(jax, cell, device, jit)
     v = jax.device_put(case.tangent().astype(cell.dtype), device)
     cot = case.cotangent().astype(cell.dtype)

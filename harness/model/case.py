@@ -98,6 +98,11 @@ class Case:
     # the colours that pattern compresses into (what a coloured stencil shifts along, for the
     # methods' limits; colouring ba20's 5·10⁶ rows to count them would take the plan a minute)
     colours: int | None = None
+    # a sparse Jacobian's outputs in independent groups, each of a few columns (a bundle
+    # adjustment's observations): fn() ↦ harness.model.sparse.Separable, with which reverse mode
+    # takes each group's small Jacobian (JAX's vmap(jacrev(…)) over the groups) rather than the
+    # whole f's jvps along the colours
+    separable: Callable[[], object] | None = None
     # f is a loop of dependent steps (a scan: an LSTM over characters, an ODE's RK4 steps): the
     # report's findings put its cells under "sequential loops"
     sequential: bool = False
