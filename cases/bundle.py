@@ -10,7 +10,8 @@ Xc = Xo cos θ + (ω × Xo) sin θ + ω (ω·Xo)(1 − cos θ)), divides by the 
 radial distortion 1 + k₁s + k₂s² (s = ‖p̂‖²), the focal length and the principal point.
 The spec's θ = 0 branch (Xo + r × Xo) is not written: every problem's camera has ‖r‖ = 1.6.
 Rows 2i, 2i+1 have 15 non-zeros (11 camera, 3 point, 1 weight columns), row 2p + i one; each
-observation's three rows are a function of its 15 columns alone (the case's separable form).
+observation's two rows are a function of its 15 columns alone, and each weight's row of its weight
+(the case's separable form).
 """
 
 from __future__ import annotations
@@ -69,18 +70,19 @@ def ba_case(n: int, m: int, p: int, cam, x, w, feat, label: str = "") -> Case:
         return xp.concat([flat, 1 - weight * weight], axis=-1)
 
     def observations(xp, tb):  # tb: (..., p, 15), an observation's camera, point and weight
-        weight = tb[..., 14]
-        reprojection = reprojections(xp, tb[..., 0:11], tb[..., 11:14], weight, tb)
-        return xp.concat([reprojection, (1 - weight * weight)[..., None]], axis=-1)  # (..., p, 3)
+        return reprojections(xp, tb[..., 0:11], tb[..., 11:14], tb[..., 14], tb)  # (..., p, 2)
+
+    def weights(xp, tb):  # tb: (..., p, 1)
+        return 1 - tb * tb
 
     def columns():
         weight_index = weight_start + np.arange(p)[:, None]
         return np.concatenate([cam_index, point_index, weight_index], axis=1)  # (p, 15)
 
-    def separable():
+    def separable():  # each observation's 2 rows, then each weight's own
         obs = np.arange(p)
-        rows = np.stack([2 * obs, 2 * obs + 1, 2 * p + obs], axis=1)  # (p, 3)
-        return Separable(columns(), rows, observations)
+        return (Separable(columns(), np.stack([2 * obs, 2 * obs + 1], axis=1), observations),
+                Separable(weight_start + obs[:, None], 2 * p + obs[:, None], weights))
 
     def sparsity():
         obs = np.arange(p)

@@ -7,7 +7,7 @@ import pytest
 import cases  # noqa: F401
 from harness.model.namespaces import namespace
 from harness.model.registry import CASES
-from harness.model.sparse import Colouring, Separable, greedy_colouring, separable
+from harness.model.sparse import Colouring, Separable, greedy_colouring, places, separable
 
 # f(θ) = (θ₀θ₁, θ₁ + θ₂², sin θ₃, θ₂θ₃): rows 0 and 1 read columns 0–2, rows 2 and 3 columns 2–3
 ROWS = np.array([0, 0, 1, 1, 2, 3, 3])
@@ -37,30 +37,36 @@ def test_the_compressed_jacobian_decompresses_to_the_jacobian_written_by_hand():
 
 def test_the_places_of_a_patterns_non_zeros_in_the_groups_jacobians():
     groups = Separable(cols=np.array([[0, 1, 2], [3, 2, 0]]), rows=np.array([[0, 1], [2, 3]]), fn=None)
-    places = groups.places(ROWS, COLS, 4)
     # (group, output, column slot) flattened over (2, 2, 3): row 3 column 2 is group 1's output 1, slot 1
     expected = [(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 2), (1, 0, 0), (1, 1, 1), (1, 1, 0)]
-    assert places.tolist() == [(g * 2 + a) * 3 + b for g, a, b in expected]
+    assert places([groups], ROWS, COLS, 4).tolist() == [(g * 2 + a) * 3 + b for g, a, b in expected]
+    # the same rows as two kinds of group: rows 0–1 one group of 2 × 3, rows 2 and 3 two groups of 1 × 2
+    kinds = [Separable(np.array([[0, 1, 2]]), np.array([[0, 1]]), None),
+             Separable(np.array([[3, 0], [2, 3]]), np.array([[2], [3]]), None)]
+    # the second kind's entries follow the first kind's 6: (group, slot) over (2, 1, 2)
+    expected = [0, 1, 4, 5, 6 + 0, 6 + 2 + 1 * 0 + 0, 6 + 2 + 1]
+    assert places(kinds, ROWS, COLS, 4).tolist() == expected
 
 
 def test_a_pattern_outside_the_groups_is_refused():
     groups = Separable(cols=np.array([[0, 1, 2], [3, 2, 2]]), rows=np.array([[0, 1], [2, 3]]), fn=None)
     with pytest.raises(ValueError, match="outside its row's group"):
-        groups.places(np.append(ROWS, 2), np.append(COLS, 0), 4)  # row 2 reads column 0: not its group's
+        places([groups], np.append(ROWS, 2), np.append(COLS, 0), 4)  # row 2 reads column 0: not its group's
     with pytest.raises(ValueError, match="no group"):
-        Separable(cols=np.array([[0, 1, 2]]), rows=np.array([[0, 1]]), fn=None).places(ROWS, COLS, 4)
+        places([Separable(cols=np.array([[0, 1, 2]]), rows=np.array([[0, 1]]), fn=None)], ROWS, COLS, 4)
 
 
 @pytest.mark.parametrize("size", [{"problem": 1, "scale": 1000}, {"problem": 3, "scale": 500}])
 def test_bundle_adjustments_groups_are_its_residuals(size):
     # the separable form, scattered into place, is the case's own f at the seed point and beside it
     case = CASES.get("ba").at(size)
-    groups = separable(case)
+    parts = separable(case)
     xp = namespace("numpy")
     rng = np.random.default_rng(0)
     for t in (case.points()[0], case.points()[0] + 0.01 * rng.standard_normal(case.dim)):
-        found = np.empty(case.out_dim)
-        found[groups.rows] = groups.fn(xp, t[groups.cols])
-        assert np.array_equal(found, np.asarray(case.fn(xp, t[None, :]))[0])
+        found = np.full(case.out_dim, np.nan)
+        for part in parts:
+            found[part.rows] = part.fn(xp, t[part.cols])
+        assert np.array_equal(found, np.asarray(case.fn(xp, t[None, :]))[0])  # every row, none twice
     rows, cols = case.sparsity()
-    assert len(np.unique(groups.places(np.asarray(rows), np.asarray(cols), case.out_dim))) == len(rows)
+    assert len(np.unique(places(parts, np.asarray(rows), np.asarray(cols), case.out_dim))) == len(rows)

@@ -33,25 +33,28 @@ def prepare_jax(jax, cell: Cell, device, jit: bool = True) -> Evaluator:
 
 
 def prepare_jax_separable(jax, cell: Cell, device, jit: bool = True) -> Evaluator:
-    """Reverse mode over a separable case's groups (:class:`harness.model.sparse.Separable`): one
-    forward pass of every group, then r pullbacks, each with a cotangent of 1 on one output of
-    every group, give every group's r × k Jacobian at once; its non-zeros are gathered into the
-    pattern's CSR order on the device."""
+    """Reverse mode over a separable case's groups (:class:`harness.model.sparse.Separable`): for
+    each kind of group, one forward pass of every group, then r pullbacks, each with a cotangent of
+    1 on one output of every group, give every group's r × k Jacobian at once; their non-zeros are
+    gathered into the pattern's CSR order on the device."""
     import jax.numpy as jnp
 
     xp = namespace("jax")
     case = cell.case
-    groups = sparse.separable(case)
+    parts = sparse.separable(case)
     rows, cols, indptr = sparse.colouring(case).csr
-    places = jax.device_put(groups.places(rows, cols, case.out_dim), device)
-    take = jax.device_put(groups.cols, device)
-    r = groups.rows.shape[1]
+    places = jax.device_put(sparse.places(parts, rows, cols, case.out_dim), device)
+    takes = [jax.device_put(part.cols, device) for part in parts]
+
+    def blocks(part, tb):  # (p, r, k): every group's Jacobian
+        out, pullback = jax.vjp(lambda b: part.fn(xp, b), tb)
+        r = out.shape[-1]
+        cotangents = jnp.eye(r, dtype=out.dtype)[:, None, :]  # (r, 1, r): output a of every group
+        found = jax.vmap(lambda e: pullback(jnp.broadcast_to(e, out.shape))[0])(cotangents)  # (r, p, k)
+        return jnp.swapaxes(found, 0, 1).reshape(-1)
 
     def nonzeros(x):  # x: (1, n), the case's one point
-        out, pullback = jax.vjp(lambda tb: groups.fn(xp, tb), x[0][take])
-        cotangents = jnp.eye(r, dtype=out.dtype)[:, None, :]  # (r, 1, r): output a of every group
-        blocks = jax.vmap(lambda e: pullback(jnp.broadcast_to(e, out.shape))[0])(cotangents)  # (r, p, k)
-        return jnp.swapaxes(blocks, 0, 1).reshape(-1)[places]  # (p, r, k) flattened, then the non-zeros
+        return jnp.concatenate([blocks(part, x[0][take]) for part, take in zip(parts, takes)])[places]
 
     fn = jax.jit(nonzeros) if jit else nonzeros
     primal = jax.jit(lambda x: case.fn(xp, x)) if jit else (lambda x: case.fn(xp, x))
@@ -67,7 +70,8 @@ def prepare_jax_separable(jax, cell: Cell, device, jit: bool = True) -> Evaluato
         to_device=lambda a: jax.device_put(a, device).block_until_ready(),
         to_numpy=lambda j: j,
         primal=lambda x: primal(x).block_until_ready(),
-        info={"groups": int(groups.rows.shape[0])},
+        info={"groups": " + ".join(f"{part.rows.shape[0]} of {part.rows.shape[1]} × {part.cols.shape[1]}"
+                                   for part in parts)},
     )
 
 

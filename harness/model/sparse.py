@@ -85,11 +85,12 @@ class Colouring:
 
 @dataclass(frozen=True)
 class Separable:
-    """f's outputs in p independent groups (a case's ``separable``): group i's r outputs, rows
-    ``rows[i]`` of f, are a function of the k columns ``cols[i]`` of θ alone, and ``fn(xp, tb)``
-    computes every group's at once from tb = θ[..., cols] (shape (..., p, k)) as (..., p, r).  A
-    bundle adjustment's observation is such a group: 3 rows from its camera's 11 columns, its
-    point's 3 and its weight.  Its Jacobian's non-zeros are then the p small Jacobians
+    """f's outputs in p independent groups of one kind (a case's ``separable`` is one or more such
+    kinds): group i's r outputs, rows ``rows[i]`` of f, are a function of the k columns ``cols[i]``
+    of θ alone, and ``fn(xp, tb)`` computes every group's at once from tb = θ[..., cols] (shape
+    (..., p, k)) as (..., p, r).  A bundle adjustment's observation is such a group (2 rows from its
+    camera's 11 columns, its point's 3 and its weight), and so is its weight's own residual (1 row
+    from 1 column).  Its Jacobian's non-zeros are then the p small Jacobians
     ∂fn_i/∂tb_i (r × k), which reverse mode gives for all groups at once in r pullbacks (a cotangent
     of 1 on output a of every group): what a JAX user writes as vmap(jacrev(observation)), and
     cheaper than the k colours' jvps of the whole f where r < k."""
@@ -98,29 +99,46 @@ class Separable:
     rows: np.ndarray  # (p, r) rows of f each group writes
     fn: Callable
 
-    def places(self, rows: np.ndarray, cols: np.ndarray, out_dim: int) -> np.ndarray:
-        """Where each non-zero (``rows[j]``, ``cols[j]``) of a pattern is in the groups' Jacobians
-        (p, r, k), as a flat index; a non-zero outside every group is an error in the case."""
-        p, r = self.rows.shape
-        k = self.cols.shape[1]
-        group, slot = np.full(out_dim, -1), np.full(out_dim, -1)
-        group[self.rows.ravel()] = np.repeat(np.arange(p), r)
-        slot[self.rows.ravel()] = np.tile(np.arange(r), p)
-        g, a = group[rows], slot[rows]
-        if (g < 0).any():
-            raise ValueError("the sparsity pattern has a row that no group of the separable form writes")
-        b = np.full(len(rows), -1)
+    @property
+    def size(self) -> int:
+        """Entries of its groups' Jacobians (p · r · k)."""
+        return self.rows.size * self.cols.shape[1]
+
+
+def places(parts, rows: np.ndarray, cols: np.ndarray, out_dim: int) -> np.ndarray:
+    """Where each non-zero (``rows[j]``, ``cols[j]``) of a pattern is in the groups' Jacobians of
+    ``parts`` (Separable forms, each (p, r, k) flattened, one after the other), as a flat index; a
+    row that no group writes, or a non-zero outside its row's group's columns, is an error in the case."""
+    group, slot, part_of = np.full(out_dim, -1), np.full(out_dim, -1), np.full(out_dim, -1)
+    for j, part in enumerate(parts):
+        p, r = part.rows.shape
+        group[part.rows.ravel()] = np.repeat(np.arange(p), r)
+        slot[part.rows.ravel()] = np.tile(np.arange(r), p)
+        part_of[part.rows.ravel()] = j
+    if (part_of[rows] < 0).any():
+        raise ValueError("the sparsity pattern has a row that no group of the separable form writes")
+    found = np.full(len(rows), -1)
+    start = 0
+    for j, part in enumerate(parts):
+        mine = part_of[rows] == j
+        g, a, c = group[rows[mine]], slot[rows[mine]], cols[mine]
+        r, k = part.rows.shape[1], part.cols.shape[1]
+        b = np.full(len(g), -1)
         for column in range(k):  # k passes over the non-zeros, rather than an (nnz, k) table
-            b = np.where((b < 0) & (self.cols[g, column] == cols), column, b)
+            b = np.where((b < 0) & (part.cols[g, column] == c), column, b)
         if (b < 0).any():
             raise ValueError("the sparsity pattern has a non-zero outside its row's group's columns")
-        return (g * r + a) * k + b
+        found[mine] = start + (g * r + a) * k + b
+        start += part.size
+    return found
 
 
 @lru_cache(maxsize=8)
-def separable(case) -> Separable:
-    """The case's separable form (``Case.separable``), built once per case."""
-    return case.separable()
+def separable(case) -> tuple[Separable, ...]:
+    """The case's separable form (``Case.separable``: one Separable, or several where its outputs
+    are groups of different kinds), built once per case."""
+    found = case.separable()
+    return (found,) if isinstance(found, Separable) else tuple(found)
 
 
 @lru_cache(maxsize=8)
