@@ -29,7 +29,9 @@ def run(cases=None, methods=None, dtypes=None, devices=None, orders=None, quanti
     is the results file.  ``timing`` (e.g. ``{"rounds": 5, "min_batch_s": 0.01}``, or a
     :class:`harness.measure.timing.TimingSettings`) tunes the timing rounds (``sizes="quick"``
     defaults to ``plan.QUICK_TIMING``: 5 rounds of batches of ≥ 2 ms, a smoke run; ``{"rounds": 0}``
-    checks and grades every cell without timing it, as the capability matrix's test does);
+    checks and grades every cell without timing it, as the capability matrix's test does;
+    ``{"clock": "wall"}`` times by the wall clock where a CPU cell on one thread would be timed by
+    the process's CPU time);
     ``progress`` is a stream: a progress bar when it is a terminal (not under ``CI``), with
     ``log`` one line per cell.
     ``preset`` (e.g. ``"seed-001"``, see :mod:`harness.model.presets`) fixes the cases, sizes,
