@@ -107,6 +107,10 @@ def test_content(html):
     assert re.search(r"<td>abs</td><td>1</td><td>float64</td><td>0.0</td>", html)  # kink row
     cells = _json(html, "cells-data")
     assert len(cells["columns"]["method"]) == 12  # every cell, for the table and the charts
+    timed = sum(t is not None for t in cells["columns"]["eval_s"]) if "eval_s" in cells["columns"] else None
+    found = re.search(r"Times per call by the process&#39;s CPU time \(a cell on the CPU on one thread\) "
+                      r"\((\d+) cells\)\.", html)  # one thread, the CPU: what timed every cell
+    assert found and (timed is None or int(found.group(1)) == timed)
 
 
 def test_report_never_imports_backends(results_file, tmp_path):
@@ -149,6 +153,7 @@ def test_schema_2_results_omit_the_measurement_sections(results_file, tmp_path):
     for section in MEASUREMENT_SECTIONS:  # nothing to show: not on the page, not in the contents
         assert f'id="{section}"' not in html and f'href="#{section}"' not in html, section
     assert 'id="findings"' in html and 'id="summary"' in html
+    assert "Times per call by the wall clock" in html  # a file before schema 8 was timed by it
 
 
 @pytest.fixture(scope="module")

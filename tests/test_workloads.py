@@ -183,3 +183,15 @@ def test_seed_training_10000_steps(case, data):
             assert devs[name]["max_abs_dev"] < 1e-6 and acc == ref_acc
     assert devs["central"]["max_abs_dev"] < 1e-4
     assert devs["forward"]["max_abs_dev"] > max(devs[name]["max_abs_dev"] for name in exact)
+
+
+def test_a_training_cell_says_it_was_timed_by_the_wall_clock(untimed):
+    # a whole run of gradient descent, as its user waits for it: not a CPU-time batch
+    from harness.measure.pipeline import measure_cell
+    from harness.model.method import Cell
+    from harness.model.registry import CASES
+
+    sweep = CASES.get("logistic_iris_training")
+    cell = Cell(sweep.at(sweep.profiles["quick"][0]), 1, "float64", "cpu", "training")
+    row = measure_cell(METHODS.get("dual"), cell, "t", timing=untimed).row
+    assert row.status == "ok" and row.timing_clock == "wall" and row.eval_s > 0

@@ -74,6 +74,22 @@ def _findings_rows(found) -> list[dict]:
             for f in found]
 
 
+CLOCK_WORDS = {"cpu": "the process's CPU time (a cell on the CPU on one thread)", "wall": "the wall clock"}
+
+
+def _clocks(cells) -> list[tuple[str, int]]:
+    """(what timed them, how many) over the timed cells; a file before schema 8 was timed by the wall
+    clock.  A value this version does not know is shown as it is (escaped, as every string)."""
+    timed = cells[cells["eval_s"].notna()]
+    if timed.empty:
+        return []
+    if "timing_clock" not in timed:
+        return [(CLOCK_WORDS["wall"], len(timed))]
+    clocks = timed["timing_clock"].astype(object)
+    clocks = clocks.where(clocks.notna(), "wall")
+    return [(CLOCK_WORDS.get(c, str(c)), int(n)) for c, n in clocks.value_counts().items()]
+
+
 def build_context(cells, points, metas) -> dict:
     from harness.read import findings as find
     from harness.read.report import charts
@@ -124,6 +140,7 @@ def build_context(cells, points, metas) -> dict:
         "meta_json": [json.dumps({k: v for k, v in m.to_dict().items() if k not in ("cases", "methods")},
                                  indent=1, default=str) for m in metas],
         "status_counts": cells["status"].value_counts().to_dict(),
+        "clocks": _clocks(cells),
         "findings": _findings_rows(found),
         "sentences": find.sentences(cells, metas, found),
         "thresholds": find.THRESHOLDS,
