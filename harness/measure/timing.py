@@ -124,7 +124,6 @@ class TimingSettings:
         """Whether a task that has run ``done`` whole rounds in ``elapsed_s`` runs another."""
         return done < self.rounds and (done < min(MIN_ROUNDS, self.rounds) or elapsed_s < self.rounds_max_s)
 
-
     def clock_for(self, device: str, threads) -> Clock:
         """The clock a cell on ``device`` is timed by, in a process of ``threads`` threads
         (:mod:`harness.host.threads`): the setting's, or where it is "auto" the process's CPU time

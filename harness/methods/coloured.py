@@ -22,13 +22,23 @@ def prepare_jax(jax, cell: Cell, device, jit: bool = True) -> Evaluator:
         return jax.vmap(lambda s: jax.jvp(lambda y: case.fn(xp, y), (x[0],), (s,))[1])(seeds)
 
     fn = jax.jit(compressed) if jit else compressed
+    def call(x):
+        return colouring.decompress(np.asarray(fn(x).block_until_ready()))
+
+    return _jax_evaluator(jax, case, device, jit, call, {"colours": int(seeds.shape[0])})
+
+
+def _jax_evaluator(jax, case, device, jit: bool, call, info: dict) -> Evaluator:
+    """A sparse JAX Jacobian's evaluator around its ``call`` (the timed work, a scipy.sparse CSR
+    matrix out): its input put on ``device``, and f compiled alike for the cost ratio."""
+    xp = namespace("jax")
     primal = jax.jit(lambda x: case.fn(xp, x)) if jit else (lambda x: case.fn(xp, x))
     return Evaluator(
-        call=lambda x: colouring.decompress(np.asarray(fn(x).block_until_ready())),
+        call=call,
         to_device=lambda a: jax.device_put(a, device).block_until_ready(),
         to_numpy=lambda j: j,
         primal=lambda x: primal(x).block_until_ready(),
-        info={"colours": int(seeds.shape[0])},
+        info=info,
     )
 
 
@@ -56,23 +66,16 @@ def prepare_jax_separable(jax, cell: Cell, device, jit: bool = True) -> Evaluato
     def nonzeros(x):  # x: (1, n), the case's one point
         return jnp.concatenate([blocks(part, x[0][take]) for part, take in zip(parts, takes)])[places]
 
+    import scipy.sparse
+
     fn = jax.jit(nonzeros) if jit else nonzeros
-    primal = jax.jit(lambda x: case.fn(xp, x)) if jit else (lambda x: case.fn(xp, x))
     shape = (case.out_dim, case.dim)
 
     def call(x):
-        import scipy.sparse
-
         return scipy.sparse.csr_matrix((np.asarray(fn(x).block_until_ready()), cols, indptr), shape=shape)
 
-    return Evaluator(
-        call=call,
-        to_device=lambda a: jax.device_put(a, device).block_until_ready(),
-        to_numpy=lambda j: j,
-        primal=lambda x: primal(x).block_until_ready(),
-        info={"groups": " + ".join(f"{part.rows.shape[0]} of {part.rows.shape[1]} × {part.cols.shape[1]}"
-                                   for part in parts)},
-    )
+    groups = " + ".join(f"{p.rows.shape[0]} of {p.rows.shape[1]} × {p.cols.shape[1]}" for p in parts)
+    return _jax_evaluator(jax, case, device, jit, call, {"groups": groups})
 
 
 def prepare_differences(cell: Cell, scheme: str, offsets: tuple, ends, step) -> Evaluator:

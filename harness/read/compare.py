@@ -51,7 +51,7 @@ import numpy as np
 from harness.errors import UsageError
 from harness.read.units import format_number, format_time
 from harness.stats.noise import median_interval
-from harness.store.schema import DIGITS_CAP, KEY
+from harness.store.schema import DIGITS_CAP, KEY, clock_of
 from harness.store.text import printable
 
 VERDICTS = ("slower", "faster", "same", "less accurate", "more accurate", "status changed",
@@ -124,9 +124,9 @@ def _timing(r, threshold, alpha) -> tuple[str, str]:
         effect += f", A/A noise {math.exp(aa):.3g}×"
     if drift:
         effect += f", {r['method']}'s rounds drifted {math.exp(drift):.3g}×"
-    clocks = [c if isinstance(c, str) else "wall" for c in (r["old_timing_clock"], r["new_timing_clock"])]
-    if clocks[0] != clocks[1]:  # a file before schema 8 was timed by the wall clock
-        effect += f", timed by the {clocks[0]} clock, then the {clocks[1]} clock"
+    old_clock, new_clock = clock_of(r["old_timing_clock"]), clock_of(r["new_timing_clock"])
+    if old_clock != new_clock:
+        effect += f", timed by the {old_clock} clock, then the {new_clock} clock"
     if max(ratio, 1 / ratio) <= bar:
         return "same", f"{effect}: within {bar:.3g}×"
     if p >= alpha:

@@ -23,6 +23,15 @@ STATUSES: tuple[str, ...] = get_args(Status)
 # eval_s is the run's wall time and timing_number its steps, so no reader takes it for a call's time
 WORKLOADS: tuple[str, ...] = ("training",)
 
+# the clock a cell's batches were timed by where its file says none (before schema 8)
+CLOCK_BEFORE_8 = "wall"
+
+
+def clock_of(value) -> str:
+    """A row's ``timing_clock``, or :data:`CLOCK_BEFORE_8` where it has none (None, NaN, absent)."""
+    return value if isinstance(value, str) else CLOCK_BEFORE_8
+
+
 # −log10(max_rel_err) is capped here: 17 digits means "exact at every point"
 DIGITS_CAP = 17.0
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 from harness.errors import UsageError
 from harness.read.report import plots, sections
 from harness.read.units import format_bytes, format_number, format_percent, format_time
 from harness.store.results import read, refuse_input_as_output
-from harness.store.schema import WORKLOADS
+from harness.store.schema import WORKLOADS, clock_of
 
 TEMPLATE = "report.html.j2"
 NOT_MEASURED = ["unsupported", "unavailable", "out_of_range"]  # the statuses of cells no method ran in
@@ -78,16 +79,12 @@ CLOCK_WORDS = {"cpu": "the process's CPU time (a cell on the CPU on one thread)"
 
 
 def _clocks(cells) -> list[tuple[str, int]]:
-    """(what timed them, how many) over the timed cells; a file before schema 8 was timed by the wall
-    clock.  A value this version does not know is shown as it is (escaped, as every string)."""
+    """(what timed them, how many) over the timed cells (:func:`harness.store.schema.clock_of`).  A value
+    this version does not know is shown as it is (escaped, as every string)."""
     timed = cells[cells["eval_s"].notna()]
-    if timed.empty:
-        return []
-    if "timing_clock" not in timed:
-        return [(CLOCK_WORDS["wall"], len(timed))]
-    clocks = timed["timing_clock"].astype(object)
-    clocks = clocks.where(clocks.notna(), "wall")
-    return [(CLOCK_WORDS.get(c, str(c)), int(n)) for c, n in clocks.value_counts().items()]
+    named = timed["timing_clock"] if "timing_clock" in timed else [None] * len(timed)
+    clocks = Counter(clock_of(c) for c in named)
+    return [(CLOCK_WORDS.get(c, c), n) for c, n in clocks.most_common()]
 
 
 def build_context(cells, points, metas) -> dict:
